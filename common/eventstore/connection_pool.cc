@@ -1,0 +1,130 @@
+#include "common/eventstore/connection_pool.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace eventstore {
+namespace {
+
+// Adds a connect timeout unless the caller chose one.
+std::string WithConnectTimeout(const std::string& dsn, int seconds) {
+  if (absl::StrContains(dsn, "connect_timeout")) return dsn;
+  if (absl::StartsWith(dsn, "postgres://") ||
+      absl::StartsWith(dsn, "postgresql://")) {
+    return absl::StrCat(dsn, absl::StrContains(dsn, "?") ? "&" : "?",
+                        "connect_timeout=", seconds);
+  }
+  return absl::StrCat(dsn, " connect_timeout=", seconds);
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& dsn) : connection_(dsn) {}
+
+void Connection::Prepare(const std::string& name, const std::string& sql) {
+  if (prepared_.contains(name)) return;
+  connection_.prepare(name, sql);
+  prepared_.insert(name);
+}
+
+ConnectionPool::ConnectionPool(PoolOptions options)
+    : options_(std::move(options)),
+      dsn_(WithConnectTimeout(options_.dsn, options_.connect_timeout_seconds)) {
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < options_.size;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&can_proceed),
+                              options_.acquire_timeout)) {
+      return absl::UnavailableError(
+          absl::StrCat("no database connection free within ",
+                       absl::FormatDuration(options_.acquire_timeout)));
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+    ++open_;
+  }
+  try {
+    return std::make_unique<Connection>(dsn_);
+  } catch (const std::exception& e) {
+    Discard();
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to the database: ", e.what()));
+  }
+}
+
+void ConnectionPool::Return(std::unique_ptr<Connection> connection) {
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(std::move(connection));
+}
+
+void ConnectionPool::Discard() {
+  absl::MutexLock lock(&mu_);
+  --open_;
+}
+
+absl::Status ConnectionPool::Run(
+    absl::FunctionRef<absl::Status(Connection&)> fn) {
+  absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  absl::Status status;
+  try {
+    status = fn(**connection);
+  } catch (const std::exception& e) {
+    status = StatusFromException(e);
+  }
+  if (status.code() == absl::StatusCode::kUnavailable ||
+      !(*connection)->raw().is_open()) {
+    // The session may be gone; a fresh one is cheaper than a doubtful one.
+    connection->reset();
+    Discard();
+  } else {
+    Return(*std::move(connection));
+  }
+  return status;
+}
+
+absl::Status ConnectionPool::Ping() {
+  return Run([](Connection& connection) {
+    pqxx::nontransaction tx(connection.raw());
+    tx.exec("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
+absl::Status StatusFromException(const std::exception& e) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+      dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("database: ", e.what()));
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    std::string message = absl::StrCat("database: ", e.what());
+    // Connection exceptions (08), shutdown and crash recovery (57P0x).
+    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+      return absl::UnavailableError(message);
+    }
+    if (state == "40001" || state == "40P01")
+      return absl::AbortedError(message);
+    if (state == "57014") return absl::DeadlineExceededError(message);
+    // libpqxx 6.4 drops the SQLSTATE of a failed PREPARE; its text remains.
+    if (state == "42501" ||
+        (state.empty() && absl::StrContains(message, "permission denied"))) {
+      return absl::PermissionDeniedError(message);
+    }
+    if (absl::StartsWith(state, "22")) {
+      return absl::InvalidArgumentError(message);
+    }
+    return absl::InternalError(message);
+  }
+  return absl::InternalError(absl::StrCat("database: ", e.what()));
+}
+
+}  // namespace eventstore

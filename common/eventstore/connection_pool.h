@@ -1,0 +1,75 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "pqxx/pqxx"
+
+namespace eventstore {
+
+// One PostgreSQL connection and the statements already prepared on it.
+class Connection final {
+ public:
+  explicit Connection(const std::string& dsn);
+
+  pqxx::connection& raw() { return connection_; }
+  // Prepares `sql` as `name` the first time this connection sees it.
+  void Prepare(const std::string& name, const std::string& sql);
+
+ private:
+  pqxx::connection connection_;
+  absl::flat_hash_set<std::string> prepared_;
+};
+
+struct PoolOptions {
+  // libpq connection string or URI; the password may come from PGPASSWORD.
+  std::string dsn;
+  int size = 8;
+  // How long a caller waits for a free connection before UNAVAILABLE.
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  // Bound on establishing a new connection to an unreachable server.
+  int connect_timeout_seconds = 3;
+};
+
+// A bounded pool: at most `size` connections, opened lazily, and a broken
+// connection is dropped so that the next caller opens a fresh one.
+class ConnectionPool final {
+ public:
+  explicit ConnectionPool(PoolOptions options);
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Runs `fn` on a pooled connection. libpqxx exceptions stop here and
+  // become a Status: a lost or unreachable server is UNAVAILABLE.
+  absl::Status Run(absl::FunctionRef<absl::Status(Connection&)> fn);
+
+  // Checks that the database answers.
+  absl::Status Ping();
+
+  int size() const { return options_.size; }
+
+ private:
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire();
+  void Return(std::unique_ptr<Connection> connection);
+  void Discard();
+
+  const PoolOptions options_;
+  std::string dsn_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The Status for a libpqxx (or other) exception thrown by a database call.
+absl::Status StatusFromException(const std::exception& e);
+
+}  // namespace eventstore

@@ -1,0 +1,443 @@
+#include "common/eventstore/event_store.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/eventstore/uuid.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace eventstore {
+namespace {
+
+constexpr size_t kMaxTypeLength = 128;
+
+// A PostgreSQL array literal of quoted elements: {"a","b\"c"}.
+std::string ArrayLiteral(const std::vector<EventData>& events,
+                         std::string EventData::*field) {
+  std::string out = "{";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back('"');
+    out +=
+        absl::StrReplaceAll(events[i].*field, {{"\\", "\\\\"}, {"\"", "\\\""}});
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string FormatTimestamp(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+
+// Columns every read returns, in the order RowToEvent expects.
+constexpr char kEventColumns[] =
+    "stream_id, version, transaction_id::text, position, event_id::text, "
+    "type, data::text, metadata::text, "
+    "(extract(epoch FROM recorded_at) * 1000000)::bigint";
+
+RecordedEvent RowToEvent(const pqxx::row& row) {
+  RecordedEvent event;
+  event.stream_id = row[0].as<std::string>();
+  event.version = row[1].as<int64_t>();
+  event.position.transaction_id = row[2].as<uint64_t>();
+  event.position.position = row[3].as<int64_t>();
+  event.event_id = row[4].as<std::string>();
+  event.type = row[5].as<std::string>();
+  event.data_json = row[6].as<std::string>();
+  event.metadata_json = row[7].as<std::string>();
+  event.recorded_at = absl::FromUnixMicros(row[8].as<int64_t>());
+  return event;
+}
+
+std::vector<RecordedEvent> RowsToEvents(const pqxx::result& rows) {
+  std::vector<RecordedEvent> events;
+  events.reserve(rows.size());
+  for (const pqxx::row& row : rows) events.push_back(RowToEvent(row));
+  return events;
+}
+
+absl::Status ValidateEvents(const std::vector<EventData>& events) {
+  if (events.empty()) {
+    return absl::InvalidArgumentError("append needs at least one event");
+  }
+  if (events.size() > EventStore::kMaxEventsPerAppend) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("append takes at most ", EventStore::kMaxEventsPerAppend,
+                     " events, got ", events.size()));
+  }
+  for (const EventData& event : events) {
+    if (!IsUuid(event.event_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("event id must be a UUID, got '", event.event_id, "'"));
+    }
+    if (event.type.empty() || event.type.size() > kMaxTypeLength) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "event type must be 1 to ", kMaxTypeLength, " bytes long"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCount(int max_count) {
+  if (max_count <= 0 || max_count > EventStore::kMaxReadCount) {
+    return absl::InvalidArgumentError(absl::StrCat("max_count must be 1 to ",
+                                                   EventStore::kMaxReadCount,
+                                                   ", got ", max_count));
+  }
+  return absl::OkStatus();
+}
+
+// The snapshot columns after an append that adds $2 events to row `s`:
+// a new snapshot replaces the old one, no snapshot keeps it (it stays
+// valid: readers fold the newer events on top).
+constexpr char kSnapshotUpdate[] =
+    "snapshot = CASE WHEN $3::jsonb IS NULL THEN s.snapshot ELSE $3::jsonb "
+    "END, snapshot_version = CASE WHEN $3::jsonb IS NULL THEN "
+    "s.snapshot_version ELSE s.version + $2::bigint END, due_at = CASE WHEN "
+    "$3::jsonb IS NULL THEN s.due_at ELSE $4::timestamptz END";
+
+// One statement per expectation kind: it moves the stream row forward only
+// if the expectation holds (the row lock serializes writers of a stream)
+// and inserts the events numbered from the new version. Zero rows back
+// means the expectation failed and nothing was written.
+std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
+  std::string insert_stream = absl::StrCat(
+      "INSERT INTO ", schema,
+      ".streams AS s (stream_id, version, snapshot, snapshot_version, due_at) "
+      "VALUES ($1, $2::bigint, $3::jsonb, CASE WHEN $3::jsonb IS NULL THEN 0 "
+      "ELSE $2::bigint END, $4::timestamptz) ON CONFLICT (stream_id) ");
+  std::string head;
+  switch (kind) {
+    case ExpectedVersion::Kind::kAny:
+      head = absl::StrCat(insert_stream, "DO UPDATE SET version = s.version + ",
+                          "$2::bigint, ", kSnapshotUpdate);
+      break;
+    case ExpectedVersion::Kind::kNoStream:
+      head = absl::StrCat(insert_stream, "DO NOTHING");
+      break;
+    case ExpectedVersion::Kind::kStreamExists:
+      head =
+          absl::StrCat("UPDATE ", schema,
+                       ".streams AS s SET version = s.version + $2::bigint, ",
+                       kSnapshotUpdate, " WHERE s.stream_id = $1");
+      break;
+    case ExpectedVersion::Kind::kExact:
+      head =
+          absl::StrCat("UPDATE ", schema,
+                       ".streams AS s SET version = s.version + $2::bigint, ",
+                       kSnapshotUpdate,
+                       " WHERE s.stream_id = $1 AND s.version = $9::bigint");
+      break;
+  }
+  return absl::StrCat(
+      "WITH head AS (", head, " RETURNING s.version) INSERT INTO ", schema,
+      ".events (stream_id, version, event_id, type, data, metadata) "
+      "SELECT $1, head.version - $2::bigint + e.n, e.id, e.type, e.data, "
+      "e.metadata FROM head, unnest($5::uuid[], $6::text[], $7::jsonb[], "
+      "$8::jsonb[]) WITH ORDINALITY AS e(id, type, data, metadata, n) "
+      "RETURNING version, transaction_id::text, position");
+}
+
+const char* KindName(ExpectedVersion::Kind kind) {
+  switch (kind) {
+    case ExpectedVersion::Kind::kAny:
+      return "any";
+    case ExpectedVersion::Kind::kNoStream:
+      return "no_stream";
+    case ExpectedVersion::Kind::kStreamExists:
+      return "stream_exists";
+    case ExpectedVersion::Kind::kExact:
+      return "exact";
+  }
+  return "?";
+}
+
+AppendResult LastOf(const pqxx::result& rows) {
+  AppendResult result;
+  for (const pqxx::row& row : rows) {
+    int64_t version = row[0].as<int64_t>();
+    if (version >= result.version) {
+      result.version = version;
+      result.position.transaction_id = row[1].as<uint64_t>();
+      result.position.position = row[2].as<int64_t>();
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string Metadata::ToJson() const {
+  google::protobuf::Struct object;
+  auto put = [&object](const char* key, const std::string& value) {
+    if (!value.empty()) (*object.mutable_fields())[key].set_string_value(value);
+  };
+  put("correlationId", correlation_id);
+  put("causationId", causation_id);
+  put("causedBy", caused_by);
+  put("requestId", request_id);
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(object, &json).ok()) {
+    return "{}";
+  }
+  return json;
+}
+
+bool IsValidSchemaName(const std::string& schema) {
+  if (schema.empty() || schema.size() > 63) return false;
+  if (!(schema[0] == '_' || (schema[0] >= 'a' && schema[0] <= 'z'))) {
+    return false;
+  }
+  return std::all_of(schema.begin(), schema.end(), [](char c) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+}
+
+EventStore::EventStore(ConnectionPool* pool, std::string schema)
+    : pool_(pool), schema_(std::move(schema)), prefix_(schema_ + "_") {}
+
+absl::StatusOr<AppendResult> EventStore::Append(
+    const std::string& stream, const ExpectedVersion& expected,
+    const std::vector<EventData>& events, const SnapshotWrite* snapshot) {
+  if (absl::Status valid = ValidateEvents(events); !valid.ok()) return valid;
+  if (stream.empty()) return absl::InvalidArgumentError("stream id is empty");
+
+  const std::string name =
+      absl::StrCat(prefix_, "append_", KindName(expected.kind()));
+  const std::string ids = ArrayLiteral(events, &EventData::event_id);
+  const std::string types = ArrayLiteral(events, &EventData::type);
+  const std::string data = ArrayLiteral(events, &EventData::data_json);
+  const std::string metadata = ArrayLiteral(events, &EventData::metadata_json);
+  const char* snapshot_json = snapshot ? snapshot->json.c_str() : nullptr;
+  std::string due_at_text;
+  const char* due_at = nullptr;
+  if (snapshot != nullptr && snapshot->due_at.has_value()) {
+    due_at_text = FormatTimestamp(*snapshot->due_at);
+    due_at = due_at_text.c_str();
+  }
+
+  AppendResult result;
+  bool refused = false;
+  bool id_conflict = false;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(name, AppendSql(schema_, expected.kind()));
+    // One statement in autocommit: atomic, and one round trip.
+    pqxx::nontransaction tx(connection.raw());
+    try {
+      pqxx::result rows =
+          expected.kind() == ExpectedVersion::Kind::kExact
+              ? tx.exec_prepared(name, stream,
+                                 static_cast<int64_t>(events.size()),
+                                 snapshot_json, due_at, ids, types, data,
+                                 metadata, expected.version())
+              : tx.exec_prepared(
+                    name, stream, static_cast<int64_t>(events.size()),
+                    snapshot_json, due_at, ids, types, data, metadata);
+      if (rows.empty()) {
+        refused = true;
+      } else {
+        result = LastOf(rows);
+      }
+    } catch (const pqxx::unique_violation&) {
+      // An event id is already stored: most likely a retry of this append.
+      refused = true;
+      id_conflict = true;
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (refused)
+    return ResolveRefusedAppend(stream, expected, events, id_conflict);
+  return result;
+}
+
+absl::StatusOr<AppendResult> EventStore::ResolveRefusedAppend(
+    const std::string& stream, const ExpectedVersion& expected,
+    const std::vector<EventData>& events, bool id_conflict) {
+  const std::string find_name = prefix_ + "find_event_ids";
+  const std::string version_name = prefix_ + "stream_version";
+  const std::string ids = ArrayLiteral(events, &EventData::event_id);
+  int64_t found = 0;
+  int64_t found_elsewhere = 0;
+  int64_t actual = 0;
+  AppendResult duplicate;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        find_name,
+        absl::StrCat("SELECT stream_id = $2 AS here, version, "
+                     "transaction_id::text, position FROM ",
+                     schema_, ".events WHERE event_id = ANY($1::uuid[])"));
+    connection.Prepare(version_name,
+                       absl::StrCat("SELECT version FROM ", schema_,
+                                    ".streams WHERE stream_id = $1"));
+    pqxx::nontransaction tx(connection.raw());
+    pqxx::result rows = tx.exec_prepared(find_name, ids, stream);
+    pqxx::result same_stream_rows;
+    for (const pqxx::row& row : rows) {
+      if (row[0].as<bool>()) {
+        ++found;
+        int64_t version = row[1].as<int64_t>();
+        if (version >= duplicate.version) {
+          duplicate.version = version;
+          duplicate.position.transaction_id = row[2].as<uint64_t>();
+          duplicate.position.position = row[3].as<int64_t>();
+        }
+      } else {
+        ++found_elsewhere;
+      }
+    }
+    pqxx::result head = tx.exec_prepared(version_name, stream);
+    actual = head.empty() ? 0 : head[0][0].as<int64_t>();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (found == static_cast<int64_t>(events.size())) {
+    duplicate.duplicate = true;
+    return duplicate;
+  }
+  if (found_elsewhere > 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "an event id of this append is already used by another stream than ",
+        stream));
+  }
+  if (id_conflict && found == 0) {
+    // The conflicting event was rolled back meanwhile; the caller may retry.
+    return absl::AbortedError(
+        absl::StrCat("concurrent append with the same event ids on ", stream));
+  }
+  return WrongExpectedVersionError(stream, expected, actual);
+}
+
+absl::StatusOr<StreamHead> EventStore::ReadHead(const std::string& stream) {
+  const std::string name = prefix_ + "read_head";
+  StreamHead head;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        name, absl::StrCat("SELECT version, snapshot::text, snapshot_version "
+                           "FROM ",
+                           schema_, ".streams WHERE stream_id = $1"));
+    pqxx::nontransaction tx(connection.raw());
+    pqxx::result rows = tx.exec_prepared(name, stream);
+    if (!rows.empty()) {
+      head.version = rows[0][0].as<int64_t>();
+      if (!rows[0][1].is_null())
+        head.snapshot_json = rows[0][1].as<std::string>();
+      head.snapshot_version = rows[0][2].as<int64_t>();
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return head;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamForward(
+    const std::string& stream, int64_t from_version, int max_count) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  const std::string name = prefix_ + "read_forward";
+  std::vector<RecordedEvent> events;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
+                           ".events WHERE stream_id = $1 AND version >= $2 "
+                           "ORDER BY version LIMIT $3"));
+    pqxx::nontransaction tx(connection.raw());
+    events =
+        RowsToEvents(tx.exec_prepared(name, stream, from_version, max_count));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamBackward(
+    const std::string& stream, int64_t from_version, int max_count) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  if (from_version <= 0) from_version = std::numeric_limits<int64_t>::max();
+  const std::string name = prefix_ + "read_backward";
+  std::vector<RecordedEvent> events;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
+                           ".events WHERE stream_id = $1 AND version <= $2 "
+                           "ORDER BY version DESC LIMIT $3"));
+    pqxx::nontransaction tx(connection.raw());
+    events =
+        RowsToEvents(tx.exec_prepared(name, stream, from_version, max_count));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamAsOf(
+    const std::string& stream, absl::Time as_of, int64_t from_version,
+    int max_count) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  const std::string name = prefix_ + "read_as_of";
+  std::vector<RecordedEvent> events;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
+                           ".events WHERE stream_id = $1 AND version >= $2 "
+                           "AND recorded_at <= $3::timestamptz "
+                           "ORDER BY version LIMIT $4"));
+    pqxx::nontransaction tx(connection.raw());
+    events = RowsToEvents(tx.exec_prepared(name, stream, from_version,
+                                           FormatTimestamp(as_of), max_count));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(
+    GlobalPosition after, int max_count) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  const std::string name = prefix_ + "read_all";
+  std::vector<RecordedEvent> events;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    // Transaction ids below the snapshot's xmin belong to transactions that
+    // have all ended, so nothing can still commit in front of what we return.
+    connection.Prepare(
+        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
+                           ".events WHERE (transaction_id, position) > "
+                           "($1::text::xid8, $2::bigint) AND transaction_id < "
+                           "pg_snapshot_xmin(pg_current_snapshot()) "
+                           "ORDER BY transaction_id, position LIMIT $3"));
+    pqxx::nontransaction tx(connection.raw());
+    events = RowsToEvents(tx.exec_prepared(
+        name, absl::StrCat(after.transaction_id), after.position, max_count));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::StatusOr<std::vector<std::string>> EventStore::StreamsDue(absl::Time now,
+                                                                int max_count) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  const std::string name = prefix_ + "streams_due";
+  std::vector<std::string> streams;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(name,
+                       absl::StrCat("SELECT stream_id FROM ", schema_,
+                                    ".streams WHERE due_at <= $1::timestamptz "
+                                    "ORDER BY due_at LIMIT $2"));
+    pqxx::nontransaction tx(connection.raw());
+    for (const pqxx::row& row :
+         tx.exec_prepared(name, FormatTimestamp(now), max_count)) {
+      streams.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return streams;
+}
+
+}  // namespace eventstore

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/eventstore/connection_pool.h"
+#include "common/eventstore/expected_version.h"
+
+namespace eventstore {
+
+// An event to append. The id makes a retried append a no-op.
+struct EventData {
+  std::string event_id;  // canonical UUID
+  std::string type;      // e.g. "stock.reserved"
+  std::string data_json;
+  std::string metadata_json = "{}";
+};
+
+// Who and why, stored as the event's JSON metadata.
+struct Metadata {
+  std::string correlation_id;
+  std::string causation_id;
+  std::string caused_by;
+  std::string request_id;
+
+  // JSON object with the non-empty fields, camelCase keys.
+  std::string ToJson() const;
+};
+
+// A place in the whole schema's history. Events are totally ordered by
+// (transaction_id, position); a reader keeps the last one it has seen.
+struct GlobalPosition {
+  uint64_t transaction_id = 0;
+  int64_t position = 0;
+
+  friend auto operator<=>(const GlobalPosition&,
+                          const GlobalPosition&) = default;
+};
+
+struct RecordedEvent {
+  std::string stream_id;
+  int64_t version = 0;
+  GlobalPosition position;
+  std::string event_id;
+  std::string type;
+  std::string data_json;
+  std::string metadata_json;
+  absl::Time recorded_at;
+};
+
+// State folded by a service, written in the same statement as the events.
+struct SnapshotWrite {
+  std::string json;
+  // When the stream next needs attention (e.g. a reservation expires).
+  std::optional<absl::Time> due_at;
+};
+
+// A stream's version and its latest snapshot.
+struct StreamHead {
+  int64_t version = 0;  // 0: the stream does not exist
+  std::string snapshot_json;
+  // Version the snapshot reflects; events after it must be folded on top.
+  int64_t snapshot_version = 0;
+};
+
+struct AppendResult {
+  int64_t version = 0;      // the stream's version after the append
+  GlobalPosition position;  // of the last appended event
+  bool duplicate = false;   // the events were already there: nothing written
+};
+
+// The PostgreSQL event store of one service, living in schema `schema`.
+class EventStore final {
+ public:
+  static constexpr int kMaxEventsPerAppend = 1000;
+  static constexpr int kMaxReadCount = 10000;
+
+  // `schema` must already be migrated (see migrations.h).
+  EventStore(ConnectionPool* pool, std::string schema);
+
+  // Appends `events` atomically if `expected` holds; otherwise writes
+  // nothing and returns WRONG_EXPECTED_VERSION (ABORTED). Appending events
+  // whose ids are already in the stream succeeds without writing.
+  absl::StatusOr<AppendResult> Append(const std::string& stream,
+                                      const ExpectedVersion& expected,
+                                      const std::vector<EventData>& events,
+                                      const SnapshotWrite* snapshot = nullptr);
+
+  absl::StatusOr<StreamHead> ReadHead(const std::string& stream);
+
+  // Events with version >= from_version, oldest first.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStreamForward(
+      const std::string& stream, int64_t from_version, int max_count);
+  // Events with version <= from_version (the end when from_version <= 0),
+  // newest first.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStreamBackward(
+      const std::string& stream, int64_t from_version, int max_count);
+  // The stream as it stood at `as_of`: events recorded then or earlier,
+  // with version >= from_version, oldest first.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStreamAsOf(
+      const std::string& stream, absl::Time as_of, int64_t from_version,
+      int max_count);
+
+  // Events of every stream after `after`, in commit-safe order: an event is
+  // returned only once no transaction that could still commit an event
+  // before it is running, so a reader never skips a late commit.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadAll(GlobalPosition after,
+                                                     int max_count);
+
+  // Streams whose snapshot asked for attention at or before `now`.
+  absl::StatusOr<std::vector<std::string>> StreamsDue(absl::Time now,
+                                                      int max_count);
+
+  const std::string& schema() const { return schema_; }
+  ConnectionPool& pool() { return *pool_; }
+
+ private:
+  // Looks at the stream after a refused append: a duplicate of events
+  // already there is success, anything else is WRONG_EXPECTED_VERSION.
+  absl::StatusOr<AppendResult> ResolveRefusedAppend(
+      const std::string& stream, const ExpectedVersion& expected,
+      const std::vector<EventData>& events, bool id_conflict);
+
+  ConnectionPool* pool_;
+  std::string schema_;
+  // Statement names carry the schema: a pool may serve several stores.
+  std::string prefix_;
+};
+
+// Whether `schema` is a plain lower-case SQL identifier.
+bool IsValidSchemaName(const std::string& schema);
+
+}  // namespace eventstore

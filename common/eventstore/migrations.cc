@@ -1,0 +1,93 @@
+#include "common/eventstore/migrations.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/eventstore/event_store.h"
+
+namespace eventstore {
+
+const std::vector<Migration>& EventStoreMigrations() {
+  static const auto* const kMigrations = new std::vector<Migration>{
+      {"0001_event_store", R"sql(
+CREATE TABLE {schema}.streams (
+  stream_id text PRIMARY KEY,
+  version bigint NOT NULL CHECK (version > 0),
+  snapshot jsonb,
+  snapshot_version bigint NOT NULL DEFAULT 0,
+  due_at timestamptz
+);
+CREATE INDEX streams_due_at ON {schema}.streams (due_at)
+  WHERE due_at IS NOT NULL;
+
+CREATE TABLE {schema}.events (
+  position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  stream_id text NOT NULL,
+  version bigint NOT NULL CHECK (version > 0),
+  event_id uuid NOT NULL UNIQUE,
+  type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}',
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (stream_id, version)
+);
+CREATE INDEX events_commit_order ON {schema}.events (transaction_id, position);
+CREATE INDEX events_recorded_at ON {schema}.events (stream_id, recorded_at);
+
+-- History is append-only: nothing rewrites or removes an event.
+CREATE FUNCTION {schema}.events_are_immutable() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'events are immutable: % refused', TG_OP;
+END $$;
+CREATE TRIGGER events_no_update_or_delete
+  BEFORE UPDATE OR DELETE ON {schema}.events
+  FOR EACH ROW EXECUTE FUNCTION {schema}.events_are_immutable();
+CREATE TRIGGER events_no_truncate
+  BEFORE TRUNCATE ON {schema}.events
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.events_are_immutable();
+)sql"},
+  };
+  return *kMigrations;
+}
+
+absl::Status Migrate(ConnectionPool& pool, const std::string& schema,
+                     const std::vector<Migration>& service_migrations) {
+  if (!IsValidSchemaName(schema)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("schema name '", schema,
+                     "' must be a lower-case identifier of at most 63 bytes"));
+  }
+  std::vector<Migration> all = EventStoreMigrations();
+  all.insert(all.end(), service_migrations.begin(), service_migrations.end());
+  return pool.Run([&](Connection& connection) {
+    pqxx::work tx(connection.raw());
+    // Held until commit: a second process waits, then finds nothing to do.
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                   "shop-migrations:" + schema);
+    // Checked first: CREATE SCHEMA IF NOT EXISTS still demands the right to
+    // create schemas, which a service role given its schema need not have.
+    if (tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
+            .empty()) {
+      tx.exec(absl::StrCat("CREATE SCHEMA ", schema));
+    }
+    tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ", schema,
+                         ".schema_migrations (id text PRIMARY KEY, "
+                         "applied_at timestamptz NOT NULL DEFAULT now())"));
+    for (const Migration& migration : all) {
+      pqxx::result done =
+          tx.exec_params(absl::StrCat("SELECT 1 FROM ", schema,
+                                      ".schema_migrations WHERE id = $1"),
+                         migration.id);
+      if (!done.empty()) continue;
+      tx.exec(absl::StrReplaceAll(migration.sql, {{"{schema}", schema}}));
+      tx.exec_params(absl::StrCat("INSERT INTO ", schema,
+                                  ".schema_migrations (id) VALUES ($1)"),
+                     migration.id);
+    }
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace eventstore

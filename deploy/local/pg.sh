@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 cluster for local runs and tests.
+#
+#   pg.sh start [NAME]   init if needed, start on a free loopback port, create
+#                        database "shop", roles and schemas; idempotent
+#   pg.sh stop [NAME]    stop it if it runs; idempotent
+#   pg.sh env [NAME]     print shell exports for the running cluster
+#   pg.sh status [NAME]  exit 0 if it runs
+#
+# NAME (default "run") keeps the run and test clusters apart. Data lives in
+# .pgdata/NAME under the repository, or in a temporary folder when the
+# postgres user (initdb refuses root) cannot reach the repository.
+set -euo pipefail
+
+cmd=${1:-}
+name=${2:-run}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+
+as_pg() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The cluster's folder; the same answer every time for the same repository.
+base_dir() {
+  local preferred="$repo/.pgdata/$name"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "$preferred"
+    return
+  fi
+  if mkdir -p "$preferred" 2>/dev/null && chown postgres: "$preferred" &&
+     runuser -u postgres -- test -w "$preferred"; then
+    echo "$preferred"
+    return
+  fi
+  rmdir "$preferred" 2>/dev/null || true
+  echo "${TMPDIR:-/tmp}/shop-pg-$(echo "$repo" | md5sum | cut -c1-12)-$name"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+base=$(base_dir)
+data="$base/data"
+
+# Alive means the postmaster in the pid file exists and is not a zombie
+# (a killed server whose parent never reaped it still answers kill -0).
+running() {
+  local pid state
+  pid=$(head -1 "$data/postmaster.pid" 2>/dev/null) || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+psql_admin() {
+  PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(cat "$base/port")" -U postgres "$@"
+}
+
+start() {
+  mkdir -p "$base"
+  [[ $(id -u) -eq 0 ]] && chown postgres: "$base"
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    rm -rf "$data"
+    as_pg initdb -D "$data" -U postgres --auth=trust -E UTF8 --no-instructions >"$base/initdb.log"
+    cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 400
+shared_buffers = 256MB
+CONF
+  fi
+  if ! running; then
+    local port
+    port=$(cat "$base/port" 2>/dev/null || echo 55432)
+    while port_busy "$port"; do port=$((port + 1)); done
+    echo "$port" >"$base/port"
+    rm -f "$data/postmaster.pid"  # stale: its server is gone (see running)
+    # After a crash the stale postmaster.pid is detected and ignored.
+    as_pg pg_ctl -D "$data" -l "$base/server.log" -w -t 60 -o "-p $port" start >/dev/null
+  fi
+  bootstrap
+  echo "pg.sh: cluster '$name' running on 127.0.0.1:$(cat "$base/port") (data: $data)" >&2
+}
+
+# The shape the services expect: database shop, and per service a role that
+# owns its schema and nothing else.
+bootstrap() {
+  if [[ -z $(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'shop'") ]]; then
+    psql_admin -d postgres -c "CREATE DATABASE shop"
+  fi
+  psql_admin -d shop <<'SQL'
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'inventory') THEN
+    CREATE ROLE inventory LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cart') THEN
+    CREATE ROLE cart LOGIN;
+  END IF;
+END $$;
+CREATE SCHEMA IF NOT EXISTS inventory AUTHORIZATION inventory;
+CREATE SCHEMA IF NOT EXISTS cart AUTHORIZATION cart;
+SQL
+}
+
+stop() {
+  if running; then as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null; fi
+}
+
+env_exports() {
+  running || { echo "pg.sh: cluster '$name' is not running" >&2; exit 1; }
+  local port
+  port=$(cat "$base/port")
+  cat <<ENV
+export PGHOST=127.0.0.1 PGPORT=$port
+export SHOP_PG_DSN='host=127.0.0.1 port=$port dbname=shop user=postgres'
+export INVENTORY_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=inventory'
+export CART_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=cart'
+ENV
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  env) env_exports ;;
+  status) running ;;
+  *) echo "usage: $0 start|stop|env|status [NAME]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,41 @@
+#include "tests/support/test_database.h"
+
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "common/eventstore/uuid.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+
+namespace shop::testing {
+
+std::string TestDsn() {
+  const char* dsn = std::getenv("SHOP_TEST_DSN");
+  if (dsn == nullptr || *dsn == '\0') {
+    ADD_FAILURE() << "SHOP_TEST_DSN is not set: run the suite with "
+                     "deploy/local/test.sh, which starts PostgreSQL";
+    return "host=127.0.0.1 port=1 dbname=missing connect_timeout=1";
+  }
+  return dsn;
+}
+
+TestSchema::TestSchema(const std::string& prefix) {
+  std::string suffix = eventstore::NewUuid().substr(0, 8);
+  name_ = absl::AsciiStrToLower(prefix + "_" + suffix);
+}
+
+TestSchema::~TestSchema() {
+  try {
+    ExecAsAdmin("DROP SCHEMA IF EXISTS " + name_ + " CASCADE");
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "dropping schema " << name_ << ": " << e.what();
+  }
+}
+
+void ExecAsAdmin(const std::string& sql) {
+  pqxx::connection connection(TestDsn());
+  pqxx::nontransaction tx(connection);
+  tx.exec(sql);
+}
+
+}  // namespace shop::testing

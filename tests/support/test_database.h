@@ -1,0 +1,32 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/eventstore/connection_pool.h"
+
+namespace shop::testing {
+
+// The test PostgreSQL's connection string from SHOP_TEST_DSN. Fails the
+// test (never skips it) when the variable is missing: the README's test
+// command always sets it.
+std::string TestDsn();
+
+// A fresh, uniquely named schema in the test database, dropped at the end.
+class TestSchema final {
+ public:
+  explicit TestSchema(const std::string& prefix);
+  ~TestSchema();
+  TestSchema(const TestSchema&) = delete;
+  TestSchema& operator=(const TestSchema&) = delete;
+
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// Runs `sql` on a direct connection as the test database's superuser.
+void ExecAsAdmin(const std::string& sql);
+
+}  // namespace shop::testing
