@@ -1,0 +1,43 @@
+#include "common/server/call_metadata.h"
+
+#include <string>
+
+namespace shop {
+namespace {
+
+std::string Header(const grpc::ServerContext& context, const char* key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context) {
+  eventstore::Metadata metadata;
+  metadata.request_id = Header(context, "x-request-id");
+  metadata.correlation_id = Header(context, "x-correlation-id");
+  if (metadata.correlation_id.empty()) {
+    metadata.correlation_id = metadata.request_id;
+  }
+  metadata.causation_id = Header(context, "x-causation-id");
+  metadata.caused_by = Header(context, "x-caused-by");
+  if (metadata.caused_by.empty()) metadata.caused_by = context.peer();
+  return metadata;
+}
+
+void PropagateCallMetadata(const eventstore::Metadata& metadata,
+                           grpc::ClientContext* context) {
+  if (!metadata.correlation_id.empty()) {
+    context->AddMetadata("x-correlation-id", metadata.correlation_id);
+  }
+  if (!metadata.request_id.empty()) {
+    context->AddMetadata("x-causation-id", metadata.request_id);
+  }
+  if (!metadata.caused_by.empty()) {
+    context->AddMetadata("x-caused-by", metadata.caused_by);
+  }
+}
+
+}  // namespace shop

@@ -1,0 +1,17 @@
+#pragma once
+
+#include "common/eventstore/event_store.h"
+#include "grpcpp/grpcpp.h"
+
+namespace shop {
+
+// Who/why for the events a call appends, from its request headers:
+// x-request-id, x-correlation-id (defaults to the request id),
+// x-causation-id, and x-caused-by (defaults to the caller's address).
+eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context);
+
+// Passes the call's identity on to an outgoing call it causes.
+void PropagateCallMetadata(const eventstore::Metadata& metadata,
+                           grpc::ClientContext* context);
+
+}  // namespace shop

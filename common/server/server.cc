@@ -1,0 +1,117 @@
+#include "common/server/server.h"
+
+#include <csignal>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/server/access_log.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace shop {
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    ServerOptions options, const std::vector<grpc::Service*>& services) {
+  // Linking health.proto's descriptor lets reflection describe the health
+  // service, which gRPC implements without the generated code.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<Server> server(new Server(std::move(options)));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(server->options_.listen_address,
+                           grpc::InsecureServerCredentials(), &server->port_);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  if (server->options_.access_log) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(MakeAccessLogInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", server->options_.listen_address));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      server->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(server->options_.health_service_name,
+                           server->options_.readiness_check().ok());
+  server->readiness_thread_ =
+      std::thread([s = server.get()] { s->WatchReadiness(); });
+  return server;
+}
+
+Server::~Server() {
+  Shutdown();
+  Wait();
+}
+
+void Server::WatchReadiness() {
+  absl::MutexLock lock(&mu_);
+  while (!draining_) {
+    mu_.AwaitWithTimeout(absl::Condition(&draining_),
+                         options_.readiness_interval);
+    if (draining_) break;
+    mu_.Unlock();
+    const bool ready = options_.readiness_check().ok();
+    mu_.Lock();
+    // Once draining, the health service ignores updates anyway.
+    if (!draining_) {
+      server_->GetHealthCheckService()->SetServingStatus(
+          options_.health_service_name, ready);
+    }
+  }
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return;
+    draining_ = true;
+    // Every health name reports NOT_SERVING from here on.
+    server_->GetHealthCheckService()->Shutdown();
+  }
+  if (readiness_thread_.joinable()) readiness_thread_.join();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
+  server_->Wait();
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
+void Server::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&stopped_));
+}
+
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  return signals;
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  sigset_t signals = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int AwaitTerminationSignal() {
+  sigset_t signals = TerminationSignals();
+  int signal = 0;
+  sigwait(&signals, &signal);
+  return signal;
+}
+
+}  // namespace shop

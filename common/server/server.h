@@ -1,0 +1,67 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace shop {
+
+struct ServerOptions {
+  std::string listen_address = "127.0.0.1:0";
+  // Health name that is SERVING only while `readiness_check` passes and the
+  // server is not draining, e.g. "inventory.v1.InventoryService". The
+  // empty name is SERVING while the process is up and not draining.
+  std::string health_service_name;
+  std::function<absl::Status()> readiness_check = [] {
+    return absl::OkStatus();
+  };
+  absl::Duration readiness_interval = absl::Seconds(1);
+  absl::Duration shutdown_grace = absl::Seconds(20);
+  bool access_log = true;
+};
+
+// A gRPC server with reflection, health, JSON access logs and a graceful
+// drain. The caller owns the services, which must outlive the server.
+class Server final {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      ServerOptions options, const std::vector<grpc::Service*>& services);
+  ~Server();
+
+  int port() const { return port_; }
+
+  // Health turns NOT_SERVING at once, new calls are refused, calls in
+  // flight get up to the grace period to finish. Safe to call twice.
+  void Shutdown();
+  // Blocks until Shutdown has completed.
+  void Wait();
+
+ private:
+  explicit Server(ServerOptions options);
+  void WatchReadiness();
+
+  ServerOptions options_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread readiness_thread_;
+};
+
+// Blocks SIGTERM and SIGINT for this thread and the threads it starts, so
+// that AwaitTerminationSignal receives them. Call first thing in main.
+void BlockTerminationSignals();
+// Waits for SIGTERM or SIGINT and returns its number.
+int AwaitTerminationSignal();
+
+}  // namespace shop

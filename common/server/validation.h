@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+// Input checks shared by both services. Each failure is INVALID_ARGUMENT
+// naming the field and the limit, with reason INVALID_FIELD.
+namespace shop {
+
+inline constexpr size_t kMaxIdBytes = 128;
+inline constexpr int64_t kMaxQuantity = 1'000'000;
+
+// 1 to 128 bytes of printable ASCII without spaces.
+absl::Status ValidateId(absl::string_view field, absl::string_view value);
+// The same rules, but empty is allowed.
+absl::Status ValidateOptionalId(absl::string_view field,
+                                absl::string_view value);
+// min..max inclusive.
+absl::Status ValidateRange(absl::string_view field, int64_t value, int64_t min,
+                           int64_t max);
+// 1..1,000,000.
+absl::Status ValidateQuantity(absl::string_view field, int64_t value);
+// Valid UTF-8 without control characters, min_bytes..max_bytes long.
+absl::Status ValidateText(absl::string_view field, absl::string_view value,
+                          size_t min_bytes, size_t max_bytes);
+
+}  // namespace shop

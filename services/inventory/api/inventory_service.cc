@@ -1,0 +1,245 @@
+#include "services/inventory/api/inventory_service.h"
+
+#include <utility>
+
+#include "common/server/call_metadata.h"
+#include "common/server/status_mapping.h"
+#include "common/server/validation.h"
+#include "common/util/proto_time.h"
+
+namespace inventory {
+namespace {
+
+constexpr int64_t kMaxPriceCents = 1'000'000'000;
+constexpr int64_t kMaxTtlSeconds = 86'400;
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+// Runs checks in order and keeps the first failure.
+absl::Status FirstError(std::initializer_list<absl::Status> checks) {
+  for (const absl::Status& check : checks) {
+    if (!check.ok()) return check;
+  }
+  return absl::OkStatus();
+}
+
+template <typename Request>
+absl::Status ValidateExpectedVersion(const Request& request) {
+  if (!request.has_expected_version()) return absl::OkStatus();
+  return shop::ValidateRange("expected_version", request.expected_version(), 0,
+                             std::numeric_limits<int64_t>::max());
+}
+
+template <typename Request>
+CallContext ContextOf(const grpc::ServerContext& context,
+                      const Request& request) {
+  CallContext call;
+  call.metadata = shop::MetadataFromCall(context);
+  if (request.has_expected_version()) {
+    call.expected_version = request.expected_version();
+  }
+  return call;
+}
+
+}  // namespace
+
+absl::Status Validate(const v1::AddProductRequest& request) {
+  return FirstError(
+      {shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateText("name", request.name(), 1, 256),
+       shop::ValidateRange("price_cents", request.price_cents(), 0,
+                           kMaxPriceCents),
+       shop::ValidateRange("initial_quantity", request.initial_quantity(), 0,
+                           shop::kMaxQuantity),
+       ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::ReceiveStockRequest& request) {
+  return FirstError(
+      {shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateQuantity("quantity", request.quantity()),
+       shop::ValidateText("reference", request.reference(), 0, 256),
+       ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::ReserveStockRequest& request) {
+  return FirstError(
+      {shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateQuantity("quantity", request.quantity()),
+       shop::ValidateId("reservation_id", request.reservation_id()),
+       shop::ValidateRange("ttl_seconds", request.ttl_seconds(), 0,
+                           kMaxTtlSeconds),
+       ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::ReleaseStockRequest& request) {
+  return FirstError(
+      {shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateId("reservation_id", request.reservation_id()),
+       ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::CommitReservationRequest& request) {
+  return FirstError(
+      {shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateId("reservation_id", request.reservation_id()),
+       ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::GetStockRequest& request) {
+  return shop::ValidateId("product_id", request.product_id());
+}
+
+absl::Status Validate(const v1::ListProductEventsRequest& request) {
+  return FirstError(
+      {shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateRange("from_version", request.from_version(), 0,
+                           std::numeric_limits<int64_t>::max()),
+       shop::ValidateRange("max_count", request.max_count(), 0, kMaxPageSize)});
+}
+
+grpc::Status InventoryServiceImpl::AddProduct(
+    grpc::ServerContext* context, const v1::AddProductRequest* request,
+    v1::AddProductResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<Outcome> outcome = inventory_->AddProduct(
+      request->product_id(),
+      {request->name(), request->price_cents(), request->initial_quantity()},
+      ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  response->set_product_id(request->product_id());
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status InventoryServiceImpl::ReceiveStock(
+    grpc::ServerContext* context, const v1::ReceiveStockRequest* request,
+    v1::ReceiveStockResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<Outcome> outcome = inventory_->ReceiveStock(
+      request->product_id(), {request->quantity(), request->reference()},
+      ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  response->set_on_hand(outcome->product.on_hand);
+  response->set_available(outcome->product.available());
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status InventoryServiceImpl::ReserveStock(
+    grpc::ServerContext* context, const v1::ReserveStockRequest* request,
+    v1::ReserveStockResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<Outcome> outcome =
+      inventory_->ReserveStock(request->product_id(),
+                               {request->quantity(), request->reservation_id(),
+                                absl::Seconds(request->ttl_seconds())},
+                               ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  const Reservation& reservation =
+      outcome->product.reservations.at(request->reservation_id());
+  response->set_reservation_id(request->reservation_id());
+  *response->mutable_expires_at() = shop::ToProto(reservation.expires_at);
+  response->set_unit_price_cents(outcome->product.price_cents);
+  response->set_available(outcome->product.available());
+  response->set_version(outcome->version);
+  response->set_quantity(reservation.quantity);
+  return grpc::Status::OK;
+}
+
+grpc::Status InventoryServiceImpl::ReleaseStock(
+    grpc::ServerContext* context, const v1::ReleaseStockRequest* request,
+    v1::ReleaseStockResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<Outcome> outcome =
+      inventory_->ReleaseStock(request->product_id(), request->reservation_id(),
+                               ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  for (const Event& event : outcome->events) {
+    if (const auto* released = std::get_if<v1::StockReleased>(&event)) {
+      response->set_released_quantity(released->quantity());
+    }
+  }
+  response->set_available(outcome->product.available());
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status InventoryServiceImpl::CommitReservation(
+    grpc::ServerContext* context, const v1::CommitReservationRequest* request,
+    v1::CommitReservationResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<Outcome> outcome = inventory_->CommitReservation(
+      request->product_id(), request->reservation_id(),
+      ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  for (const Event& event : outcome->events) {
+    if (const auto* committed = std::get_if<v1::StockCommitted>(&event)) {
+      response->set_committed_quantity(committed->quantity());
+    }
+  }
+  response->set_on_hand(outcome->product.on_hand);
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status InventoryServiceImpl::GetStock(grpc::ServerContext* /*context*/,
+                                            const v1::GetStockRequest* request,
+                                            v1::GetStockResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<LoadedProduct> loaded =
+      inventory_->GetStock(request->product_id());
+  if (!loaded.ok()) return shop::ToGrpcStatus(loaded.status());
+  const Product& product = loaded->product;
+  response->set_product_id(request->product_id());
+  response->set_name(product.name);
+  response->set_price_cents(product.price_cents);
+  response->set_on_hand(product.on_hand);
+  response->set_reserved(product.reserved());
+  response->set_available(product.available());
+  response->set_version(loaded->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status InventoryServiceImpl::ListProductEvents(
+    grpc::ServerContext* /*context*/,
+    const v1::ListProductEventsRequest* request,
+    v1::ListProductEventsResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  const int page =
+      request->max_count() == 0 ? kDefaultPageSize : request->max_count();
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+      inventory_->ListEvents(request->product_id(),
+                             std::max<int64_t>(request->from_version(), 1),
+                             page);
+  if (!events.ok()) return shop::ToGrpcStatus(events.status());
+  for (const eventstore::RecordedEvent& event : *events) {
+    v1::RecordedEvent* out = response->add_events();
+    out->set_version(event.version);
+    out->set_type(event.type);
+    *out->mutable_recorded_at() = shop::ToProto(event.recorded_at);
+    out->set_data_json(event.data_json);
+    out->set_metadata_json(event.metadata_json);
+    out->set_event_id(event.event_id);
+  }
+  if (static_cast<int>(events->size()) == page) {
+    response->set_next_from_version(events->back().version + 1);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace inventory

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/eventstore/event_store.h"
+#include "services/inventory/domain/product.h"
+#include "services/inventory/store/product_store.h"
+
+namespace inventory {
+
+// Who is asking, and what they believe the product's version is.
+struct CallContext {
+  eventstore::Metadata metadata;
+  std::optional<int64_t> expected_version;
+};
+
+// A command's result: the product after it, and what was appended.
+struct Outcome {
+  Product product;
+  int64_t version = 0;
+  std::vector<Event> events;  // empty when the command was a repeat
+};
+
+struct InventoryOptions {
+  absl::Duration default_ttl = absl::Minutes(15);
+  // Optimistic attempts per command before giving up with ABORTED.
+  int max_attempts = 8;
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+// The inventory's use cases: load, decide, append, retry on conflict.
+class Inventory final {
+ public:
+  Inventory(ProductStore* store, InventoryOptions options);
+
+  absl::StatusOr<Outcome> AddProduct(const std::string& product_id,
+                                     const inventory::AddProduct& command,
+                                     const CallContext& context);
+  absl::StatusOr<Outcome> ReceiveStock(const std::string& product_id,
+                                       const inventory::ReceiveStock& command,
+                                       const CallContext& context);
+  // A zero ttl means the configured default.
+  absl::StatusOr<Outcome> ReserveStock(const std::string& product_id,
+                                       inventory::ReserveStock command,
+                                       const CallContext& context);
+  absl::StatusOr<Outcome> ReleaseStock(const std::string& product_id,
+                                       const std::string& reservation_id,
+                                       const CallContext& context);
+  absl::StatusOr<Outcome> CommitReservation(const std::string& product_id,
+                                            const std::string& reservation_id,
+                                            const CallContext& context);
+  absl::StatusOr<LoadedProduct> GetStock(const std::string& product_id);
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> ListEvents(
+      const std::string& product_id, int64_t from_version, int max_count);
+
+  // One pass of the expiry sweep: expires what is overdue on up to
+  // `max_products` products and returns how many reservations it expired.
+  absl::StatusOr<int> ExpireDue(int max_products);
+
+ private:
+  using Decider =
+      absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Product&)>;
+
+  absl::StatusOr<Outcome> Execute(const std::string& product_id,
+                                  const CallContext& context, Decider decide);
+  // The past of `reservation_id` when it is not live on `product`.
+  absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
+                                         const std::string& reservation_id,
+                                         const Product& product);
+  absl::Mutex& LockFor(const std::string& product_id);
+
+  ProductStore* store_;
+  InventoryOptions options_;
+  // Writers of one product queue here instead of conflicting in the
+  // database; other replicas are still caught by the version check.
+  std::array<absl::Mutex, 64> product_locks_;
+};
+
+}  // namespace inventory

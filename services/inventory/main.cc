@@ -1,0 +1,123 @@
+// inventory-server: serves inventory.v1.InventoryService. `inventory-server
+// migrate` applies the schema migrations and exits.
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/connection_pool.h"
+#include "common/eventstore/migrations.h"
+#include "common/server/flags.h"
+#include "common/server/periodic_task.h"
+#include "common/server/server.h"
+#include "services/inventory/api/inventory_service.h"
+#include "services/inventory/app/inventory.h"
+#include "services/inventory/store/product_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
+ABSL_FLAG(std::string, database_url,
+          "host=127.0.0.1 dbname=shop user=inventory",
+          "libpq connection string or URI (password: PGPASSWORD)");
+ABSL_FLAG(std::string, schema, "inventory",
+          "PostgreSQL schema of this service");
+ABSL_FLAG(int, pool_size, 8, "database connections at most");
+ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
+          "reservation lifetime when the caller gives none");
+ABSL_FLAG(int, expiry_interval_ms, 1000,
+          "how often overdue reservations are expired");
+ABSL_FLAG(int, shutdown_grace_seconds, 20,
+          "time calls in flight get to finish after SIGTERM");
+ABSL_FLAG(int, startup_timeout_seconds, 60,
+          "how long start-up waits for the database");
+ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
+
+namespace {
+
+// Migrations at start-up, waiting for a database that is still coming up.
+absl::Status MigrateWithRetry(eventstore::ConnectionPool& pool,
+                              absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::Status status =
+        eventstore::Migrate(pool, absl::GetFlag(FLAGS_schema),
+                            inventory::ProductStore::Migrations());
+    if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
+        absl::Now() > deadline) {
+      return status;
+    }
+    shop::LogJson("warn",
+                  absl::StrCat("waiting for the database: ", status.message()));
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  shop::BlockTerminationSignals();
+  std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
+      argc, argv, "INVENTORY_",
+      "inventory-server [migrate]: the inventory gRPC service");
+  if (args.size() > 2 || (args.size() == 2 && args[1] != "migrate")) {
+    std::fprintf(stderr, "usage: inventory-server [migrate] [--flags]\n");
+    return 2;
+  }
+
+  eventstore::ConnectionPool pool({.dsn = absl::GetFlag(FLAGS_database_url),
+                                   .size = absl::GetFlag(FLAGS_pool_size)});
+  absl::Status migrated = MigrateWithRetry(
+      pool, absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)));
+  if (!migrated.ok()) {
+    shop::LogJson("error",
+                  absl::StrCat("migrations failed: ", migrated.ToString()));
+    return 1;
+  }
+  if (args.size() == 2) {
+    shop::LogJson("info", "migrations applied");
+    return 0;
+  }
+
+  eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema));
+  inventory::ProductStore store(&events);
+  inventory::Inventory inventory(
+      &store, {.default_ttl = absl::Seconds(
+                   absl::GetFlag(FLAGS_reservation_ttl_seconds))});
+  inventory::InventoryServiceImpl service(&inventory);
+  // Readiness has its own connection so a busy pool does not look like an
+  // outage.
+  eventstore::ConnectionPool health_pool(
+      {.dsn = absl::GetFlag(FLAGS_database_url), .size = 1});
+
+  absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
+      {.listen_address = absl::GetFlag(FLAGS_listen),
+       .health_service_name = "inventory.v1.InventoryService",
+       .readiness_check = [&health_pool] { return health_pool.Ping(); },
+       .shutdown_grace =
+           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
+       .access_log = absl::GetFlag(FLAGS_access_log)},
+      {&service});
+  if (!server.ok()) {
+    shop::LogJson("error", server.status().ToString());
+    return 1;
+  }
+  shop::LogJson("info", absl::StrCat("inventory-server listening on port ",
+                                     (*server)->port()));
+
+  shop::PeriodicTask expiry(
+      absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {
+        absl::StatusOr<int> expired = inventory.ExpireDue(100);
+        if (!expired.ok()) {
+          shop::LogJson("warn", absl::StrCat("expiry sweep: ",
+                                             expired.status().ToString()));
+        }
+      });
+  std::thread([&server] {
+    shop::AwaitTerminationSignal();
+    shop::LogJson("info", "termination signal: draining");
+    (*server)->Shutdown();
+  }).detach();
+  (*server)->Wait();
+  shop::LogJson("info", "stopped");
+  return 0;
+}

@@ -1,0 +1,155 @@
+#include "services/inventory/store/product_store.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/uuid.h"
+#include "common/util/proto_json.h"
+#include "common/util/proto_time.h"
+
+namespace inventory {
+namespace {
+
+constexpr absl::string_view kStreamPrefix = "product-";
+
+std::string SnapshotJson(const Product& product) {
+  v1::ProductSnapshot snapshot;
+  snapshot.set_name(product.name);
+  snapshot.set_price_cents(product.price_cents);
+  snapshot.set_on_hand(product.on_hand);
+  for (const auto& [id, reservation] : product.reservations) {
+    v1::ProductSnapshot::Reservation& out =
+        (*snapshot.mutable_reservations())[id];
+    out.set_quantity(reservation.quantity);
+    *out.mutable_expires_at() = shop::ToProto(reservation.expires_at);
+  }
+  return shop::ToJson(snapshot);
+}
+
+absl::StatusOr<Product> FromSnapshot(const std::string& json) {
+  v1::ProductSnapshot snapshot;
+  if (absl::Status status = shop::FromJson(json, &snapshot); !status.ok()) {
+    return status;
+  }
+  Product product;
+  product.exists = true;
+  product.name = snapshot.name();
+  product.price_cents = snapshot.price_cents();
+  product.on_hand = snapshot.on_hand();
+  for (const auto& [id, reservation] : snapshot.reservations()) {
+    product.reservations[id] = Reservation{
+        reservation.quantity(), shop::FromProto(reservation.expires_at())};
+  }
+  return product;
+}
+
+}  // namespace
+
+std::string StreamOf(const std::string& product_id) {
+  return absl::StrCat(kStreamPrefix, product_id);
+}
+
+std::vector<eventstore::Migration> ProductStore::Migrations() {
+  return {{"0100_reservation_history", R"sql(
+-- Finds how a reservation ended without replaying the product's stream.
+CREATE INDEX events_reservation_id ON {schema}.events
+  (stream_id, (data->>'reservationId'))
+  WHERE type IN ('stock.released', 'reservation.expired', 'stock.committed');
+)sql"}};
+}
+
+absl::StatusOr<LoadedProduct> ProductStore::Load(
+    const std::string& product_id) {
+  const std::string stream = StreamOf(product_id);
+  absl::StatusOr<eventstore::StreamHead> head = events_->ReadHead(stream);
+  if (!head.ok()) return head.status();
+  LoadedProduct loaded;
+  loaded.version = head->version;
+  if (head->version == 0) return loaded;
+  if (!head->snapshot_json.empty()) {
+    absl::StatusOr<Product> product = FromSnapshot(head->snapshot_json);
+    if (!product.ok()) return product.status();
+    loaded.product = *std::move(product);
+  }
+  // Events written without a snapshot are folded on top of the last one.
+  int64_t next = head->snapshot_version + 1;
+  while (next <= head->version) {
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> page =
+        events_->ReadStreamForward(stream, next, 1000);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    for (const eventstore::RecordedEvent& recorded : *page) {
+      absl::StatusOr<Event> event = FromJson(recorded.type, recorded.data_json);
+      if (!event.ok()) return event.status();
+      loaded.product = Evolve(std::move(loaded.product), *event);
+      loaded.version = recorded.version;
+      next = recorded.version + 1;
+    }
+  }
+  return loaded;
+}
+
+absl::StatusOr<PastReservation> ProductStore::FindPastReservation(
+    const std::string& product_id, const std::string& reservation_id) {
+  const std::string name = events_->schema() + "_past_reservation";
+  const std::string sql = absl::StrCat(
+      "SELECT type FROM ", events_->schema(),
+      ".events WHERE stream_id = $1 AND data->>'reservationId' = $2 AND type "
+      "IN ('stock.released', 'reservation.expired', 'stock.committed') "
+      "LIMIT 1");
+  PastReservation past = PastReservation::kNone;
+  absl::Status status = events_->pool().Run([&](eventstore::Connection& c) {
+    c.Prepare(name, sql);
+    pqxx::nontransaction tx(c.raw());
+    pqxx::result rows =
+        tx.exec_prepared(name, StreamOf(product_id), reservation_id);
+    if (rows.empty()) return absl::OkStatus();
+    const std::string type = rows[0][0].as<std::string>();
+    if (type == "stock.released") past = PastReservation::kReleased;
+    if (type == "reservation.expired") past = PastReservation::kExpired;
+    if (type == "stock.committed") past = PastReservation::kCommitted;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return past;
+}
+
+absl::StatusOr<eventstore::AppendResult> ProductStore::Append(
+    const std::string& product_id, int64_t expected_version,
+    const std::vector<Event>& events, const Product& after,
+    const eventstore::Metadata& metadata) {
+  const std::string metadata_json = metadata.ToJson();
+  std::vector<eventstore::EventData> data;
+  data.reserve(events.size());
+  for (const Event& event : events) {
+    data.push_back({eventstore::NewUuid(), std::string(TypeOf(event)),
+                    ToJson(event), metadata_json});
+  }
+  eventstore::SnapshotWrite snapshot{SnapshotJson(after), after.next_expiry()};
+  return events_->Append(StreamOf(product_id),
+                         eventstore::ExpectedVersion::Exactly(expected_version),
+                         data, &snapshot);
+}
+
+absl::StatusOr<std::vector<eventstore::RecordedEvent>> ProductStore::ReadEvents(
+    const std::string& product_id, int64_t from_version, int max_count) {
+  return events_->ReadStreamForward(StreamOf(product_id), from_version,
+                                    max_count);
+}
+
+absl::StatusOr<std::vector<std::string>> ProductStore::ProductsDue(
+    absl::Time now, int max_count) {
+  absl::StatusOr<std::vector<std::string>> streams =
+      events_->StreamsDue(now, max_count);
+  if (!streams.ok()) return streams.status();
+  std::vector<std::string> products;
+  for (const std::string& stream : *streams) {
+    if (absl::StartsWith(stream, kStreamPrefix)) {
+      products.push_back(stream.substr(kStreamPrefix.size()));
+    }
+  }
+  return products;
+}
+
+}  // namespace inventory

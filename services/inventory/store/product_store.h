@@ -1,0 +1,55 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/eventstore/event_store.h"
+#include "common/eventstore/migrations.h"
+#include "services/inventory/domain/product.h"
+
+namespace inventory {
+
+// "product-{id}": the stream of one product.
+std::string StreamOf(const std::string& product_id);
+
+struct LoadedProduct {
+  Product product;
+  int64_t version = 0;  // 0: the product does not exist
+};
+
+// Products on top of the event store: loads from the snapshot row (plus any
+// newer events), appends with the new snapshot in the same statement.
+class ProductStore final {
+ public:
+  explicit ProductStore(eventstore::EventStore* events) : events_(events) {}
+
+  // The inventory schema's own migrations, after the event store's.
+  static std::vector<eventstore::Migration> Migrations();
+
+  absl::StatusOr<LoadedProduct> Load(const std::string& product_id);
+
+  // How a reservation id that is not live ended, read from history.
+  absl::StatusOr<PastReservation> FindPastReservation(
+      const std::string& product_id, const std::string& reservation_id);
+
+  // Appends `events` if the product is still at `expected_version`;
+  // `after` is the state they lead to, stored as the snapshot.
+  absl::StatusOr<eventstore::AppendResult> Append(
+      const std::string& product_id, int64_t expected_version,
+      const std::vector<Event>& events, const Product& after,
+      const eventstore::Metadata& metadata);
+
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
+      const std::string& product_id, int64_t from_version, int max_count);
+
+  // Products holding a reservation that has expired by `now`.
+  absl::StatusOr<std::vector<std::string>> ProductsDue(absl::Time now,
+                                                       int max_count);
+
+ private:
+  eventstore::EventStore* events_;
+};
+
+}  // namespace inventory

@@ -1,0 +1,50 @@
+#include "tests/support/inventory_harness.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
+#include "common/eventstore/migrations.h"
+#include "common/server/status_mapping.h"
+#include "gtest/gtest.h"
+
+namespace shop::testing {
+
+InventoryHarness::InventoryHarness(const std::string& schema,
+                                   const std::string& dsn, int pool_size) {
+  pool_ = std::make_unique<eventstore::ConnectionPool>(
+      eventstore::PoolOptions{.dsn = dsn, .size = pool_size});
+  absl::Status migrated = eventstore::Migrate(
+      *pool_, schema, inventory::ProductStore::Migrations());
+  EXPECT_TRUE(migrated.ok()) << migrated;
+  events_ = std::make_unique<eventstore::EventStore>(pool_.get(), schema);
+  store_ = std::make_unique<inventory::ProductStore>(events_.get());
+  inventory_ = std::make_unique<inventory::Inventory>(
+      store_.get(),
+      inventory::InventoryOptions{.default_ttl = absl::Minutes(15),
+                                  .clock = [this] { return clock_.Now(); }});
+  service_ =
+      std::make_unique<inventory::InventoryServiceImpl>(inventory_.get());
+  absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
+      {.listen_address = "127.0.0.1:0",
+       .health_service_name = "inventory.v1.InventoryService",
+       .readiness_check = [this] { return pool_->Ping(); },
+       .readiness_interval = absl::Milliseconds(100),
+       .shutdown_grace = absl::Seconds(5),
+       .access_log = false},
+      {service_.get()});
+  EXPECT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  stub_ = inventory::v1::InventoryService::NewStub(channel_);
+}
+
+InventoryHarness::~InventoryHarness() { server_->Shutdown(); }
+
+std::string InventoryHarness::address() const {
+  return absl::StrCat("127.0.0.1:", server_->port());
+}
+
+std::string ReasonOf(const grpc::Status& status) {
+  return shop::ReasonOf(shop::FromGrpcStatus(status));
+}
+
+}  // namespace shop::testing
