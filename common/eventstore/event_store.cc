@@ -189,6 +189,33 @@ std::string Metadata::ToJson() const {
   return json;
 }
 
+absl::StatusOr<int64_t> LoadStream(
+    EventStore& store, const std::string& stream,
+    absl::FunctionRef<absl::Status(const std::string& snapshot_json)> restore,
+    absl::FunctionRef<absl::Status(const RecordedEvent& event)> apply) {
+  absl::StatusOr<StreamHead> head = store.ReadHead(stream);
+  if (!head.ok()) return head.status();
+  if (head->version == 0) return 0;
+  if (!head->snapshot_json.empty()) {
+    if (absl::Status status = restore(head->snapshot_json); !status.ok()) {
+      return status;
+    }
+  }
+  // Events appended without a snapshot are folded on top of the last one.
+  int64_t version = head->snapshot_version;
+  while (version < head->version) {
+    absl::StatusOr<std::vector<RecordedEvent>> page =
+        store.ReadStreamForward(stream, version + 1, 1000);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    for (const RecordedEvent& event : *page) {
+      if (absl::Status status = apply(event); !status.ok()) return status;
+      version = event.version;
+    }
+  }
+  return head->version;
+}
+
 bool IsValidSchemaName(const std::string& schema) {
   if (schema.empty() || schema.size() > 63) return false;
   if (!(schema[0] == '_' || (schema[0] >= 'a' && schema[0] <= 'z'))) {

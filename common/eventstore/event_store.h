@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -132,6 +133,14 @@ class EventStore final {
   // Statement names carry the schema: a pool may serve several stores.
   std::string prefix_;
 };
+
+// Rebuilds a stream's state: `restore` gets the snapshot (if any), then
+// `apply` gets each event recorded after it. Returns the stream's version
+// (0 when it does not exist, in which case neither is called).
+absl::StatusOr<int64_t> LoadStream(
+    EventStore& store, const std::string& stream,
+    absl::FunctionRef<absl::Status(const std::string& snapshot_json)> restore,
+    absl::FunctionRef<absl::Status(const RecordedEvent& event)> apply);
 
 // Whether `schema` is a plain lower-case SQL identifier.
 bool IsValidSchemaName(const std::string& schema);

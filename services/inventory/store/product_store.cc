@@ -61,32 +61,24 @@ CREATE INDEX events_reservation_id ON {schema}.events
 
 absl::StatusOr<LoadedProduct> ProductStore::Load(
     const std::string& product_id) {
-  const std::string stream = StreamOf(product_id);
-  absl::StatusOr<eventstore::StreamHead> head = events_->ReadHead(stream);
-  if (!head.ok()) return head.status();
   LoadedProduct loaded;
-  loaded.version = head->version;
-  if (head->version == 0) return loaded;
-  if (!head->snapshot_json.empty()) {
-    absl::StatusOr<Product> product = FromSnapshot(head->snapshot_json);
-    if (!product.ok()) return product.status();
-    loaded.product = *std::move(product);
-  }
-  // Events written without a snapshot are folded on top of the last one.
-  int64_t next = head->snapshot_version + 1;
-  while (next <= head->version) {
-    absl::StatusOr<std::vector<eventstore::RecordedEvent>> page =
-        events_->ReadStreamForward(stream, next, 1000);
-    if (!page.ok()) return page.status();
-    if (page->empty()) break;
-    for (const eventstore::RecordedEvent& recorded : *page) {
-      absl::StatusOr<Event> event = FromJson(recorded.type, recorded.data_json);
-      if (!event.ok()) return event.status();
-      loaded.product = Evolve(std::move(loaded.product), *event);
-      loaded.version = recorded.version;
-      next = recorded.version + 1;
-    }
-  }
+  absl::StatusOr<int64_t> version = eventstore::LoadStream(
+      *events_, StreamOf(product_id),
+      [&](const std::string& snapshot) {
+        absl::StatusOr<Product> product = FromSnapshot(snapshot);
+        if (!product.ok()) return product.status();
+        loaded.product = *std::move(product);
+        return absl::OkStatus();
+      },
+      [&](const eventstore::RecordedEvent& recorded) {
+        absl::StatusOr<Event> event =
+            FromJson(recorded.type, recorded.data_json);
+        if (!event.ok()) return event.status();
+        loaded.product = Evolve(std::move(loaded.product), *event);
+        return absl::OkStatus();
+      });
+  if (!version.ok()) return version.status();
+  loaded.version = *version;
   return loaded;
 }
 

@@ -1,0 +1,208 @@
+#include "services/cart/api/cart_service.h"
+
+#include <limits>
+
+#include "common/server/call_metadata.h"
+#include "common/server/status_mapping.h"
+#include "common/server/validation.h"
+#include "common/util/proto_time.h"
+
+namespace cart {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+absl::Status FirstError(std::initializer_list<absl::Status> checks) {
+  for (const absl::Status& check : checks) {
+    if (!check.ok()) return check;
+  }
+  return absl::OkStatus();
+}
+
+template <typename Request>
+absl::Status ValidateExpectedVersion(const Request& request) {
+  if (!request.has_expected_version()) return absl::OkStatus();
+  return shop::ValidateRange("expected_version", request.expected_version(), 0,
+                             std::numeric_limits<int64_t>::max());
+}
+
+template <typename Request>
+CallContext ContextOf(const grpc::ServerContext& context,
+                      const Request& request) {
+  CallContext call;
+  call.metadata = shop::MetadataFromCall(context);
+  if (request.has_expected_version()) {
+    call.expected_version = request.expected_version();
+  }
+  return call;
+}
+
+void ToProto(const Item& item, v1::CartItem* out) {
+  out->set_product_id(item.product_id);
+  out->set_quantity(item.quantity);
+  out->set_reservation_id(item.lines.front().reservation_id);
+  out->set_unit_price_cents(item.lines.back().unit_price_cents);
+  out->set_subtotal_cents(item.subtotal_cents);
+  for (const Line& line : item.lines) {
+    v1::Reservation* reservation = out->add_reservations();
+    reservation->set_reservation_id(line.reservation_id);
+    reservation->set_quantity(line.quantity);
+    reservation->set_unit_price_cents(line.unit_price_cents);
+  }
+}
+
+}  // namespace
+
+absl::Status Validate(const v1::CreateCartRequest& request) {
+  return FirstError({shop::ValidateId("cart_id", request.cart_id()),
+                     shop::ValidateId("customer_id", request.customer_id())});
+}
+
+absl::Status Validate(const v1::AddItemRequest& request) {
+  return FirstError(
+      {shop::ValidateId("cart_id", request.cart_id()),
+       shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateQuantity("quantity", request.quantity()),
+       shop::ValidateOptionalId("request_id", request.request_id()),
+       ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::RemoveItemRequest& request) {
+  return FirstError({shop::ValidateId("cart_id", request.cart_id()),
+                     shop::ValidateId("product_id", request.product_id()),
+                     ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::GetCartRequest& request) {
+  return shop::ValidateId("cart_id", request.cart_id());
+}
+
+absl::Status Validate(const v1::ListCartEventsRequest& request) {
+  return FirstError(
+      {shop::ValidateId("cart_id", request.cart_id()),
+       shop::ValidateRange("from_version", request.from_version(), 0,
+                           std::numeric_limits<int64_t>::max()),
+       shop::ValidateRange("max_count", request.max_count(), 0, kMaxPageSize)});
+}
+
+absl::Status Validate(const v1::CheckoutRequest& request) {
+  return FirstError({shop::ValidateId("cart_id", request.cart_id()),
+                     ValidateExpectedVersion(request)});
+}
+
+grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
+                                         const v1::CreateCartRequest* request,
+                                         v1::CreateCartResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  CallContext call;
+  call.metadata = shop::MetadataFromCall(*context);
+  absl::StatusOr<CartOutcome> outcome =
+      carts_->Create(request->cart_id(), request->customer_id(), call);
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  response->set_cart_id(request->cart_id());
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status CartServiceImpl::AddItem(grpc::ServerContext* context,
+                                      const v1::AddItemRequest* request,
+                                      v1::AddItemResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<AddItemOutcome> outcome = carts_->AddItem(
+      request->cart_id(), request->product_id(), request->quantity(),
+      request->request_id(), ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  for (const Item& item : outcome->cart.Items()) {
+    if (item.product_id == request->product_id()) {
+      ToProto(item, response->mutable_item());
+    }
+  }
+  response->set_reservation_id(outcome->line.reservation_id);
+  if (outcome->reservation_expires_at.has_value()) {
+    *response->mutable_reservation_expires_at() =
+        shop::ToProto(*outcome->reservation_expires_at);
+  }
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
+                                         const v1::RemoveItemRequest* request,
+                                         v1::RemoveItemResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
+      request->cart_id(), request->product_id(), ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status CartServiceImpl::GetCart(grpc::ServerContext* /*context*/,
+                                      const v1::GetCartRequest* request,
+                                      v1::GetCartResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<LoadedCart> loaded = carts_->Get(request->cart_id());
+  if (!loaded.ok()) return shop::ToGrpcStatus(loaded.status());
+  const Cart& cart = loaded->cart;
+  response->set_cart_id(request->cart_id());
+  response->set_customer_id(cart.customer_id);
+  for (const Item& item : cart.Items()) ToProto(item, response->add_items());
+  response->set_total_cents(cart.total_cents());
+  response->set_version(loaded->version);
+  response->set_checked_out(cart.checked_out);
+  response->set_order_id(cart.order_id);
+  return grpc::Status::OK;
+}
+
+grpc::Status CartServiceImpl::ListCartEvents(
+    grpc::ServerContext* /*context*/, const v1::ListCartEventsRequest* request,
+    v1::ListCartEventsResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  const int page =
+      request->max_count() == 0 ? kDefaultPageSize : request->max_count();
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+      carts_->ListEvents(request->cart_id(),
+                         std::max<int64_t>(request->from_version(), 1), page);
+  if (!events.ok()) return shop::ToGrpcStatus(events.status());
+  for (const eventstore::RecordedEvent& event : *events) {
+    v1::RecordedEvent* out = response->add_events();
+    out->set_version(event.version);
+    out->set_type(event.type);
+    *out->mutable_recorded_at() = shop::ToProto(event.recorded_at);
+    out->set_data_json(event.data_json);
+    out->set_metadata_json(event.metadata_json);
+    out->set_event_id(event.event_id);
+  }
+  if (static_cast<int>(events->size()) == page) {
+    response->set_next_from_version(events->back().version + 1);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
+                                       const v1::CheckoutRequest* request,
+                                       v1::CheckoutResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<CartOutcome> outcome =
+      carts_->Checkout(request->cart_id(), ContextOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  response->set_order_id(outcome->cart.order_id);
+  response->set_version(outcome->version);
+  response->set_total_cents(outcome->cart.total_cents());
+  return grpc::Status::OK;
+}
+
+}  // namespace cart

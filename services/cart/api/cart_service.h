@@ -1,0 +1,45 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "cart/v1/cart.grpc.pb.h"
+#include "services/cart/app/carts.h"
+
+namespace cart {
+
+// gRPC handlers: validate every field, call the use case, map the result.
+class CartServiceImpl final : public v1::CartService::Service {
+ public:
+  explicit CartServiceImpl(Carts* carts) : carts_(carts) {}
+
+  grpc::Status CreateCart(grpc::ServerContext* context,
+                          const v1::CreateCartRequest* request,
+                          v1::CreateCartResponse* response) override;
+  grpc::Status AddItem(grpc::ServerContext* context,
+                       const v1::AddItemRequest* request,
+                       v1::AddItemResponse* response) override;
+  grpc::Status RemoveItem(grpc::ServerContext* context,
+                          const v1::RemoveItemRequest* request,
+                          v1::RemoveItemResponse* response) override;
+  grpc::Status GetCart(grpc::ServerContext* context,
+                       const v1::GetCartRequest* request,
+                       v1::GetCartResponse* response) override;
+  grpc::Status ListCartEvents(grpc::ServerContext* context,
+                              const v1::ListCartEventsRequest* request,
+                              v1::ListCartEventsResponse* response) override;
+  grpc::Status Checkout(grpc::ServerContext* context,
+                        const v1::CheckoutRequest* request,
+                        v1::CheckoutResponse* response) override;
+
+ private:
+  Carts* carts_;
+};
+
+// Field checks, exposed for unit tests. Each names the offending field.
+absl::Status Validate(const v1::CreateCartRequest& request);
+absl::Status Validate(const v1::AddItemRequest& request);
+absl::Status Validate(const v1::RemoveItemRequest& request);
+absl::Status Validate(const v1::GetCartRequest& request);
+absl::Status Validate(const v1::ListCartEventsRequest& request);
+absl::Status Validate(const v1::CheckoutRequest& request);
+
+}  // namespace cart

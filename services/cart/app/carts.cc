@@ -1,0 +1,220 @@
+#include "services/cart/app/carts.h"
+
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
+#include "common/eventstore/uuid.h"
+#include "common/server/periodic_task.h"
+#include "common/util/proto_time.h"
+
+namespace cart {
+namespace {
+
+absl::Status CartNotFound(const std::string& cart_id) {
+  return shop::MakeError(
+      absl::StatusCode::kNotFound, kErrorDomain, "CART_NOT_FOUND",
+      absl::StrCat("cart ", cart_id, " not found"), {{"cart_id", cart_id}});
+}
+
+}  // namespace
+
+Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
+    : store_(store), inventory_(inventory), options_(std::move(options)) {}
+
+absl::Mutex& Carts::LockFor(const std::string& cart_id) {
+  return cart_locks_[absl::Hash<std::string>{}(cart_id) % cart_locks_.size()];
+}
+
+absl::StatusOr<LoadedCart> Carts::LoadChecked(const std::string& cart_id,
+                                              const CallContext& context) {
+  absl::StatusOr<LoadedCart> loaded = store_->Load(cart_id);
+  if (!loaded.ok()) return loaded.status();
+  if (context.expected_version.has_value() &&
+      *context.expected_version != loaded->version) {
+    return eventstore::WrongExpectedVersionError(
+        StreamOf(cart_id),
+        eventstore::ExpectedVersion::Exactly(*context.expected_version),
+        loaded->version);
+  }
+  return loaded;
+}
+
+absl::StatusOr<CartOutcome> Carts::Execute(
+    const std::string& cart_id, const CallContext& context,
+    std::optional<LoadedCart> first, Decider decide,
+    const std::function<void()>& before_append) {
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    absl::StatusOr<LoadedCart> loaded =
+        first.has_value() ? *std::exchange(first, std::nullopt)
+                          : LoadChecked(cart_id, context);
+    if (!loaded.ok()) return loaded.status();
+    absl::StatusOr<std::vector<Event>> events = decide(loaded->cart);
+    if (!events.ok()) return events.status();
+    if (events->empty()) return CartOutcome{loaded->cart, loaded->version};
+    Cart after = loaded->cart;
+    for (const Event& event : *events) after = Evolve(std::move(after), event);
+    if (before_append) before_append();
+    absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
+        cart_id, loaded->version, *events, after, context.metadata);
+    if (appended.ok()) return CartOutcome{std::move(after), appended->version};
+    if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
+        context.expected_version.has_value()) {
+      return appended.status();
+    }
+  }
+  return shop::MakeError(
+      absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
+      absl::StrCat("cart ", cart_id, " kept changing: gave up after ",
+                   options_.max_attempts, " attempts; retry the call"),
+      {{"cart_id", cart_id}});
+}
+
+absl::StatusOr<CartOutcome> Carts::Create(const std::string& cart_id,
+                                          const std::string& customer_id,
+                                          const CallContext& context) {
+  absl::MutexLock lock(&LockFor(cart_id));
+  return Execute(
+      cart_id, context, std::nullopt,
+      [&](const Cart& cart) {
+        return DecideCreate(cart_id, customer_id, cart);
+      },
+      nullptr);
+}
+
+absl::StatusOr<AddItemOutcome> Carts::AddItem(const std::string& cart_id,
+                                              const std::string& product_id,
+                                              int64_t quantity,
+                                              const std::string& request_id,
+                                              const CallContext& context) {
+  absl::MutexLock lock(&LockFor(cart_id));
+  absl::StatusOr<LoadedCart> loaded = LoadChecked(cart_id, context);
+  if (!loaded.ok()) return loaded.status();
+  const std::string reservation_id =
+      ReservationIdFor(cart_id, product_id,
+                       request_id.empty() ? eventstore::NewUuid() : request_id);
+  // A retry of a call that already went through: same answer, no new hold.
+  if (const Line* line = loaded->cart.FindLine(reservation_id)) {
+    return AddItemOutcome{loaded->cart, loaded->version, *line, std::nullopt};
+  }
+  if (absl::Status open = CheckOpen(cart_id, loaded->cart); !open.ok()) {
+    return open;
+  }
+
+  absl::StatusOr<inventory::v1::ReserveStockResponse> reserved =
+      inventory_->Reserve(product_id, quantity, reservation_id,
+                          options_.reservation_ttl_seconds, context.metadata);
+  if (!reserved.ok()) return reserved.status();
+  const Line line{reservation_id, product_id, quantity,
+                  reserved->unit_price_cents()};
+
+  absl::StatusOr<CartOutcome> outcome = Execute(
+      cart_id, context, *std::move(loaded),
+      [&](const Cart& cart) { return DecideAddItem(cart_id, line, cart); },
+      options_.before_add_append);
+  if (!outcome.ok()) {
+    // The cart does not show these units, so inventory must not hold them.
+    absl::Status released =
+        inventory_->Release(product_id, reservation_id, context.metadata);
+    if (!released.ok()) {
+      shop::LogJson("warn", absl::StrCat("reservation ", reservation_id, " of ",
+                                         product_id, " left to expire: ",
+                                         released.ToString()));
+    }
+    return outcome.status();
+  }
+  return AddItemOutcome{std::move(outcome->cart), outcome->version, line,
+                        shop::FromProto(reserved->expires_at())};
+}
+
+absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
+                                              const std::string& product_id,
+                                              const CallContext& context) {
+  absl::MutexLock lock(&LockFor(cart_id));
+  std::vector<std::string> released;
+  absl::StatusOr<CartOutcome> outcome = Execute(
+      cart_id, context, std::nullopt,
+      [&](const Cart& cart) -> absl::StatusOr<std::vector<Event>> {
+        absl::StatusOr<std::vector<Event>> events =
+            DecideRemoveItem(cart_id, product_id, cart);
+        released.clear();
+        if (events.ok()) {
+          for (const Event& event : *events) {
+            released.push_back(
+                std::get<v1::ItemRemoved>(event).reservation_id());
+          }
+        }
+        return events;
+      },
+      nullptr);
+  if (!outcome.ok()) return outcome;
+  // Released after the cart stopped showing them: a failure here only
+  // leaves the units held until their reservation expires.
+  for (const std::string& reservation_id : released) {
+    absl::Status status =
+        inventory_->Release(product_id, reservation_id, context.metadata);
+    if (!status.ok()) {
+      shop::LogJson("warn", absl::StrCat("reservation ", reservation_id, " of ",
+                                         product_id, " left to expire: ",
+                                         status.ToString()));
+    }
+  }
+  return outcome;
+}
+
+absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
+                                            const CallContext& context) {
+  absl::MutexLock lock(&LockFor(cart_id));
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    absl::StatusOr<LoadedCart> loaded = LoadChecked(cart_id, context);
+    if (!loaded.ok()) return loaded.status();
+    if (absl::Status can = CheckCanCheckout(cart_id, loaded->cart); !can.ok()) {
+      return can;
+    }
+    if (loaded->cart.checked_out) {
+      return CartOutcome{loaded->cart, loaded->version};
+    }
+    // Committing is idempotent in inventory, so a retried checkout that
+    // died half-way finishes the job without selling anything twice.
+    for (const Line& line : loaded->cart.lines) {
+      absl::Status committed = inventory_->Commit(
+          line.product_id, line.reservation_id, context.metadata);
+      if (!committed.ok()) return committed;
+    }
+    absl::StatusOr<std::vector<Event>> events =
+        DecideCheckout(cart_id, loaded->cart);
+    if (!events.ok()) return events.status();
+    Cart after = loaded->cart;
+    for (const Event& event : *events) after = Evolve(std::move(after), event);
+    absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
+        cart_id, loaded->version, *events, after, context.metadata);
+    if (appended.ok()) return CartOutcome{std::move(after), appended->version};
+    if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
+        context.expected_version.has_value()) {
+      return appended.status();
+    }
+  }
+  return shop::MakeError(
+      absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
+      absl::StrCat("cart ", cart_id, " kept changing during checkout"),
+      {{"cart_id", cart_id}});
+}
+
+absl::StatusOr<LoadedCart> Carts::Get(const std::string& cart_id) {
+  absl::StatusOr<LoadedCart> loaded = store_->Load(cart_id);
+  if (loaded.ok() && loaded->version == 0) return CartNotFound(cart_id);
+  return loaded;
+}
+
+absl::StatusOr<std::vector<eventstore::RecordedEvent>> Carts::ListEvents(
+    const std::string& cart_id, int64_t from_version, int max_count) {
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+      store_->ReadEvents(cart_id, from_version, max_count);
+  if (events.ok() && events->empty() && from_version <= 1) {
+    return CartNotFound(cart_id);
+  }
+  return events;
+}
+
+}  // namespace cart

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/eventstore/event_store.h"
+#include "services/cart/domain/cart.h"
+#include "services/cart/inventory_client/inventory_client.h"
+#include "services/cart/store/cart_store.h"
+
+namespace cart {
+
+struct CallContext {
+  eventstore::Metadata metadata;
+  std::optional<int64_t> expected_version;
+};
+
+struct CartOutcome {
+  Cart cart;
+  int64_t version = 0;
+};
+
+struct AddItemOutcome {
+  Cart cart;
+  int64_t version = 0;
+  Line line;  // the units this call added (or found already added)
+  std::optional<absl::Time> reservation_expires_at;
+};
+
+struct CartsOptions {
+  // How long inventory holds the units of an open cart.
+  int64_t reservation_ttl_seconds = 900;
+  // Optimistic attempts per command before giving up with ABORTED.
+  int max_attempts = 8;
+  // Test seam: runs before each append attempt of AddItem.
+  std::function<void()> before_add_append = nullptr;
+};
+
+// The cart's use cases. AddItem reserves in inventory before it appends,
+// and gives the reservation back if the append does not happen.
+class Carts final {
+ public:
+  Carts(CartStore* store, InventoryClient* inventory, CartsOptions options);
+
+  absl::StatusOr<CartOutcome> Create(const std::string& cart_id,
+                                     const std::string& customer_id,
+                                     const CallContext& context);
+  // `request_id` makes retries idempotent; empty means every call is new.
+  absl::StatusOr<AddItemOutcome> AddItem(const std::string& cart_id,
+                                         const std::string& product_id,
+                                         int64_t quantity,
+                                         const std::string& request_id,
+                                         const CallContext& context);
+  absl::StatusOr<CartOutcome> RemoveItem(const std::string& cart_id,
+                                         const std::string& product_id,
+                                         const CallContext& context);
+  absl::StatusOr<CartOutcome> Checkout(const std::string& cart_id,
+                                       const CallContext& context);
+  absl::StatusOr<LoadedCart> Get(const std::string& cart_id);
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> ListEvents(
+      const std::string& cart_id, int64_t from_version, int max_count);
+
+ private:
+  using Decider =
+      absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Cart&)>;
+
+  // Load, decide, append; decided again on a concurrent change unless the
+  // caller pinned the version. `first` is an already loaded cart.
+  absl::StatusOr<CartOutcome> Execute(
+      const std::string& cart_id, const CallContext& context,
+      std::optional<LoadedCart> first, Decider decide,
+      const std::function<void()>& before_append);
+  absl::StatusOr<LoadedCart> LoadChecked(const std::string& cart_id,
+                                         const CallContext& context);
+  absl::Mutex& LockFor(const std::string& cart_id);
+
+  CartStore* store_;
+  InventoryClient* inventory_;
+  CartsOptions options_;
+  std::array<absl::Mutex, 64> cart_locks_;
+};
+
+}  // namespace cart

@@ -1,0 +1,224 @@
+#include "services/cart/domain/cart.h"
+
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/errors/errors.h"
+#include "common/util/proto_json.h"
+
+namespace cart {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+template <typename T>
+absl::StatusOr<Event> Parse(absl::string_view json) {
+  T message;
+  if (absl::Status status = shop::FromJson(json, &message); !status.ok()) {
+    return status;
+  }
+  return Event(std::move(message));
+}
+
+absl::Status CartNotFound(const std::string& cart_id) {
+  return shop::MakeError(
+      absl::StatusCode::kNotFound, kErrorDomain, "CART_NOT_FOUND",
+      absl::StrCat("cart ", cart_id, " not found"), {{"cart_id", cart_id}});
+}
+
+// FNV-1a over the parts with a separator, from a given offset basis.
+uint64_t Fnv1a(uint64_t basis, std::initializer_list<absl::string_view> parts) {
+  uint64_t hash = basis;
+  for (absl::string_view part : parts) {
+    for (unsigned char c : part) {
+      hash ^= c;
+      hash *= 0x100000001b3ULL;
+    }
+    hash ^= 0xff;  // separator: ("ab","c") and ("a","bc") differ
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+}  // namespace
+
+absl::string_view TypeOf(const Event& event) {
+  return std::visit(
+      Overloaded{
+          [](const v1::CartCreated&) { return "cart.created"; },
+          [](const v1::ItemAdded&) { return "item.added"; },
+          [](const v1::ItemRemoved&) { return "item.removed"; },
+          [](const v1::CartCheckedOut&) { return "cart.checked_out"; },
+      },
+      event);
+}
+
+std::string ToJson(const Event& event) {
+  return std::visit([](const auto& message) { return shop::ToJson(message); },
+                    event);
+}
+
+absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
+  if (type == "cart.created") return Parse<v1::CartCreated>(json);
+  if (type == "item.added") return Parse<v1::ItemAdded>(json);
+  if (type == "item.removed") return Parse<v1::ItemRemoved>(json);
+  if (type == "cart.checked_out") return Parse<v1::CartCheckedOut>(json);
+  return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
+}
+
+const Line* Cart::FindLine(absl::string_view reservation_id) const {
+  for (const Line& line : lines) {
+    if (line.reservation_id == reservation_id) return &line;
+  }
+  return nullptr;
+}
+
+std::vector<Item> Cart::Items() const {
+  std::vector<Item> items;
+  for (const Line& line : lines) {
+    Item* item = nullptr;
+    for (Item& existing : items) {
+      if (existing.product_id == line.product_id) item = &existing;
+    }
+    if (item == nullptr) {
+      item = &items.emplace_back();
+      item->product_id = line.product_id;
+    }
+    item->quantity += line.quantity;
+    item->subtotal_cents += line.quantity * line.unit_price_cents;
+    item->lines.push_back(line);
+  }
+  return items;
+}
+
+int64_t Cart::total_cents() const {
+  int64_t total = 0;
+  for (const Line& line : lines) total += line.quantity * line.unit_price_cents;
+  return total;
+}
+
+Cart Evolve(Cart cart, const Event& event) {
+  std::visit(Overloaded{
+                 [&](const v1::CartCreated& e) {
+                   cart.exists = true;
+                   cart.customer_id = e.customer_id();
+                 },
+                 [&](const v1::ItemAdded& e) {
+                   cart.lines.push_back({e.reservation_id(), e.product_id(),
+                                         e.quantity(), e.unit_price_cents()});
+                 },
+                 [&](const v1::ItemRemoved& e) {
+                   std::erase_if(cart.lines, [&](const Line& line) {
+                     return line.reservation_id == e.reservation_id();
+                   });
+                 },
+                 [&](const v1::CartCheckedOut& e) {
+                   cart.checked_out = true;
+                   cart.order_id = e.order_id();
+                 },
+             },
+             event);
+  return cart;
+}
+
+std::string ReservationIdFor(absl::string_view cart_id,
+                             absl::string_view product_id,
+                             absl::string_view request_key) {
+  return absl::StrFormat(
+      "cr-%016x%016x",
+      Fnv1a(0xcbf29ce484222325ULL, {cart_id, product_id, request_key}),
+      Fnv1a(0x84222325cbf29ce4ULL, {request_key, product_id, cart_id}));
+}
+
+std::string OrderIdFor(absl::string_view cart_id) {
+  return absl::StrCat("order-", cart_id);
+}
+
+absl::StatusOr<std::vector<Event>> DecideCreate(const std::string& cart_id,
+                                                const std::string& customer_id,
+                                                const Cart& cart) {
+  if (cart.exists) {
+    return shop::MakeError(absl::StatusCode::kAlreadyExists, kErrorDomain,
+                           "CART_EXISTS",
+                           absl::StrCat("cart ", cart_id, " already exists"),
+                           {{"cart_id", cart_id}});
+  }
+  v1::CartCreated created;
+  created.set_customer_id(customer_id);
+  return std::vector<Event>{created};
+}
+
+absl::Status CheckOpen(const std::string& cart_id, const Cart& cart) {
+  if (!cart.exists) return CartNotFound(cart_id);
+  if (cart.checked_out) {
+    return shop::MakeError(
+        absl::StatusCode::kFailedPrecondition, kErrorDomain, "CART_CHECKED_OUT",
+        absl::StrCat("cart ", cart_id, " is checked out (order ", cart.order_id,
+                     ") and cannot change"),
+        {{"cart_id", cart_id}, {"order_id", cart.order_id}});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> DecideAddItem(const std::string& cart_id,
+                                                 const Line& line,
+                                                 const Cart& cart) {
+  if (cart.FindLine(line.reservation_id) != nullptr) {
+    return std::vector<Event>{};
+  }
+  if (absl::Status open = CheckOpen(cart_id, cart); !open.ok()) return open;
+  v1::ItemAdded added;
+  added.set_product_id(line.product_id);
+  added.set_quantity(line.quantity);
+  added.set_reservation_id(line.reservation_id);
+  added.set_unit_price_cents(line.unit_price_cents);
+  return std::vector<Event>{added};
+}
+
+absl::StatusOr<std::vector<Event>> DecideRemoveItem(
+    const std::string& cart_id, const std::string& product_id,
+    const Cart& cart) {
+  if (absl::Status open = CheckOpen(cart_id, cart); !open.ok()) return open;
+  std::vector<Event> events;
+  for (const Line& line : cart.lines) {
+    if (line.product_id != product_id) continue;
+    v1::ItemRemoved removed;
+    removed.set_product_id(product_id);
+    removed.set_reservation_id(line.reservation_id);
+    events.push_back(std::move(removed));
+  }
+  if (events.empty()) {
+    return shop::MakeError(
+        absl::StatusCode::kNotFound, kErrorDomain, "ITEM_NOT_FOUND",
+        absl::StrCat("product ", product_id, " is not in cart ", cart_id),
+        {{"cart_id", cart_id}, {"product_id", product_id}});
+  }
+  return events;
+}
+
+absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart) {
+  if (!cart.exists) return CartNotFound(cart_id);
+  if (cart.checked_out) return absl::OkStatus();
+  if (cart.lines.empty()) {
+    return shop::MakeError(
+        absl::StatusCode::kFailedPrecondition, kErrorDomain, "CART_EMPTY",
+        absl::StrCat("cart ", cart_id, " is empty: nothing to check out"),
+        {{"cart_id", cart_id}});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,
+                                                  const Cart& cart) {
+  if (absl::Status can = CheckCanCheckout(cart_id, cart); !can.ok()) return can;
+  if (cart.checked_out) return std::vector<Event>{};
+  v1::CartCheckedOut checked_out;
+  checked_out.set_order_id(OrderIdFor(cart_id));
+  return std::vector<Event>{checked_out};
+}
+
+}  // namespace cart

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cart/v1/events.pb.h"
+
+// The cart domain: cart events, the fold, and the rules. Pure: no I/O.
+namespace cart {
+
+inline constexpr char kErrorDomain[] = "cart.v1";
+
+using Event = std::variant<v1::CartCreated, v1::ItemAdded, v1::ItemRemoved,
+                           v1::CartCheckedOut>;
+
+absl::string_view TypeOf(const Event& event);
+std::string ToJson(const Event& event);
+absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json);
+
+// Units of one product held in inventory under one reservation.
+struct Line {
+  std::string reservation_id;
+  std::string product_id;
+  int64_t quantity = 0;
+  int64_t unit_price_cents = 0;
+};
+
+// A product in the cart: its lines summed.
+struct Item {
+  std::string product_id;
+  int64_t quantity = 0;
+  int64_t subtotal_cents = 0;
+  std::vector<Line> lines;  // in the order they were added
+};
+
+struct Cart {
+  bool exists = false;
+  std::string customer_id;
+  std::vector<Line> lines;  // live reservations, in the order added
+  bool checked_out = false;
+  std::string order_id;
+
+  const Line* FindLine(absl::string_view reservation_id) const;
+  // Items grouped by product, in the order each product was first added.
+  std::vector<Item> Items() const;
+  int64_t total_cents() const;
+};
+
+Cart Evolve(Cart cart, const Event& event);
+
+// The reservation id for units added to `cart_id` under `request_key`:
+// the same inputs always give the same id, so a retried AddItem finds its
+// first reservation instead of making another. At most 35 bytes.
+std::string ReservationIdFor(absl::string_view cart_id,
+                             absl::string_view product_id,
+                             absl::string_view request_key);
+
+// The order id a cart's checkout creates (a cart checks out once).
+std::string OrderIdFor(absl::string_view cart_id);
+
+absl::StatusOr<std::vector<Event>> DecideCreate(const std::string& cart_id,
+                                                const std::string& customer_id,
+                                                const Cart& cart);
+// Whether items may still be added: the cart exists and is open.
+absl::Status CheckOpen(const std::string& cart_id, const Cart& cart);
+// After inventory reserved `line`: records it, or nothing if already there.
+absl::StatusOr<std::vector<Event>> DecideAddItem(const std::string& cart_id,
+                                                 const Line& line,
+                                                 const Cart& cart);
+// Removes every line of the product; the caller then releases them.
+absl::StatusOr<std::vector<Event>> DecideRemoveItem(
+    const std::string& cart_id, const std::string& product_id,
+    const Cart& cart);
+// Refuses a cart that cannot be checked out; an already checked-out cart
+// is fine (the checkout is repeated, not redone).
+absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart);
+// After inventory committed every line: closes the cart.
+absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,
+                                                  const Cart& cart);
+
+}  // namespace cart

@@ -1,0 +1,118 @@
+// cart-server: serves cart.v1.CartService, reserving stock through
+// inventory.v1.InventoryService. `cart-server migrate` applies the schema
+// migrations and exits.
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/connection_pool.h"
+#include "common/eventstore/migrations.h"
+#include "common/server/flags.h"
+#include "common/server/periodic_task.h"
+#include "common/server/server.h"
+#include "services/cart/api/cart_service.h"
+#include "services/cart/app/carts.h"
+#include "services/cart/inventory_client/inventory_client.h"
+#include "services/cart/store/cart_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address");
+ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart",
+          "libpq connection string or URI (password: PGPASSWORD)");
+ABSL_FLAG(std::string, schema, "cart", "PostgreSQL schema of this service");
+ABSL_FLAG(int, pool_size, 8, "database connections at most");
+ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
+          "host:port of the inventory service");
+ABSL_FLAG(int, inventory_deadline_ms, 2000,
+          "deadline of each call to the inventory service");
+ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
+          "how long inventory holds the units of an open cart");
+ABSL_FLAG(int, shutdown_grace_seconds, 20,
+          "time calls in flight get to finish after SIGTERM");
+ABSL_FLAG(int, startup_timeout_seconds, 60,
+          "how long start-up waits for the database");
+ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
+
+namespace {
+
+// Migrations at start-up, waiting for a database that is still coming up.
+absl::Status MigrateWithRetry(eventstore::ConnectionPool& pool,
+                              absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::Status status =
+        eventstore::Migrate(pool, absl::GetFlag(FLAGS_schema), {});
+    if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
+        absl::Now() > deadline) {
+      return status;
+    }
+    shop::LogJson("warn",
+                  absl::StrCat("waiting for the database: ", status.message()));
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  shop::BlockTerminationSignals();
+  std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
+      argc, argv, "CART_", "cart-server [migrate]: the cart gRPC service");
+  if (args.size() > 2 || (args.size() == 2 && args[1] != "migrate")) {
+    std::fprintf(stderr, "usage: cart-server [migrate] [--flags]\n");
+    return 2;
+  }
+
+  eventstore::ConnectionPool pool({.dsn = absl::GetFlag(FLAGS_database_url),
+                                   .size = absl::GetFlag(FLAGS_pool_size)});
+  absl::Status migrated = MigrateWithRetry(
+      pool, absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)));
+  if (!migrated.ok()) {
+    shop::LogJson("error",
+                  absl::StrCat("migrations failed: ", migrated.ToString()));
+    return 1;
+  }
+  if (args.size() == 2) {
+    shop::LogJson("info", "migrations applied");
+    return 0;
+  }
+
+  eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema));
+  cart::CartStore store(&events);
+  cart::InventoryClient inventory(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
+                          grpc::InsecureChannelCredentials()),
+      absl::Milliseconds(absl::GetFlag(FLAGS_inventory_deadline_ms)));
+  cart::Carts carts(&store, &inventory,
+                    {.reservation_ttl_seconds =
+                         absl::GetFlag(FLAGS_reservation_ttl_seconds)});
+  cart::CartServiceImpl service(&carts);
+  // Readiness has its own connection so a busy pool does not look like an
+  // outage.
+  eventstore::ConnectionPool health_pool(
+      {.dsn = absl::GetFlag(FLAGS_database_url), .size = 1});
+
+  absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
+      {.listen_address = absl::GetFlag(FLAGS_listen),
+       .health_service_name = "cart.v1.CartService",
+       .readiness_check = [&health_pool] { return health_pool.Ping(); },
+       .shutdown_grace =
+           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
+       .access_log = absl::GetFlag(FLAGS_access_log)},
+      {&service});
+  if (!server.ok()) {
+    shop::LogJson("error", server.status().ToString());
+    return 1;
+  }
+  shop::LogJson("info", absl::StrCat("cart-server listening on port ",
+                                     (*server)->port()));
+  std::thread([&server] {
+    shop::AwaitTerminationSignal();
+    shop::LogJson("info", "termination signal: draining");
+    (*server)->Shutdown();
+  }).detach();
+  (*server)->Wait();
+  shop::LogJson("info", "stopped");
+  return 0;
+}

@@ -1,0 +1,90 @@
+#include "services/cart/store/cart_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/uuid.h"
+#include "common/util/proto_json.h"
+
+namespace cart {
+namespace {
+
+std::string SnapshotJson(const Cart& cart) {
+  v1::CartSnapshot snapshot;
+  snapshot.set_customer_id(cart.customer_id);
+  for (const Line& line : cart.lines) {
+    v1::CartSnapshot::Line* out = snapshot.add_lines();
+    out->set_reservation_id(line.reservation_id);
+    out->set_product_id(line.product_id);
+    out->set_quantity(line.quantity);
+    out->set_unit_price_cents(line.unit_price_cents);
+  }
+  snapshot.set_checked_out(cart.checked_out);
+  snapshot.set_order_id(cart.order_id);
+  return shop::ToJson(snapshot);
+}
+
+absl::Status Restore(const std::string& json, Cart* cart) {
+  v1::CartSnapshot snapshot;
+  if (absl::Status status = shop::FromJson(json, &snapshot); !status.ok()) {
+    return status;
+  }
+  cart->exists = true;
+  cart->customer_id = snapshot.customer_id();
+  for (const v1::CartSnapshot::Line& line : snapshot.lines()) {
+    cart->lines.push_back({line.reservation_id(), line.product_id(),
+                           line.quantity(), line.unit_price_cents()});
+  }
+  cart->checked_out = snapshot.checked_out();
+  cart->order_id = snapshot.order_id();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string StreamOf(const std::string& cart_id) {
+  return absl::StrCat("cart-", cart_id);
+}
+
+absl::StatusOr<LoadedCart> CartStore::Load(const std::string& cart_id) {
+  LoadedCart loaded;
+  absl::StatusOr<int64_t> version = eventstore::LoadStream(
+      *events_, StreamOf(cart_id),
+      [&](const std::string& snapshot) {
+        return Restore(snapshot, &loaded.cart);
+      },
+      [&](const eventstore::RecordedEvent& recorded) {
+        absl::StatusOr<Event> event =
+            FromJson(recorded.type, recorded.data_json);
+        if (!event.ok()) return event.status();
+        loaded.cart = Evolve(std::move(loaded.cart), *event);
+        return absl::OkStatus();
+      });
+  if (!version.ok()) return version.status();
+  loaded.version = *version;
+  return loaded;
+}
+
+absl::StatusOr<eventstore::AppendResult> CartStore::Append(
+    const std::string& cart_id, int64_t expected_version,
+    const std::vector<Event>& events, const Cart& after,
+    const eventstore::Metadata& metadata) {
+  const std::string metadata_json = metadata.ToJson();
+  std::vector<eventstore::EventData> data;
+  data.reserve(events.size());
+  for (const Event& event : events) {
+    data.push_back({eventstore::NewUuid(), std::string(TypeOf(event)),
+                    ToJson(event), metadata_json});
+  }
+  eventstore::SnapshotWrite snapshot{SnapshotJson(after), std::nullopt};
+  return events_->Append(StreamOf(cart_id),
+                         eventstore::ExpectedVersion::Exactly(expected_version),
+                         data, &snapshot);
+}
+
+absl::StatusOr<std::vector<eventstore::RecordedEvent>> CartStore::ReadEvents(
+    const std::string& cart_id, int64_t from_version, int max_count) {
+  return events_->ReadStreamForward(StreamOf(cart_id), from_version, max_count);
+}
+
+}  // namespace cart

@@ -1,0 +1,397 @@
+// Both services over loopback gRPC against a real PostgreSQL: the cart
+// reserves in inventory before it records an item.
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/uuid.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "tests/support/cart_harness.h"
+#include "tests/support/inventory_harness.h"
+
+namespace cart {
+namespace {
+
+using ::shop::testing::CartHarness;
+using ::shop::testing::InventoryHarness;
+using ::shop::testing::ReasonOf;
+using ::shop::testing::TestSchema;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+class CartE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    inventory_ = std::make_unique<InventoryHarness>(inventory_schema_.name());
+    cart_ = std::make_unique<CartHarness>(cart_schema_.name(),
+                                          inventory_->address());
+  }
+
+  void AddProduct(const std::string& id, int64_t quantity,
+                  int64_t price = 500) {
+    inventory::v1::AddProductRequest request;
+    request.set_product_id(id);
+    request.set_name(id);
+    request.set_price_cents(price);
+    request.set_initial_quantity(quantity);
+    inventory::v1::AddProductResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        inventory_->stub().AddProduct(&context, request, &response).ok());
+  }
+
+  inventory::v1::GetStockResponse Stock(const std::string& product) {
+    inventory::v1::GetStockRequest request;
+    request.set_product_id(product);
+    inventory::v1::GetStockResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(inventory_->stub().GetStock(&context, request, &response).ok());
+    return response;
+  }
+
+  void CreateCart(CartHarness& harness, const std::string& id) {
+    v1::CreateCartRequest request;
+    request.set_cart_id(id);
+    request.set_customer_id("alice");
+    v1::CreateCartResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(harness.stub().CreateCart(&context, request, &response).ok());
+  }
+  void CreateCart(const std::string& id) { CreateCart(*cart_, id); }
+
+  grpc::Status AddItem(CartHarness& harness, const std::string& cart,
+                       const std::string& product, int64_t quantity,
+                       v1::AddItemResponse* response,
+                       const std::string& request_id = "") {
+    v1::AddItemRequest request;
+    request.set_cart_id(cart);
+    request.set_product_id(product);
+    request.set_quantity(quantity);
+    request.set_request_id(request_id);
+    grpc::ClientContext context;
+    return harness.stub().AddItem(&context, request, response);
+  }
+  grpc::Status AddItem(const std::string& cart, const std::string& product,
+                       int64_t quantity, const std::string& request_id = "") {
+    v1::AddItemResponse response;
+    return AddItem(*cart_, cart, product, quantity, &response, request_id);
+  }
+
+  grpc::Status RemoveItem(const std::string& cart, const std::string& product) {
+    v1::RemoveItemRequest request;
+    request.set_cart_id(cart);
+    request.set_product_id(product);
+    v1::RemoveItemResponse response;
+    grpc::ClientContext context;
+    return cart_->stub().RemoveItem(&context, request, &response);
+  }
+
+  grpc::Status Checkout(const std::string& cart,
+                        v1::CheckoutResponse* response) {
+    v1::CheckoutRequest request;
+    request.set_cart_id(cart);
+    grpc::ClientContext context;
+    return cart_->stub().Checkout(&context, request, response);
+  }
+
+  v1::GetCartResponse GetCart(CartHarness& harness, const std::string& cart) {
+    v1::GetCartRequest request;
+    request.set_cart_id(cart);
+    v1::GetCartResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = harness.stub().GetCart(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+  v1::GetCartResponse GetCart(const std::string& cart) {
+    return GetCart(*cart_, cart);
+  }
+
+  std::vector<std::string> CartEventTypes(const std::string& cart) {
+    v1::ListCartEventsRequest request;
+    request.set_cart_id(cart);
+    v1::ListCartEventsResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(
+        cart_->stub().ListCartEvents(&context, request, &response).ok());
+    std::vector<std::string> types;
+    for (const auto& event : response.events()) types.push_back(event.type());
+    return types;
+  }
+
+  int CountInventoryEvents(const std::string& product,
+                           const std::string& type) {
+    inventory::v1::ListProductEventsRequest request;
+    request.set_product_id(product);
+    request.set_max_count(1000);
+    inventory::v1::ListProductEventsResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(inventory_->stub()
+                    .ListProductEvents(&context, request, &response)
+                    .ok());
+    int count = 0;
+    for (const auto& event : response.events()) count += event.type() == type;
+    return count;
+  }
+
+  // `carts` carts race to add one unit each of a product with `units`.
+  void RaceForUnits(int carts, int units) {
+    AddProduct("hot", units);
+    for (int i = 0; i < carts; ++i) CreateCart(absl::StrCat("c-", i));
+    // Two cart replicas share the cart schema, as in a real deployment.
+    CartHarness replica(cart_schema_.name(), inventory_->address());
+    std::atomic<int> ok = 0, sold_out = 0;
+    std::vector<std::thread> racers;
+    for (int i = 0; i < carts; ++i) {
+      racers.emplace_back([&, i] {
+        v1::AddItemResponse response;
+        grpc::Status status =
+            AddItem(i % 2 ? replica : *cart_, absl::StrCat("c-", i), "hot", 1,
+                    &response);
+        if (status.ok()) {
+          ++ok;
+        } else if (status.error_code() ==
+                       grpc::StatusCode::FAILED_PRECONDITION &&
+                   ReasonOf(status) == "INSUFFICIENT_STOCK") {
+          ++sold_out;
+        } else {
+          ADD_FAILURE() << status.error_code() << ": "
+                        << status.error_message();
+        }
+      });
+    }
+    for (std::thread& racer : racers) racer.join();
+    EXPECT_EQ(ok.load(), units);
+    EXPECT_EQ(sold_out.load(), carts - units);
+
+    inventory::v1::GetStockResponse stock = Stock("hot");
+    EXPECT_EQ(stock.reserved(), units);
+    EXPECT_EQ(stock.available(), 0);
+    int holders = 0;
+    for (int i = 0; i < carts; ++i) {
+      v1::GetCartResponse cart = GetCart(absl::StrCat("c-", i));
+      if (cart.items_size() == 0) {
+        EXPECT_EQ(cart.version(), 1) << "a losing cart must not change";
+        continue;
+      }
+      ++holders;
+      ASSERT_THAT(cart.items(), SizeIs(1));
+      EXPECT_EQ(cart.items(0).quantity(), 1);
+    }
+    EXPECT_EQ(holders, units);
+  }
+
+  TestSchema inventory_schema_{"e2e_inv"};
+  TestSchema cart_schema_{"e2e_cart"};
+  std::unique_ptr<InventoryHarness> inventory_;
+  std::unique_ptr<CartHarness> cart_;
+};
+
+// 50 carts race for the last unit: exactly one gets it.
+TEST_F(CartE2eTest, RaceForTheLastUnitHasOneWinner) { RaceForUnits(50, 1); }
+
+// 100 carts race for 10 units: exactly 10 carts hold one each.
+TEST_F(CartE2eTest, RaceForTenUnitsHasTenWinners) { RaceForUnits(100, 10); }
+
+// The cart records the item with the price inventory answered with.
+TEST_F(CartE2eTest, AddItemRecordsReservationAndPrice) {
+  AddProduct("shoe", 5, 1999);
+  CreateCart("c");
+  v1::AddItemResponse response;
+  ASSERT_TRUE(AddItem(*cart_, "c", "shoe", 2, &response).ok());
+  EXPECT_EQ(response.version(), 2);
+  EXPECT_EQ(response.item().quantity(), 2);
+  EXPECT_EQ(response.item().unit_price_cents(), 1999);
+  EXPECT_GT(response.reservation_expires_at().seconds(), 0);
+  EXPECT_EQ(Stock("shoe").reserved(), 2);
+
+  // Adding more of it raises the quantity under a second reservation.
+  ASSERT_TRUE(AddItem("c", "shoe", 1).ok());
+  v1::GetCartResponse cart = GetCart("c");
+  ASSERT_THAT(cart.items(), SizeIs(1));
+  EXPECT_EQ(cart.items(0).quantity(), 3);
+  EXPECT_THAT(cart.items(0).reservations(), SizeIs(2));
+  EXPECT_EQ(cart.total_cents(), 3 * 1999);
+  EXPECT_EQ(Stock("shoe").reserved(), 3);
+}
+
+// A retried AddItem with the same request id reserves once.
+TEST_F(CartE2eTest, RetriedAddItemReservesOnce) {
+  AddProduct("shoe", 5);
+  CreateCart("c");
+  v1::AddItemResponse first, second;
+  ASSERT_TRUE(AddItem(*cart_, "c", "shoe", 2, &first, "req-1").ok());
+  ASSERT_TRUE(AddItem(*cart_, "c", "shoe", 2, &second, "req-1").ok());
+  EXPECT_EQ(second.reservation_id(), first.reservation_id());
+  EXPECT_EQ(second.version(), first.version());
+  EXPECT_EQ(Stock("shoe").reserved(), 2);
+  EXPECT_EQ(GetCart("c").items(0).quantity(), 2);
+  EXPECT_EQ(CountInventoryEvents("shoe", "stock.reserved"), 1);
+}
+
+// Inventory's refusals come back with their meaning; nothing is appended.
+TEST_F(CartE2eTest, InventoryRefusalsPassThroughAndAppendNothing) {
+  AddProduct("shoe", 1);
+  CreateCart("c");
+  grpc::Status too_many = AddItem("c", "shoe", 2);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(too_many), "INSUFFICIENT_STOCK");
+  EXPECT_THAT(too_many.error_message(), HasSubstr("requested 2, available 1"));
+  grpc::Status unknown = AddItem("c", "ghost", 1);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(unknown), "PRODUCT_NOT_FOUND");
+  EXPECT_EQ(AddItem("no-such-cart", "shoe", 1).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GetCart("c").version(), 1);
+  EXPECT_EQ(Stock("shoe").reserved(), 0);
+}
+
+// With inventory gone, AddItem fails fast with UNAVAILABLE and the cart
+// does not change.
+TEST_F(CartE2eTest, InventoryDownIsUnavailableAndChangesNothing) {
+  CreateCart("c");
+  const std::string address = inventory_->address();
+  inventory_.reset();  // the inventory server stops
+  CartHarness cart(cart_schema_.name(), address, {}, absl::Seconds(2));
+  const absl::Time start = absl::Now();
+  v1::AddItemResponse response;
+  grpc::Status status = AddItem(cart, "c", "shoe", 1, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2) + absl::Milliseconds(500));
+  EXPECT_EQ(GetCart(cart, "c").version(), 1);
+}
+
+// If the cart append keeps losing to concurrent changes after inventory
+// reserved, the reservation is released: nothing stays held.
+TEST_F(CartE2eTest, FailedAppendAfterReservationReleasesIt) {
+  AddProduct("shoe", 3);
+  CreateCart("c");
+  eventstore::EventStore* cart_events = &cart_->events();
+  CartsOptions options;
+  options.before_add_append = [cart_events] {
+    // Another writer changes the cart just before every append attempt.
+    ASSERT_TRUE(
+        cart_events
+            ->Append("cart-c", eventstore::ExpectedVersion::Any(),
+                     {{eventstore::NewUuid(), "item.removed",
+                       R"({"productId":"none","reservationId":"none"})", "{}"}})
+            .ok());
+  };
+  CartHarness contended(cart_schema_.name(), inventory_->address(), options);
+  v1::AddItemResponse response;
+  grpc::Status status = AddItem(contended, "c", "shoe", 2, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  inventory::v1::GetStockResponse stock = Stock("shoe");
+  EXPECT_EQ(stock.reserved(), 0);
+  EXPECT_EQ(stock.available(), 3);
+  EXPECT_EQ(CountInventoryEvents("shoe", "stock.released"), 1);
+  EXPECT_THAT(GetCart("c").items(), SizeIs(0));
+}
+
+// Remove releases; re-add reserves again; checkout sells once; a checked
+// out cart refuses changes; an empty cart cannot check out.
+TEST_F(CartE2eTest, RemoveReaddCheckoutLifecycle) {
+  AddProduct("shoe", 3, 1000);
+  AddProduct("sock", 10, 200);
+  CreateCart("c");
+  v1::CheckoutResponse checkout;
+  grpc::Status empty = Checkout("c", &checkout);
+  EXPECT_EQ(empty.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(empty), "CART_EMPTY");
+
+  ASSERT_TRUE(AddItem("c", "shoe", 2).ok());
+  ASSERT_TRUE(RemoveItem("c", "shoe").ok());
+  EXPECT_EQ(Stock("shoe").available(), 3);
+  grpc::Status missing = RemoveItem("c", "shoe");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(missing), "ITEM_NOT_FOUND");
+
+  ASSERT_TRUE(AddItem("c", "shoe", 1).ok());
+  ASSERT_TRUE(AddItem("c", "sock", 4).ok());
+  ASSERT_TRUE(Checkout("c", &checkout).ok());
+  EXPECT_EQ(checkout.order_id(), "order-c");
+  EXPECT_EQ(checkout.total_cents(), 1000 + 4 * 200);
+  inventory::v1::GetStockResponse shoe = Stock("shoe");
+  EXPECT_EQ(shoe.on_hand(), 2);
+  EXPECT_EQ(shoe.reserved(), 0);
+  EXPECT_EQ(Stock("sock").on_hand(), 6);
+
+  v1::CheckoutResponse again;
+  ASSERT_TRUE(Checkout("c", &again).ok());
+  EXPECT_EQ(again.order_id(), checkout.order_id());
+  EXPECT_EQ(again.version(), checkout.version());
+  EXPECT_EQ(CountInventoryEvents("shoe", "stock.committed"), 1);
+  EXPECT_EQ(CountInventoryEvents("sock", "stock.committed"), 1);
+
+  grpc::Status add_after = AddItem("c", "sock", 1);
+  EXPECT_EQ(add_after.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(add_after), "CART_CHECKED_OUT");
+  EXPECT_EQ(RemoveItem("c", "sock").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Stock("sock").reserved(), 0);
+
+  EXPECT_EQ(CartEventTypes("c"),
+            (std::vector<std::string>{"cart.created", "item.added",
+                                      "item.removed", "item.added",
+                                      "item.added", "cart.checked_out"}));
+  v1::GetCartResponse cart = GetCart("c");
+  EXPECT_TRUE(cart.checked_out());
+  EXPECT_EQ(cart.order_id(), "order-c");
+}
+
+// A reservation that expired before checkout cannot be sold.
+TEST_F(CartE2eTest, CheckoutRefusesExpiredReservation) {
+  AddProduct("shoe", 1);
+  CreateCart("c");
+  ASSERT_TRUE(AddItem("c", "shoe", 1).ok());
+  inventory_->clock().Advance(absl::Hours(1));
+  ASSERT_TRUE(inventory_->app().ExpireDue(100).ok());
+  v1::CheckoutResponse checkout;
+  grpc::Status status = Checkout("c", &checkout);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(status), "RESERVATION_EXPIRED");
+  EXPECT_FALSE(GetCart("c").checked_out());
+  EXPECT_EQ(Stock("shoe").available(), 1);
+}
+
+// Bad input is INVALID_ARGUMENT and touches neither service.
+TEST_F(CartE2eTest, InvalidInputTouchesNothing) {
+  AddProduct("shoe", 1);
+  CreateCart("c");
+  EXPECT_EQ(AddItem("c", "shoe", 0).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(AddItem("c", "shoe", -1).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(AddItem("c", std::string(10 * 1024, 's'), 1).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(AddItem("", "shoe", 1).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(AddItem("c", "shoe", 1, "bad id").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(GetCart("c").version(), 1);
+  EXPECT_EQ(Stock("shoe").version(), 1);
+}
+
+// A stale expected_version is ABORTED before anything is reserved.
+TEST_F(CartE2eTest, StaleExpectedVersionReservesNothing) {
+  AddProduct("shoe", 1);
+  CreateCart("c");
+  v1::AddItemRequest request;
+  request.set_cart_id("c");
+  request.set_product_id("shoe");
+  request.set_quantity(1);
+  request.set_expected_version(5);
+  v1::AddItemResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = cart_->stub().AddItem(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(ReasonOf(status), "WRONG_EXPECTED_VERSION");
+  EXPECT_EQ(Stock("shoe").version(), 1);
+}
+
+}  // namespace
+}  // namespace cart

@@ -1,0 +1,45 @@
+#include "tests/support/cart_harness.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/migrations.h"
+#include "gtest/gtest.h"
+
+namespace shop::testing {
+
+CartHarness::CartHarness(const std::string& schema,
+                         const std::string& inventory_address,
+                         cart::CartsOptions options,
+                         absl::Duration inventory_deadline) {
+  pool_ = std::make_unique<eventstore::ConnectionPool>(
+      eventstore::PoolOptions{.dsn = TestDsn(), .size = 16});
+  absl::Status migrated = eventstore::Migrate(*pool_, schema, {});
+  EXPECT_TRUE(migrated.ok()) << migrated;
+  events_ = std::make_unique<eventstore::EventStore>(pool_.get(), schema);
+  store_ = std::make_unique<cart::CartStore>(events_.get());
+  inventory_ = std::make_unique<cart::InventoryClient>(
+      grpc::CreateChannel(inventory_address,
+                          grpc::InsecureChannelCredentials()),
+      inventory_deadline);
+  carts_ = std::make_unique<cart::Carts>(store_.get(), inventory_.get(),
+                                         std::move(options));
+  service_ = std::make_unique<cart::CartServiceImpl>(carts_.get());
+  absl::StatusOr<std::unique_ptr<shop::Server>> server =
+      shop::Server::Start({.listen_address = "127.0.0.1:0",
+                           .health_service_name = "cart.v1.CartService",
+                           .readiness_check = [this] { return pool_->Ping(); },
+                           .shutdown_grace = absl::Seconds(5),
+                           .access_log = false},
+                          {service_.get()});
+  EXPECT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  stub_ = cart::v1::CartService::NewStub(
+      grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
+}
+
+CartHarness::~CartHarness() { server_->Shutdown(); }
+
+std::string CartHarness::address() const {
+  return absl::StrCat("127.0.0.1:", server_->port());
+}
+
+}  // namespace shop::testing
