@@ -74,10 +74,12 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
         absl::StrFormat("%.3f",
                         absl::ToDoubleMilliseconds(absl::Now() - start_)),
         ",\"peer\":", JsonQuote(context->peer()));
-    for (absl::string_view key : {"x-request-id", "x-correlation-id"}) {
-      std::string value = MetadataValue(context, key);
+    for (const auto& [header, field] :
+         {std::pair{"x-request-id", "request_id"},
+          std::pair{"x-correlation-id", "correlation_id"}}) {
+      std::string value = MetadataValue(context, header);
       if (!value.empty()) {
-        absl::StrAppend(&line, ",\"", key.substr(2), "\":", JsonQuote(value));
+        absl::StrAppend(&line, ",\"", field, "\":", JsonQuote(value));
       }
     }
     if (IsServerFault(status.error_code())) {

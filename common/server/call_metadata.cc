@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/eventstore/uuid.h"
+
 namespace shop {
 namespace {
 
@@ -17,6 +19,9 @@ std::string Header(const grpc::ServerContext& context, const char* key) {
 eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context) {
   eventstore::Metadata metadata;
   metadata.request_id = Header(context, "x-request-id");
+  // Every call gets an id, so the events it causes in both services share
+  // a correlation id even when the caller sent none.
+  if (metadata.request_id.empty()) metadata.request_id = eventstore::NewUuid();
   metadata.correlation_id = Header(context, "x-correlation-id");
   if (metadata.correlation_id.empty()) {
     metadata.correlation_id = metadata.request_id;

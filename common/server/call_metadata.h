@@ -6,7 +6,8 @@
 namespace shop {
 
 // Who/why for the events a call appends, from its request headers:
-// x-request-id, x-correlation-id (defaults to the request id),
+// x-request-id (a new UUID when absent), x-correlation-id (defaults to the
+// request id),
 // x-causation-id, and x-caused-by (defaults to the caller's address).
 eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context);
 

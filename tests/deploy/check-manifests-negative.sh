@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Proves the manifest checks fail when they should: each case breaks one thing
+# in a known-good manifest (or in the real rendered overlay) and expects the
+# check to reject it with the matching message.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+ensure_node_modules
+
+out="$(mktemp -d)"
+trap 'rm -rf "${out}"' EXIT
+validate=(node "${DEPLOY_TESTS_DIR}/lib/validate-k8s.mjs")
+policy=(node "${DEPLOY_TESTS_DIR}/lib/check-policy.mjs")
+good="${DEPLOY_TESTS_DIR}/fixtures/good-deployment.yaml"
+failures=0
+
+# A validator that rejects everything would pass every case below.
+"${validate[@]}" "${good}" >/dev/null || die "the validator rejects the known-good fixture"
+
+# Each case applies one edit; all cases are type-checked in one run (one tsc
+# start), and each must be rejected with its own message on its own file.
+cases=()
+# broken NAME SED_EXPRESSION PATTERN [SOURCE]
+broken() {
+  local name="$1" edit="$2" pattern="$3" source="${4:-${good}}"
+  sed -e "${edit}" "${source}" >"${out}/${name}.yaml"
+  cmp -s "${source}" "${out}/${name}.yaml" && die "case ${name}: the edit changed nothing"
+  cases+=("${name}|${pattern}")
+}
+
+broken misspelled-field 's/^  replicas: 2/  replica: 2/' \
+  "'\"?replica\"?' does not exist in type 'DeploymentSpec'"
+broken wrong-type 's/^  replicas: 2/  replicas: "two"/' \
+  "Type 'string' is not assignable to type 'number'"
+broken missing-required-field '/^        - name: example$/d; s/^          image: example:1/        - image: example:1/' \
+  "Property 'name' is missing"
+broken nested-typo 's/service: example.v1.Example/serivce: example.v1.Example/' \
+  "'\"?serivce\"?' does not exist in type 'GRPCAction'"
+broken wrong-quantity-type 's/memory: 64Mi/memory: 64/' \
+  "Type 'number' is not assignable to type 'string'"
+broken unknown-kind 's/^kind: Deployment/kind: Deploymnet/' \
+  "has no exported member named 'Deploymnet'"
+broken wrong-api-version 's|^apiVersion: apps/v1|apiVersion: extensions/v1beta1|' \
+  "Cannot find module 'kubernetes-types/extensions/v1beta1'"
+# The same misspelling in the real rendered local overlay.
+render overlays/local >"${out}/local.yaml"
+broken rendered-overlay-misspelled-field 's/^  replicas: 2/  replica: 2/' \
+  "does not exist in type 'DeploymentSpec'" "${out}/local.yaml"
+
+files=()
+for c in "${cases[@]}"; do files+=("${out}/${c%%|*}.yaml"); done
+status=0
+report="$("${validate[@]}" "${files[@]}" 2>&1)" || status=$?
+if [[ ${status} -eq 0 ]]; then
+  echo "${report}" >&2
+  die "the type check accepted every broken manifest"
+fi
+for c in "${cases[@]}"; do
+  name="${c%%|*}" pattern="${c#*|}"
+  # tsc names the generated file after its source: NNN-<case>.yaml-<Kind>-<name>.ts
+  if grep -E -- "[0-9]{3}-${name}\.yaml-[A-Za-z]+-" <<<"${report}" | grep -qE -- "${pattern}"; then
+    echo "ok   ${name}: rejected (/${pattern}/)"
+  else
+    echo "FAIL ${name}: no error matching /${pattern}/ for this case" >&2
+    failures=$((failures + 1))
+  fi
+done
+if [[ ${failures} -ne 0 ]]; then echo "${report}" >&2; fi
+
+# Valid types, broken policy: the policy check must catch what types cannot.
+policy_case() {
+  local name="$1" edit="$2" pattern="$3"
+  sed -e "${edit}" "${out}/local.yaml" >"${out}/${name}.yaml"
+  cmp -s "${out}/local.yaml" "${out}/${name}.yaml" && die "case ${name}: the edit changed nothing"
+  expect_failure "${name}" "${pattern}" "${policy[@]}" "${out}/${name}.yaml" || failures=$((failures + 1))
+}
+policy_case writable-root-filesystem 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' \
+  "readOnlyRootFilesystem must be true"
+policy_case readiness-on-empty-service 's/service: inventory.v1.InventoryService/service: ""/' \
+  "readinessProbe must be a grpc probe"
+policy_case grace-too-short 's/terminationGracePeriodSeconds: 35/terminationGracePeriodSeconds: 10/' \
+  "must exceed preStop"
+policy_case inventory-open-to-all '/^kind: NetworkPolicy$/,/^---$/{s/app.kubernetes.io\/name: cart$/app.kubernetes.io\/part-of: shop/}' \
+  "ingress to inventory must come only from cart"
+policy_case literal-password 's|postgresql://inventory@|postgresql://inventory:hunter2@|' \
+  "carries a password"
+
+if [[ ${failures} -ne 0 ]]; then
+  echo "FAILED: ${failures} broken manifests were not rejected as expected" >&2
+  exit 1
+fi
+echo "ok: every broken manifest was rejected"

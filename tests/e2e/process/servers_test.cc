@@ -1,0 +1,204 @@
+// Both servers as real processes: configuration from flags and environment,
+// JSON access logs, and a graceful drain on SIGTERM.
+#include <signal.h>
+
+#include <memory>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cart/v1/cart.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "inventory/v1/inventory.grpc.pb.h"
+#include "pqxx/pqxx"
+#include "tests/support/child_process.h"
+#include "tests/support/test_database.h"
+
+namespace {
+
+using ::shop::testing::ChildProcess;
+using ::shop::testing::TestDsn;
+using ::shop::testing::TestSchema;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+
+// The port a server logged it listens on.
+int PortOf(ChildProcess& server) {
+  std::optional<std::string> line =
+      server.WaitForLine("listening on port", kStartTimeout);
+  EXPECT_TRUE(line.has_value()) << absl::StrJoin(server.Lines(), "\n");
+  if (!line.has_value()) return 0;
+  int port = 0;
+  const size_t at = line->find("port ") + 5;
+  EXPECT_TRUE(
+      absl::SimpleAtoi(line->substr(at, line->find('"', at) - at), &port))
+      << *line;
+  return port;
+}
+
+std::shared_ptr<grpc::Channel> Connect(int port) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                             grpc::InsecureChannelCredentials());
+}
+
+// A call in flight when SIGTERM arrives completes; new calls are turned
+// away; the process exits 0 and logged every call as JSON.
+TEST(ServersTest, SigtermDrainsCallsInFlight) {
+  TestSchema schema("proc_inv");
+  ChildProcess server(
+      INVENTORY_SERVER,
+      {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
+       "--schema=" + schema.name(), "--shutdown_grace_seconds=20"});
+  auto channel = Connect(PortOf(server));
+  auto stub = inventory::v1::InventoryService::NewStub(channel);
+  {
+    inventory::v1::AddProductRequest request;
+    request.set_product_id("p");
+    request.set_name("P");
+    request.set_initial_quantity(5);
+    inventory::v1::AddProductResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("x-request-id", "req-add-1");
+    ASSERT_TRUE(stub->AddProduct(&context, request, &response).ok());
+  }
+
+  // Hold the product's row so the next reservation waits inside the server.
+  pqxx::connection blocker_connection(TestDsn());
+  pqxx::work blocker(blocker_connection);
+  blocker.exec(
+      absl::StrCat("SELECT 1 FROM ", schema.name(),
+                   ".streams WHERE stream_id = 'product-p' FOR UPDATE"));
+  grpc::Status in_flight;
+  std::thread caller([&] {
+    inventory::v1::ReserveStockRequest request;
+    request.set_product_id("p");
+    request.set_reservation_id("r-1");
+    request.set_quantity(1);
+    inventory::v1::ReserveStockResponse response;
+    grpc::ClientContext context;
+    in_flight = stub->ReserveStock(&context, request, &response);
+  });
+  {
+    pqxx::connection watcher(TestDsn());
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    bool waiting = false;
+    while (!waiting && absl::Now() < deadline) {
+      pqxx::nontransaction tx(watcher);
+      waiting = tx.exec1(
+                      "SELECT count(*) FROM pg_stat_activity WHERE "
+                      "wait_event_type = 'Lock' AND query LIKE '%streams%'")[0]
+                    .as<int>() > 0;
+    }
+    ASSERT_TRUE(waiting) << "the reservation never reached the database";
+  }
+
+  server.Signal(SIGTERM);
+  ASSERT_TRUE(server.WaitForLine("draining", absl::Seconds(5)).has_value());
+  {
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = health->Check(&context, request, &response);
+    EXPECT_FALSE(status.ok() &&
+                 response.status() ==
+                     grpc::health::v1::HealthCheckResponse::SERVING)
+        << "a draining server must not report SERVING";
+  }
+  blocker.commit();
+  caller.join();
+  EXPECT_TRUE(in_flight.ok()) << in_flight.error_message();
+  EXPECT_EQ(server.WaitForExit(absl::Seconds(20)), 0);
+
+  std::optional<std::string> add_log = server.WaitForLine(
+      "\"method\":\"/inventory.v1.InventoryService/AddProduct\"",
+      absl::Seconds(1));
+  ASSERT_TRUE(add_log.has_value());
+  EXPECT_THAT(*add_log, HasSubstr("\"code\":\"OK\""));
+  EXPECT_THAT(*add_log, HasSubstr("\"request_id\":\"req-add-1\""));
+  EXPECT_THAT(*add_log, HasSubstr("\"latency_ms\":"));
+  std::optional<std::string> reserve_log = server.WaitForLine(
+      "/inventory.v1.InventoryService/ReserveStock", absl::Seconds(1));
+  ASSERT_TRUE(reserve_log.has_value());
+  EXPECT_THAT(*reserve_log, HasSubstr("\"code\":\"OK\""));
+}
+
+// Settings come from environment variables; the cart process reaches the
+// inventory process; both stop cleanly.
+TEST(ServersTest, EnvironmentConfiguresBothServers) {
+  TestSchema inventory_schema("proc_inv");
+  TestSchema cart_schema("proc_cart");
+  ChildProcess inventory_server(
+      INVENTORY_SERVER, {},
+      {"INVENTORY_LISTEN=127.0.0.1:0", "INVENTORY_DATABASE_URL=" + TestDsn(),
+       "INVENTORY_SCHEMA=" + inventory_schema.name()});
+  const int inventory_port = PortOf(inventory_server);
+  ChildProcess cart_server(
+      CART_SERVER, {},
+      {"CART_LISTEN=127.0.0.1:0", "CART_DATABASE_URL=" + TestDsn(),
+       "CART_SCHEMA=" + cart_schema.name(),
+       absl::StrCat("CART_INVENTORY_ADDRESS=127.0.0.1:", inventory_port)});
+  const int cart_port = PortOf(cart_server);
+  {
+    auto inventory =
+        inventory::v1::InventoryService::NewStub(Connect(inventory_port));
+    auto cart = cart::v1::CartService::NewStub(Connect(cart_port));
+
+    inventory::v1::AddProductRequest product;
+    product.set_product_id("sku-1");
+    product.set_name("Sku");
+    product.set_initial_quantity(1);
+    inventory::v1::AddProductResponse product_response;
+    grpc::ClientContext add_context;
+    ASSERT_TRUE(
+        inventory->AddProduct(&add_context, product, &product_response).ok());
+
+    cart::v1::CreateCartRequest create;
+    create.set_cart_id("c-1");
+    create.set_customer_id("bob");
+    cart::v1::CreateCartResponse created;
+    grpc::ClientContext create_context;
+    ASSERT_TRUE(cart->CreateCart(&create_context, create, &created).ok());
+    cart::v1::AddItemRequest add;
+    add.set_cart_id("c-1");
+    add.set_product_id("sku-1");
+    add.set_quantity(1);
+    cart::v1::AddItemResponse added;
+    grpc::ClientContext item_context;
+    grpc::Status status = cart->AddItem(&item_context, add, &added);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(added.item().quantity(), 1);
+  }
+
+  // Idle client connections would hold a graceful shutdown until gRPC's
+  // client notices the GOAWAY (its backup poller runs every 5 s).
+  cart_server.Signal(SIGTERM);
+  inventory_server.Signal(SIGTERM);
+  EXPECT_EQ(cart_server.WaitForExit(absl::Seconds(20)), 0);
+  EXPECT_EQ(inventory_server.WaitForExit(absl::Seconds(20)), 0);
+}
+
+// --help lists every flag with the environment variable that sets it.
+TEST(ServersTest, HelpListsEnvironmentVariables) {
+  ChildProcess inventory_help(INVENTORY_SERVER, {"--help"});
+  inventory_help.WaitForExit(absl::Seconds(10));
+  const std::string inventory_text =
+      absl::StrJoin(inventory_help.Lines(), "\n");
+  for (const char* variable :
+       {"INVENTORY_LISTEN", "INVENTORY_DATABASE_URL", "INVENTORY_POOL_SIZE",
+        "INVENTORY_RESERVATION_TTL_SECONDS",
+        "INVENTORY_SHUTDOWN_GRACE_SECONDS"}) {
+    EXPECT_THAT(inventory_text, HasSubstr(variable));
+  }
+  ChildProcess cart_help(CART_SERVER, {"--help"});
+  cart_help.WaitForExit(absl::Seconds(10));
+  EXPECT_THAT(absl::StrJoin(cart_help.Lines(), "\n"),
+              HasSubstr("CART_INVENTORY_ADDRESS"));
+}
+
+}  // namespace
