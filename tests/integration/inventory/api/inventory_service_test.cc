@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "services/inventory/domain/product.h"
 #include "tests/support/inventory_harness.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace inventory {
 namespace {
@@ -494,6 +495,70 @@ TEST(InventoryUnavailableTest, UnreachableDatabaseIsUnavailable) {
   ASSERT_TRUE(health->Check(&context, request, &response).ok());
   EXPECT_EQ(response.status(),
             grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+}
+
+grpc::health::v1::HealthCheckResponse::ServingStatus Readiness(
+    InventoryHarness& harness) {
+  auto health = grpc::health::v1::Health::NewStub(harness.channel());
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("inventory.v1.InventoryService");
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::ClientContext context;
+  EXPECT_TRUE(health->Check(&context, request, &response).ok());
+  return response.status();
+}
+
+// Waits (bounded) until readiness reports `want`.
+bool AwaitReadiness(InventoryHarness& harness,
+                    grpc::health::v1::HealthCheckResponse::ServingStatus want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    if (Readiness(harness) == want) return true;
+  }
+  return false;
+}
+
+// The database goes away and comes back: calls are UNAVAILABLE and
+// readiness NOT_SERVING meanwhile, then both recover, history intact.
+TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
+  const std::string dsn = shop::testing::TestDsn();
+  const size_t at = dsn.find("port=");
+  ASSERT_NE(at, std::string::npos) << "SHOP_TEST_DSN needs port=";
+  const size_t end = dsn.find(' ', at);
+  const int db_port = std::stoi(dsn.substr(at + 5, end - at - 5));
+  shop::testing::TcpProxy proxy("127.0.0.1", db_port);
+  const std::string proxied =
+      absl::StrCat(dsn.substr(0, at), "port=", proxy.port(),
+                   end == std::string::npos ? "" : dsn.substr(end));
+
+  TestSchema schema("inv_outage");
+  InventoryHarness harness(schema.name(), proxied);
+  v1::AddProductRequest add;
+  add.set_product_id("p");
+  add.set_name("P");
+  add.set_initial_quantity(2);
+  v1::AddProductResponse added;
+  grpc::ClientContext add_context;
+  ASSERT_TRUE(harness.stub().AddProduct(&add_context, add, &added).ok());
+  EXPECT_EQ(Readiness(harness), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  proxy.Cut();
+  v1::GetStockRequest get;
+  get.set_product_id("p");
+  v1::GetStockResponse stock;
+  grpc::ClientContext down_context;
+  EXPECT_EQ(harness.stub().GetStock(&down_context, get, &stock).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(AwaitReadiness(
+      harness, grpc::health::v1::HealthCheckResponse::NOT_SERVING));
+
+  proxy.Restore();
+  EXPECT_TRUE(
+      AwaitReadiness(harness, grpc::health::v1::HealthCheckResponse::SERVING));
+  grpc::ClientContext up_context;
+  grpc::Status back = harness.stub().GetStock(&up_context, get, &stock);
+  ASSERT_TRUE(back.ok()) << back.error_message();
+  EXPECT_EQ(stock.on_hand(), 2);
 }
 
 }  // namespace

@@ -1,0 +1,97 @@
+#include "tests/support/tcp_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace shop::testing {
+
+TcpProxy::TcpProxy(std::string target_host, int target_port)
+    : target_host_(std::move(target_host)), target_port_(target_port) {
+  listener_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  if (bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+          0 ||
+      listen(listener_, 64) != 0) {
+    std::abort();
+  }
+  socklen_t length = sizeof(address);
+  getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+  port_ = ntohs(address.sin_port);
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+}
+
+TcpProxy::~TcpProxy() {
+  stopping_ = true;
+  Cut();
+  acceptor_.join();
+  close(listener_);
+  std::vector<std::thread> pumps;
+  {
+    absl::MutexLock lock(&mu_);
+    pumps.swap(pumps_);
+  }
+  for (std::thread& pump : pumps) pump.join();
+  absl::MutexLock lock(&mu_);
+  for (int socket : sockets_) close(socket);
+}
+
+void TcpProxy::AcceptLoop() {
+  while (!stopping_) {
+    pollfd ready{listener_, POLLIN, 0};
+    if (poll(&ready, 1, 50) <= 0) continue;
+    int client = accept(listener_, nullptr, nullptr);
+    if (client < 0) continue;
+    absl::MutexLock lock(&mu_);
+    if (cut_) {
+      close(client);  // the "database" is down: connection refused-ish
+      continue;
+    }
+    int upstream = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in target{};
+    target.sin_family = AF_INET;
+    target.sin_port = htons(static_cast<uint16_t>(target_port_));
+    inet_pton(AF_INET, target_host_.c_str(), &target.sin_addr);
+    if (connect(upstream, reinterpret_cast<sockaddr*>(&target),
+                sizeof(target)) != 0) {
+      close(client);
+      close(upstream);
+      continue;
+    }
+    sockets_.push_back(client);
+    sockets_.push_back(upstream);
+    pumps_.emplace_back([this, client, upstream] { Pump(client, upstream); });
+    pumps_.emplace_back([this, client, upstream] { Pump(upstream, client); });
+  }
+}
+
+void TcpProxy::Pump(int from, int to) {
+  char buffer[16384];
+  while (true) {
+    ssize_t n = read(from, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    if (write(to, buffer, static_cast<size_t>(n)) != n) break;
+  }
+  shutdown(to, SHUT_RDWR);
+  shutdown(from, SHUT_RDWR);
+}
+
+void TcpProxy::Cut() {
+  absl::MutexLock lock(&mu_);
+  cut_ = true;
+  for (int socket : sockets_) shutdown(socket, SHUT_RDWR);
+}
+
+void TcpProxy::Restore() {
+  absl::MutexLock lock(&mu_);
+  cut_ = false;
+}
+
+}  // namespace shop::testing
