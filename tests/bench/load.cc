@@ -1,0 +1,132 @@
+// Load generator: runs one named scenario with N workers for a fixed time,
+// checks the scenario's invariant, and prints one machine-readable line.
+//
+//   shop_load --scenario=append-many-streams --concurrency=16 --duration_s=5
+//
+// Exit status: 0 when the invariant holds and no operation failed.
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "tests/bench/append_scenarios.h"
+#include "tests/bench/load_runner.h"
+
+ABSL_FLAG(std::string, scenario, "", "scenario to run (see --list)");
+ABSL_FLAG(bool, list, false, "print the scenarios and exit");
+ABSL_FLAG(int, concurrency, 1, "worker threads, each with one op in flight");
+ABSL_FLAG(double, duration_s, 5, "measured seconds");
+ABSL_FLAG(double, warmup_s, 1, "seconds of unmeasured operations first");
+ABSL_FLAG(std::string, dsn, "",
+          "PostgreSQL connection string (default: $SHOP_PG_DSN)");
+ABSL_FLAG(int, pool_size, 0,
+          "database connections (0: one per worker, so no pool contention)");
+
+namespace shop::bench {
+namespace {
+
+// The scenario table: a new workload is one more entry here.
+const std::vector<ScenarioInfo>& Scenarios() {
+  static const auto* const kScenarios = new std::vector<ScenarioInfo>{
+      {"append-one-stream",
+       "all workers append one event each to one stream, expected version any",
+       MakeAppendOneStream},
+      {"append-one-stream-exact",
+       "all workers append to one stream with exact versions, retrying "
+       "conflicts",
+       MakeAppendOneStreamExact},
+      {"append-many-streams",
+       "each append creates a fresh stream, expected version no_stream",
+       MakeAppendManyStreams},
+      {"append-worker-streams",
+       "each worker appends to its own stream with exact versions",
+       MakeAppendWorkerStreams},
+  };
+  return *kScenarios;
+}
+
+const ScenarioInfo* FindScenario(const std::string& name) {
+  for (const ScenarioInfo& info : Scenarios()) {
+    if (name == info.name) return &info;
+  }
+  return nullptr;
+}
+
+// Runs one scenario, prints its line; the exit status tells whether the
+// run was clean.
+int RunScenario(const ScenarioInfo& info, const LoadOptions& options,
+                const RunOptions& run) {
+  std::unique_ptr<Scenario> scenario = info.make(options);
+  absl::StatusOr<RunReport> report = RunLoad(info, *scenario, run);
+  if (!report.ok()) {
+    std::fprintf(stderr, "shop_load: %s: %s\n", info.name,
+                 report.status().ToString().c_str());
+    return 1;
+  }
+  report->pool_size =
+      options.pool_size > 0 ? options.pool_size : options.concurrency;
+  std::printf("%s\n", FormatReport(*report).c_str());
+  if (!report->invariant.ok()) {
+    std::fprintf(stderr, "shop_load: %s: invariant broken: %s\n", info.name,
+                 report->invariant.ToString().c_str());
+    return 1;
+  }
+  if (report->total.errors > 0) {
+    std::fprintf(stderr, "shop_load: %s: %lld operations failed\n", info.name,
+                 static_cast<long long>(report->total.errors));
+    return 1;
+  }
+  return 0;
+}
+
+int Main() {
+  if (absl::GetFlag(FLAGS_list)) {
+    for (const ScenarioInfo& info : Scenarios()) {
+      std::printf("%-26s %s\n", info.name, info.description);
+    }
+    return 0;
+  }
+  LoadOptions options{.dsn = absl::GetFlag(FLAGS_dsn),
+                      .concurrency = absl::GetFlag(FLAGS_concurrency),
+                      .pool_size = absl::GetFlag(FLAGS_pool_size)};
+  if (options.dsn.empty()) {
+    const char* env = std::getenv("SHOP_PG_DSN");
+    options.dsn = env == nullptr ? "" : env;
+  }
+  if (options.concurrency < 1 || absl::GetFlag(FLAGS_duration_s) <= 0 ||
+      absl::GetFlag(FLAGS_warmup_s) < 0 || options.pool_size < 0) {
+    std::fprintf(stderr,
+                 "shop_load: need --concurrency >= 1, --duration_s > 0, "
+                 "--warmup_s >= 0, --pool_size >= 0\n");
+    return 2;
+  }
+
+  const ScenarioInfo* info = FindScenario(absl::GetFlag(FLAGS_scenario));
+  if (info == nullptr) {
+    std::fprintf(stderr, "shop_load: unknown --scenario '%s' (see --list)\n",
+                 absl::GetFlag(FLAGS_scenario).c_str());
+    return 2;
+  }
+
+  RunOptions run{.concurrency = options.concurrency,
+                 .warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s)),
+                 .duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s))};
+  return RunScenario(*info, options, run);
+}
+
+}  // namespace
+}  // namespace shop::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Runs one load scenario and prints one line of results.\n"
+      "  shop_load --scenario=NAME [--concurrency=N] [--duration_s=S] "
+      "[--dsn=DSN]");
+  absl::ParseCommandLine(argc, argv);
+  return shop::bench::Main();
+}
