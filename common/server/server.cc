@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/server/access_log.h"
+#include "common/server/periodic_task.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -78,6 +79,9 @@ void Server::Shutdown() {
     // Every health name reports NOT_SERVING from here on.
     server_->GetHealthCheckService()->Shutdown();
   }
+  LogJson("info", absl::StrCat("draining: health NOT_SERVING, calls in flight "
+                               "have ",
+                               absl::FormatDuration(options_.shutdown_grace)));
   if (readiness_thread_.joinable()) readiness_thread_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
   server_->Wait();

@@ -109,7 +109,6 @@ int main(int argc, char** argv) {
                                      (*server)->port()));
   std::thread([&server] {
     shop::AwaitTerminationSignal();
-    shop::LogJson("info", "termination signal: draining");
     (*server)->Shutdown();
   }).detach();
   (*server)->Wait();

@@ -114,7 +114,6 @@ int main(int argc, char** argv) {
       });
   std::thread([&server] {
     shop::AwaitTerminationSignal();
-    shop::LogJson("info", "termination signal: draining");
     (*server)->Shutdown();
   }).detach();
   (*server)->Wait();
