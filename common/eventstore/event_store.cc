@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -144,6 +145,17 @@ std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
       "RETURNING version, transaction_id::text, position");
 }
 
+// The constraint named in a unique-violation message, or "".
+std::string ConstraintOf(absl::string_view message) {
+  constexpr absl::string_view kMarker = "unique constraint \"";
+  size_t start = message.find(kMarker);
+  if (start == absl::string_view::npos) return "";
+  start += kMarker.size();
+  size_t end = message.find('"', start);
+  if (end == absl::string_view::npos) return "";
+  return std::string(message.substr(start, end - start));
+}
+
 const char* KindName(ExpectedVersion::Kind kind) {
   switch (kind) {
     case ExpectedVersion::Kind::kAny:
@@ -271,7 +283,16 @@ absl::StatusOr<AppendResult> EventStore::Append(
       } else {
         result = LastOf(rows);
       }
-    } catch (const pqxx::unique_violation&) {
+    } catch (const pqxx::unique_violation& e) {
+      const std::string constraint = ConstraintOf(e.what());
+      if (constraint != "events_event_id_key") {
+        // A service's own uniqueness rule refused the events.
+        return shop::MakeError(
+            absl::StatusCode::kAlreadyExists, "eventstore",
+            kUniqueViolationReason,
+            absl::StrCat("append to ", stream, " refused by ", constraint),
+            {{"stream", stream}, {"constraint", constraint}});
+      }
       // An event id is already stored: most likely a retry of this append.
       refused = true;
       id_conflict = true;

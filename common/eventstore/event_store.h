@@ -15,6 +15,10 @@
 
 namespace eventstore {
 
+// Reason of an append refused by a unique index of the service's own
+// (ALREADY_EXISTS, with the constraint's name among the facts).
+inline constexpr char kUniqueViolationReason[] = "UNIQUE_VIOLATION";
+
 // An event to append. The id makes a retried append a no-op.
 struct EventData {
   std::string event_id;  // canonical UUID
@@ -87,7 +91,8 @@ class EventStore final {
 
   // Appends `events` atomically if `expected` holds; otherwise writes
   // nothing and returns WRONG_EXPECTED_VERSION (ABORTED). Appending events
-  // whose ids are already in the stream succeeds without writing.
+  // whose ids are already in the stream succeeds without writing. A unique
+  // index the service added refuses with ALREADY_EXISTS / UNIQUE_VIOLATION.
   absl::StatusOr<AppendResult> Append(const std::string& stream,
                                       const ExpectedVersion& expected,
                                       const std::vector<EventData>& events,

@@ -18,6 +18,17 @@ struct LoadOptions {
   int concurrency = 1;
   // Database connections; 0 means one per worker (no pool contention).
   int pool_size = 0;
+  // gRPC scenarios: where the servers listen (host:port).
+  std::string inventory_address;
+  std::string cart_address;
+  // gRPC connections per server that the workers share round-robin.
+  int grpc_channels = 1;
+  // Products of the "many" scenarios.
+  int products = 1000;
+  // Cart scenarios: carts made before the run, and the lines a cart gets
+  // before its worker moves on to a fresh one (cart state grows per line).
+  int carts = 2000;
+  int lines_per_cart = 10;
 };
 
 // How one operation ended.

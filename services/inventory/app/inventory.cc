@@ -11,36 +11,57 @@ namespace inventory {
 Inventory::Inventory(ProductStore* store, InventoryOptions options)
     : store_(store), options_(std::move(options)) {}
 
-absl::Mutex& Inventory::LockFor(const std::string& product_id) {
-  return product_locks_[absl::Hash<std::string>{}(product_id) %
-                        product_locks_.size()];
+Inventory::Stripe& Inventory::StripeFor(const std::string& product_id) {
+  return stripes_[absl::Hash<std::string>{}(product_id) % stripes_.size()];
 }
 
-absl::StatusOr<Outcome> Inventory::Execute(const std::string& product_id,
-                                           const CallContext& context,
-                                           Decider decide) {
-  absl::MutexLock lock(&LockFor(product_id));
+absl::StatusOr<Outcome> Inventory::Execute(
+    const std::string& product_id, const CallContext& context, Decider decide,
+    absl::FunctionRef<void()> on_unique_violation) {
+  constexpr size_t kMaxCachedPerStripe = 4096;
+  Stripe& stripe = StripeFor(product_id);
+  absl::MutexLock lock(&stripe.mu);
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<LoadedProduct> loaded = store_->Load(product_id);
-    if (!loaded.ok()) return loaded.status();
+    LoadedProduct loaded;
+    auto cached = stripe.cache.find(product_id);
+    const bool from_cache = cached != stripe.cache.end();
+    if (from_cache) {
+      loaded = cached->second;
+      // Only a write may rest on cached state (its append checks the
+      // version); refusals and no-ops are confirmed on a fresh load.
+      stripe.cache.erase(cached);
+    } else {
+      absl::StatusOr<LoadedProduct> fresh = store_->Load(product_id);
+      if (!fresh.ok()) return fresh.status();
+      loaded = *std::move(fresh);
+    }
     if (context.expected_version.has_value() &&
-        *context.expected_version != loaded->version) {
+        *context.expected_version != loaded.version) {
+      if (from_cache) continue;
       return eventstore::WrongExpectedVersionError(
           StreamOf(product_id),
           eventstore::ExpectedVersion::Exactly(*context.expected_version),
-          loaded->version);
+          loaded.version);
     }
-    absl::StatusOr<std::vector<Event>> events = decide(loaded->product);
-    if (!events.ok()) return events.status();
-    if (events->empty()) {
-      return Outcome{std::move(loaded->product), loaded->version, {}};
+    absl::StatusOr<std::vector<Event>> events = decide(loaded.product);
+    if (!events.ok() || events->empty()) {
+      if (from_cache) continue;
+      if (!events.ok()) return events.status();
+      return Outcome{std::move(loaded.product), loaded.version, {}};
     }
-    Product after = loaded->product;
+    Product after = loaded.product;
     for (const Event& event : *events) after = Evolve(std::move(after), event);
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
-        product_id, loaded->version, *events, after, context.metadata);
+        product_id, loaded.version, *events, after, context.metadata);
     if (appended.ok()) {
+      if (stripe.cache.size() >= kMaxCachedPerStripe) stripe.cache.clear();
+      stripe.cache[product_id] = LoadedProduct{after, appended->version};
       return Outcome{std::move(after), appended->version, *std::move(events)};
+    }
+    if (shop::ReasonOf(appended.status()) ==
+        eventstore::kUniqueViolationReason) {
+      on_unique_violation();
+      continue;
     }
     // Another replica wrote first: decide again on the new state, unless
     // the caller pinned the version it decided on.
@@ -85,14 +106,22 @@ absl::StatusOr<Outcome> Inventory::ReserveStock(const std::string& product_id,
                                                 inventory::ReserveStock command,
                                                 const CallContext& context) {
   if (command.ttl <= absl::ZeroDuration()) command.ttl = options_.default_ttl;
+  // A new id is the common case: history is consulted only once the
+  // reservation_once index has said the id was used before.
+  bool id_used_before = false;
   return Execute(
       product_id, context,
       [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
-        absl::StatusOr<PastReservation> past =
-            PastOf(product_id, command.reservation_id, product);
-        if (!past.ok()) return past.status();
-        return Decide(product_id, command, product, *past, options_.clock());
-      });
+        PastReservation past = PastReservation::kNone;
+        if (id_used_before) {
+          absl::StatusOr<PastReservation> found =
+              PastOf(product_id, command.reservation_id, product);
+          if (!found.ok()) return found.status();
+          past = *found;
+        }
+        return Decide(product_id, command, product, past, options_.clock());
+      },
+      [&] { id_used_before = true; });
 }
 
 absl::StatusOr<Outcome> Inventory::ReleaseStock(

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -70,19 +71,29 @@ class Inventory final {
   using Decider =
       absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Product&)>;
 
-  absl::StatusOr<Outcome> Execute(const std::string& product_id,
-                                  const CallContext& context, Decider decide);
+  // Load (or take from the cache), decide, append; decide again on a
+  // concurrent change. `on_unique_violation` runs when a unique index of the
+  // schema refused the events, before the next attempt.
+  absl::StatusOr<Outcome> Execute(
+      const std::string& product_id, const CallContext& context, Decider decide,
+      absl::FunctionRef<void()> on_unique_violation = [] {});
   // The past of `reservation_id` when it is not live on `product`.
   absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
                                          const std::string& reservation_id,
                                          const Product& product);
-  absl::Mutex& LockFor(const std::string& product_id);
+  // Writers of one product queue on its stripe instead of conflicting in
+  // the database. The stripe also caches the state its last write left: a
+  // write decided on it skips the load, and the append's version check
+  // catches a cache that another replica made stale.
+  struct Stripe {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, LoadedProduct> cache ABSL_GUARDED_BY(mu);
+  };
+  Stripe& StripeFor(const std::string& product_id);
 
   ProductStore* store_;
   InventoryOptions options_;
-  // Writers of one product queue here instead of conflicting in the
-  // database; other replicas are still caught by the version check.
-  std::array<absl::Mutex, 64> product_locks_;
+  std::array<Stripe, 64> stripes_;
 };
 
 }  // namespace inventory

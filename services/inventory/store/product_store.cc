@@ -56,6 +56,12 @@ std::vector<eventstore::Migration> ProductStore::Migrations() {
 CREATE INDEX events_reservation_id ON {schema}.events
   (stream_id, (data->>'reservationId'))
   WHERE type IN ('stock.released', 'reservation.expired', 'stock.committed');
+)sql"},
+          {"0101_reservation_once", R"sql(
+-- A reservation id is used once per product: a reuse fails the append
+-- itself, so the common case needs no look-up before reserving.
+CREATE UNIQUE INDEX events_reservation_once ON {schema}.events
+  (stream_id, (data->>'reservationId')) WHERE type = 'stock.reserved';
 )sql"}};
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/errors/errors.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/uuid.h"
 #include "gmock/gmock.h"
@@ -399,6 +400,29 @@ TEST(MigrationsTest, ConcurrentMigrationsAreSafeAndIdempotent) {
                                   ".schema_migrations"))[0]
                 .as<int>(),
             2);
+}
+
+// A unique index a service adds refuses the append as UNIQUE_VIOLATION,
+// naming the index, and nothing is written.
+TEST(ServiceConstraintTest, UniqueIndexRefusalIsReported) {
+  TestSchema schema("uniq_test");
+  ConnectionPool pool(PoolOptions{.dsn = TestDsn(), .size = 2});
+  ASSERT_TRUE(Migrate(pool, schema.name(), {{"0100_one_key", R"sql(
+    CREATE UNIQUE INDEX one_key ON {schema}.events ((data->>'key')))sql"}})
+                  .ok());
+  EventStore store(&pool, schema.name());
+  ASSERT_TRUE(
+      store.Append("a", ExpectedVersion::Any(), {Event("t", R"({"key":"k"})")})
+          .ok());
+  absl::StatusOr<AppendResult> second =
+      store.Append("b", ExpectedVersion::Any(), {Event("t", R"({"key":"k"})")});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(shop::ReasonOf(second.status()), kUniqueViolationReason);
+  EXPECT_EQ(shop::ErrorInfoOf(second.status())->metadata().at("constraint"),
+            "one_key");
+  absl::StatusOr<StreamHead> b = store.ReadHead("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->version, 0);
 }
 
 // Each service's role owns its schema and cannot touch the other's.

@@ -333,6 +333,33 @@ TEST_F(InventoryServiceTest, FiftyCallersNeverOversellTenUnits) {
   EXPECT_EQ(static_cast<int64_t>(history.size()), stock.version());
 }
 
+// A replica's cached state never answers for what another replica changed:
+// refusals and repeats are checked against the database.
+TEST_F(InventoryServiceTest, ReplicaCachesNeverServeStaleAnswers) {
+  InventoryHarness replica(schema_.name());
+  ASSERT_TRUE(AddProduct("p", 1).ok());
+  v1::ReserveStockResponse reserved;
+  ASSERT_TRUE(Reserve("p", "r-1", 1, &reserved).ok());  // cached here
+
+  v1::ReleaseStockRequest release;
+  release.set_product_id("p");
+  release.set_reservation_id("r-1");
+  v1::ReleaseStockResponse released;
+  grpc::ClientContext release_context;
+  ASSERT_TRUE(
+      replica.stub().ReleaseStock(&release_context, release, &released).ok());
+
+  // Here the cache still shows r-1 live and nothing available.
+  v1::ReserveStockResponse again;
+  grpc::Status repeat = Reserve("p", "r-1", 1, &again);
+  EXPECT_EQ(repeat.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(repeat), "RESERVATION_RELEASED");
+  v1::ReserveStockResponse other;
+  ASSERT_TRUE(Reserve("p", "r-2", 1, &other).ok());
+  EXPECT_EQ(other.available(), 0);
+  EXPECT_EQ(Stock("p").reserved(), 1);
+}
+
 // An overdue reservation is expired by the sweep and its units return.
 TEST_F(InventoryServiceTest, ExpirySweepReturnsOverdueUnits) {
   ASSERT_TRUE(AddProduct("p", 3).ok());
