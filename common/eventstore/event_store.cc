@@ -384,87 +384,62 @@ absl::StatusOr<StreamHead> EventStore::ReadHead(const std::string& stream) {
   return head;
 }
 
-absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamForward(
-    const std::string& stream, int64_t from_version, int max_count) {
+template <typename... Params>
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::QueryEvents(
+    const std::string& name, absl::string_view where, int max_count,
+    const Params&... params) {
   if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
-  const std::string name = prefix_ + "read_forward";
+  const std::string statement = prefix_ + name;
   std::vector<RecordedEvent> events;
   absl::Status status = pool_->Run([&](Connection& connection) {
-    connection.Prepare(
-        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
-                           ".events WHERE stream_id = $1 AND version >= $2 "
-                           "ORDER BY version LIMIT $3"));
+    connection.Prepare(statement,
+                       absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
+                                    ".events WHERE ", where));
     pqxx::nontransaction tx(connection.raw());
-    events =
-        RowsToEvents(tx.exec_prepared(name, stream, from_version, max_count));
+    events = RowsToEvents(tx.exec_prepared(statement, params..., max_count));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return events;
 }
 
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamForward(
+    const std::string& stream, int64_t from_version, int max_count) {
+  return QueryEvents("read_forward",
+                     "stream_id = $1 AND version >= $2 ORDER BY version "
+                     "LIMIT $3",
+                     max_count, stream, from_version);
+}
+
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamBackward(
     const std::string& stream, int64_t from_version, int max_count) {
-  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
   if (from_version <= 0) from_version = std::numeric_limits<int64_t>::max();
-  const std::string name = prefix_ + "read_backward";
-  std::vector<RecordedEvent> events;
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    connection.Prepare(
-        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
-                           ".events WHERE stream_id = $1 AND version <= $2 "
-                           "ORDER BY version DESC LIMIT $3"));
-    pqxx::nontransaction tx(connection.raw());
-    events =
-        RowsToEvents(tx.exec_prepared(name, stream, from_version, max_count));
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return events;
+  return QueryEvents("read_backward",
+                     "stream_id = $1 AND version <= $2 ORDER BY version DESC "
+                     "LIMIT $3",
+                     max_count, stream, from_version);
 }
 
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamAsOf(
     const std::string& stream, absl::Time as_of, int64_t from_version,
     int max_count) {
-  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
-  const std::string name = prefix_ + "read_as_of";
-  std::vector<RecordedEvent> events;
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    connection.Prepare(
-        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
-                           ".events WHERE stream_id = $1 AND version >= $2 "
-                           "AND recorded_at <= $3::timestamptz "
-                           "ORDER BY version LIMIT $4"));
-    pqxx::nontransaction tx(connection.raw());
-    events = RowsToEvents(tx.exec_prepared(name, stream, from_version,
-                                           FormatTimestamp(as_of), max_count));
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return events;
+  return QueryEvents("read_as_of",
+                     "stream_id = $1 AND version >= $2 AND recorded_at <= "
+                     "$3::timestamptz ORDER BY version LIMIT $4",
+                     max_count, stream, from_version, FormatTimestamp(as_of));
 }
 
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(
     GlobalPosition after, int max_count) {
-  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
-  const std::string name = prefix_ + "read_all";
-  std::vector<RecordedEvent> events;
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    // Transaction ids below the snapshot's xmin belong to transactions that
-    // have all ended, so nothing can still commit in front of what we return.
-    connection.Prepare(
-        name, absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
-                           ".events WHERE (transaction_id, position) > "
-                           "($1::text::xid8, $2::bigint) AND transaction_id < "
-                           "pg_snapshot_xmin(pg_current_snapshot()) "
-                           "ORDER BY transaction_id, position LIMIT $3"));
-    pqxx::nontransaction tx(connection.raw());
-    events = RowsToEvents(tx.exec_prepared(
-        name, absl::StrCat(after.transaction_id), after.position, max_count));
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return events;
+  // Transaction ids below the snapshot's xmin belong to transactions that
+  // have all ended, so nothing can still commit in front of what we return.
+  return QueryEvents("read_all",
+                     "(transaction_id, position) > ($1::text::xid8, "
+                     "$2::bigint) AND transaction_id < "
+                     "pg_snapshot_xmin(pg_current_snapshot()) ORDER BY "
+                     "transaction_id, position LIMIT $3",
+                     max_count, absl::StrCat(after.transaction_id),
+                     after.position);
 }
 
 absl::StatusOr<std::vector<std::string>> EventStore::StreamsDue(absl::Time now,

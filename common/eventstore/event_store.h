@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/expected_version.h"
+#include "common/eventstore/uuid.h"
 
 namespace eventstore {
 
@@ -37,6 +38,28 @@ struct Metadata {
   // JSON object with the non-empty fields, camelCase keys.
   std::string ToJson() const;
 };
+
+// Who is asking, and what they believe the stream's version is (when set,
+// a command on any other version is refused with WRONG_EXPECTED_VERSION).
+struct CommandContext {
+  Metadata metadata;
+  std::optional<int64_t> expected_version;
+};
+
+// Domain events as EventData, each with a new id and the same metadata.
+template <typename Event, typename TypeOfFn, typename ToJsonFn>
+std::vector<EventData> NewEventData(const std::vector<Event>& events,
+                                    const Metadata& metadata, TypeOfFn type_of,
+                                    ToJsonFn to_json) {
+  const std::string metadata_json = metadata.ToJson();
+  std::vector<EventData> data;
+  data.reserve(events.size());
+  for (const Event& event : events) {
+    data.push_back({NewUuid(), std::string(type_of(event)), to_json(event),
+                    metadata_json});
+  }
+  return data;
+}
 
 // A place in the whole schema's history. Events are totally ordered by
 // (transaction_id, position); a reader keeps the last one it has seen.
@@ -132,6 +155,13 @@ class EventStore final {
   absl::StatusOr<AppendResult> ResolveRefusedAppend(
       const std::string& stream, const ExpectedVersion& expected,
       const std::vector<EventData>& events, bool id_conflict);
+
+  // Events matching `where` (which ends with the LIMIT placeholder that
+  // `max_count` fills, after `params`), through prepared statement `name`.
+  template <typename... Params>
+  absl::StatusOr<std::vector<RecordedEvent>> QueryEvents(
+      const std::string& name, absl::string_view where, int max_count,
+      const Params&... params);
 
   ConnectionPool* pool_;
   std::string schema_;

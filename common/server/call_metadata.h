@@ -11,6 +11,19 @@ namespace shop {
 // x-causation-id, and x-caused-by (defaults to the caller's address).
 eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context);
 
+// The command context of a call: its metadata and, when the request has
+// one, its expected_version.
+template <typename Request>
+eventstore::CommandContext ContextOf(const grpc::ServerContext& context,
+                                     const Request& request) {
+  eventstore::CommandContext command;
+  command.metadata = MetadataFromCall(context);
+  if (request.has_expected_version()) {
+    command.expected_version = request.expected_version();
+  }
+  return command;
+}
+
 // Passes the call's identity on to an outgoing call it causes.
 void PropagateCallMetadata(const eventstore::Metadata& metadata,
                            grpc::ClientContext* context);

@@ -82,4 +82,11 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value,
   return absl::OkStatus();
 }
 
+absl::Status FirstError(std::initializer_list<absl::Status> checks) {
+  for (const absl::Status& check : checks) {
+    if (!check.ok()) return check;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace shop

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <limits>
 #include <string>
 
 #include "absl/status/status.h"
@@ -26,5 +28,16 @@ absl::Status ValidateQuantity(absl::string_view field, int64_t value);
 // Valid UTF-8 without control characters, min_bytes..max_bytes long.
 absl::Status ValidateText(absl::string_view field, absl::string_view value,
                           size_t min_bytes, size_t max_bytes);
+
+// The first failed check, or OK.
+absl::Status FirstError(std::initializer_list<absl::Status> checks);
+
+// A request's optional expected_version, when present, is not negative.
+template <typename Request>
+absl::Status ValidateExpectedVersion(const Request& request) {
+  if (!request.has_expected_version()) return absl::OkStatus();
+  return ValidateRange("expected_version", request.expected_version(), 0,
+                       std::numeric_limits<int64_t>::max());
+}
 
 }  // namespace shop

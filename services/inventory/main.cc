@@ -2,15 +2,14 @@
 // migrate` applies the schema migrations and exits.
 #include <cstdint>
 #include <string>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/eventstore/connection_pool.h"
-#include "common/eventstore/migrations.h"
 #include "common/server/flags.h"
 #include "common/server/periodic_task.h"
 #include "common/server/server.h"
+#include "common/server/startup.h"
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/store/product_store.h"
@@ -32,28 +31,6 @@ ABSL_FLAG(int, startup_timeout_seconds, 60,
           "how long start-up waits for the database");
 ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
 
-namespace {
-
-// Migrations at start-up, waiting for a database that is still coming up.
-absl::Status MigrateWithRetry(eventstore::ConnectionPool& pool,
-                              absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    absl::Status status =
-        eventstore::Migrate(pool, absl::GetFlag(FLAGS_schema),
-                            inventory::ProductStore::Migrations());
-    if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
-        absl::Now() > deadline) {
-      return status;
-    }
-    shop::LogJson("warn",
-                  absl::StrCat("waiting for the database: ", status.message()));
-    absl::SleepFor(absl::Seconds(1));
-  }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
   std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
@@ -66,8 +43,9 @@ int main(int argc, char** argv) {
 
   eventstore::ConnectionPool pool({.dsn = absl::GetFlag(FLAGS_database_url),
                                    .size = absl::GetFlag(FLAGS_pool_size)});
-  absl::Status migrated = MigrateWithRetry(
-      pool, absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)));
+  absl::Status migrated = shop::MigrateAtStartup(
+      pool, absl::GetFlag(FLAGS_schema), inventory::ProductStore::Migrations(),
+      absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)));
   if (!migrated.ok()) {
     shop::LogJson("error",
                   absl::StrCat("migrations failed: ", migrated.ToString()));
@@ -112,11 +90,6 @@ int main(int argc, char** argv) {
                                              expired.status().ToString()));
         }
       });
-  std::thread([&server] {
-    shop::AwaitTerminationSignal();
-    (*server)->Shutdown();
-  }).detach();
-  (*server)->Wait();
-  shop::LogJson("info", "stopped");
+  shop::ServeUntilTerminated(**server);
   return 0;
 }

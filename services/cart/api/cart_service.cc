@@ -13,31 +13,6 @@ namespace {
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
-absl::Status FirstError(std::initializer_list<absl::Status> checks) {
-  for (const absl::Status& check : checks) {
-    if (!check.ok()) return check;
-  }
-  return absl::OkStatus();
-}
-
-template <typename Request>
-absl::Status ValidateExpectedVersion(const Request& request) {
-  if (!request.has_expected_version()) return absl::OkStatus();
-  return shop::ValidateRange("expected_version", request.expected_version(), 0,
-                             std::numeric_limits<int64_t>::max());
-}
-
-template <typename Request>
-CallContext ContextOf(const grpc::ServerContext& context,
-                      const Request& request) {
-  CallContext call;
-  call.metadata = shop::MetadataFromCall(context);
-  if (request.has_expected_version()) {
-    call.expected_version = request.expected_version();
-  }
-  return call;
-}
-
 void ToProto(const Item& item, v1::CartItem* out) {
   out->set_product_id(item.product_id);
   out->set_quantity(item.quantity);
@@ -55,23 +30,24 @@ void ToProto(const Item& item, v1::CartItem* out) {
 }  // namespace
 
 absl::Status Validate(const v1::CreateCartRequest& request) {
-  return FirstError({shop::ValidateId("cart_id", request.cart_id()),
-                     shop::ValidateId("customer_id", request.customer_id())});
+  return shop::FirstError(
+      {shop::ValidateId("cart_id", request.cart_id()),
+       shop::ValidateId("customer_id", request.customer_id())});
 }
 
 absl::Status Validate(const v1::AddItemRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("cart_id", request.cart_id()),
        shop::ValidateId("product_id", request.product_id()),
        shop::ValidateQuantity("quantity", request.quantity()),
        shop::ValidateOptionalId("request_id", request.request_id()),
-       ValidateExpectedVersion(request)});
+       shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::RemoveItemRequest& request) {
-  return FirstError({shop::ValidateId("cart_id", request.cart_id()),
-                     shop::ValidateId("product_id", request.product_id()),
-                     ValidateExpectedVersion(request)});
+  return shop::FirstError({shop::ValidateId("cart_id", request.cart_id()),
+                           shop::ValidateId("product_id", request.product_id()),
+                           shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::GetCartRequest& request) {
@@ -79,7 +55,7 @@ absl::Status Validate(const v1::GetCartRequest& request) {
 }
 
 absl::Status Validate(const v1::ListCartEventsRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("cart_id", request.cart_id()),
        shop::ValidateRange("from_version", request.from_version(), 0,
                            std::numeric_limits<int64_t>::max()),
@@ -87,8 +63,8 @@ absl::Status Validate(const v1::ListCartEventsRequest& request) {
 }
 
 absl::Status Validate(const v1::CheckoutRequest& request) {
-  return FirstError({shop::ValidateId("cart_id", request.cart_id()),
-                     ValidateExpectedVersion(request)});
+  return shop::FirstError({shop::ValidateId("cart_id", request.cart_id()),
+                           shop::ValidateExpectedVersion(request)});
 }
 
 grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
@@ -115,7 +91,7 @@ grpc::Status CartServiceImpl::AddItem(grpc::ServerContext* context,
   }
   absl::StatusOr<AddItemOutcome> outcome = carts_->AddItem(
       request->cart_id(), request->product_id(), request->quantity(),
-      request->request_id(), ContextOf(*context, *request));
+      request->request_id(), shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   for (const Item& item : outcome->cart.Items()) {
     if (item.product_id == request->product_id()) {
@@ -137,8 +113,9 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
   if (absl::Status valid = Validate(*request); !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
-      request->cart_id(), request->product_id(), ContextOf(*context, *request));
+  absl::StatusOr<CartOutcome> outcome =
+      carts_->RemoveItem(request->cart_id(), request->product_id(),
+                         shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_version(outcome->version);
   return grpc::Status::OK;
@@ -197,7 +174,7 @@ grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome =
-      carts_->Checkout(request->cart_id(), ContextOf(*context, *request));
+      carts_->Checkout(request->cart_id(), shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_order_id(outcome->cart.order_id);
   response->set_version(outcome->version);

@@ -17,10 +17,7 @@
 
 namespace cart {
 
-struct CallContext {
-  eventstore::Metadata metadata;
-  std::optional<int64_t> expected_version;
-};
+using CallContext = eventstore::CommandContext;
 
 struct CartOutcome {
   Cart cart;

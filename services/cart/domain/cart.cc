@@ -5,15 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errors/errors.h"
+#include "common/util/overloaded.h"
 #include "common/util/proto_json.h"
 
 namespace cart {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 template <typename T>
 absl::StatusOr<Event> Parse(absl::string_view json) {
@@ -48,7 +44,7 @@ uint64_t Fnv1a(uint64_t basis, std::initializer_list<absl::string_view> parts) {
 
 absl::string_view TypeOf(const Event& event) {
   return std::visit(
-      Overloaded{
+      shop::Overloaded{
           [](const v1::CartCreated&) { return "cart.created"; },
           [](const v1::ItemAdded&) { return "item.added"; },
           [](const v1::ItemRemoved&) { return "item.removed"; },
@@ -102,7 +98,7 @@ int64_t Cart::total_cents() const {
 }
 
 Cart Evolve(Cart cart, const Event& event) {
-  std::visit(Overloaded{
+  std::visit(shop::Overloaded{
                  [&](const v1::CartCreated& e) {
                    cart.exists = true;
                    cart.customer_id = e.customer_id();

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/eventstore/uuid.h"
 #include "common/util/proto_json.h"
 
 namespace cart {
@@ -69,13 +68,8 @@ absl::StatusOr<eventstore::AppendResult> CartStore::Append(
     const std::string& cart_id, int64_t expected_version,
     const std::vector<Event>& events, const Cart& after,
     const eventstore::Metadata& metadata) {
-  const std::string metadata_json = metadata.ToJson();
-  std::vector<eventstore::EventData> data;
-  data.reserve(events.size());
-  for (const Event& event : events) {
-    data.push_back({eventstore::NewUuid(), std::string(TypeOf(event)),
-                    ToJson(event), metadata_json});
-  }
+  std::vector<eventstore::EventData> data =
+      eventstore::NewEventData(events, metadata, TypeOf, ToJson);
   eventstore::SnapshotWrite snapshot{SnapshotJson(after), std::nullopt};
   return events_->Append(StreamOf(cart_id),
                          eventstore::ExpectedVersion::Exactly(expected_version),

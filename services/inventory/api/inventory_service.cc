@@ -15,75 +15,49 @@ constexpr int64_t kMaxTtlSeconds = 86'400;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
-// Runs checks in order and keeps the first failure.
-absl::Status FirstError(std::initializer_list<absl::Status> checks) {
-  for (const absl::Status& check : checks) {
-    if (!check.ok()) return check;
-  }
-  return absl::OkStatus();
-}
-
-template <typename Request>
-absl::Status ValidateExpectedVersion(const Request& request) {
-  if (!request.has_expected_version()) return absl::OkStatus();
-  return shop::ValidateRange("expected_version", request.expected_version(), 0,
-                             std::numeric_limits<int64_t>::max());
-}
-
-template <typename Request>
-CallContext ContextOf(const grpc::ServerContext& context,
-                      const Request& request) {
-  CallContext call;
-  call.metadata = shop::MetadataFromCall(context);
-  if (request.has_expected_version()) {
-    call.expected_version = request.expected_version();
-  }
-  return call;
-}
-
 }  // namespace
 
 absl::Status Validate(const v1::AddProductRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateText("name", request.name(), 1, 256),
        shop::ValidateRange("price_cents", request.price_cents(), 0,
                            kMaxPriceCents),
        shop::ValidateRange("initial_quantity", request.initial_quantity(), 0,
                            shop::kMaxQuantity),
-       ValidateExpectedVersion(request)});
+       shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::ReceiveStockRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateQuantity("quantity", request.quantity()),
        shop::ValidateText("reference", request.reference(), 0, 256),
-       ValidateExpectedVersion(request)});
+       shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::ReserveStockRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateQuantity("quantity", request.quantity()),
        shop::ValidateId("reservation_id", request.reservation_id()),
        shop::ValidateRange("ttl_seconds", request.ttl_seconds(), 0,
                            kMaxTtlSeconds),
-       ValidateExpectedVersion(request)});
+       shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::ReleaseStockRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateId("reservation_id", request.reservation_id()),
-       ValidateExpectedVersion(request)});
+       shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::CommitReservationRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateId("reservation_id", request.reservation_id()),
-       ValidateExpectedVersion(request)});
+       shop::ValidateExpectedVersion(request)});
 }
 
 absl::Status Validate(const v1::GetStockRequest& request) {
@@ -91,7 +65,7 @@ absl::Status Validate(const v1::GetStockRequest& request) {
 }
 
 absl::Status Validate(const v1::ListProductEventsRequest& request) {
-  return FirstError(
+  return shop::FirstError(
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateRange("from_version", request.from_version(), 0,
                            std::numeric_limits<int64_t>::max()),
@@ -107,7 +81,7 @@ grpc::Status InventoryServiceImpl::AddProduct(
   absl::StatusOr<Outcome> outcome = inventory_->AddProduct(
       request->product_id(),
       {request->name(), request->price_cents(), request->initial_quantity()},
-      ContextOf(*context, *request));
+      shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_product_id(request->product_id());
   response->set_version(outcome->version);
@@ -122,7 +96,7 @@ grpc::Status InventoryServiceImpl::ReceiveStock(
   }
   absl::StatusOr<Outcome> outcome = inventory_->ReceiveStock(
       request->product_id(), {request->quantity(), request->reference()},
-      ContextOf(*context, *request));
+      shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_on_hand(outcome->product.on_hand);
   response->set_available(outcome->product.available());
@@ -140,7 +114,7 @@ grpc::Status InventoryServiceImpl::ReserveStock(
       inventory_->ReserveStock(request->product_id(),
                                {request->quantity(), request->reservation_id(),
                                 absl::Seconds(request->ttl_seconds())},
-                               ContextOf(*context, *request));
+                               shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   const Reservation& reservation =
       outcome->product.reservations.at(request->reservation_id());
@@ -161,7 +135,7 @@ grpc::Status InventoryServiceImpl::ReleaseStock(
   }
   absl::StatusOr<Outcome> outcome =
       inventory_->ReleaseStock(request->product_id(), request->reservation_id(),
-                               ContextOf(*context, *request));
+                               shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   for (const Event& event : outcome->events) {
     if (const auto* released = std::get_if<v1::StockReleased>(&event)) {
@@ -181,7 +155,7 @@ grpc::Status InventoryServiceImpl::CommitReservation(
   }
   absl::StatusOr<Outcome> outcome = inventory_->CommitReservation(
       request->product_id(), request->reservation_id(),
-      ContextOf(*context, *request));
+      shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   for (const Event& event : outcome->events) {
     if (const auto* committed = std::get_if<v1::StockCommitted>(&event)) {

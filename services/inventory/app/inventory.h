@@ -18,11 +18,7 @@
 
 namespace inventory {
 
-// Who is asking, and what they believe the product's version is.
-struct CallContext {
-  eventstore::Metadata metadata;
-  std::optional<int64_t> expected_version;
-};
+using CallContext = eventstore::CommandContext;
 
 // A command's result: the product after it, and what was appended.
 struct Outcome {

@@ -4,16 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
+#include "common/util/overloaded.h"
 #include "common/util/proto_json.h"
 #include "common/util/proto_time.h"
 
 namespace inventory {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 absl::Status ProductNotFound(const std::string& product_id) {
   return shop::MakeError(absl::StatusCode::kNotFound, kErrorDomain,
@@ -70,7 +66,7 @@ absl::StatusOr<Event> Parse(absl::string_view json) {
 
 absl::string_view TypeOf(const Event& event) {
   return std::visit(
-      Overloaded{
+      shop::Overloaded{
           [](const v1::ProductAdded&) { return "product.added"; },
           [](const v1::StockReceived&) { return "stock.received"; },
           [](const v1::StockReserved&) { return "stock.reserved"; },
@@ -116,7 +112,7 @@ std::optional<absl::Time> Product::next_expiry() const {
 
 Product Evolve(Product product, const Event& event) {
   std::visit(
-      Overloaded{
+      shop::Overloaded{
           [&](const v1::ProductAdded& e) {
             product.exists = true;
             product.name = e.name();

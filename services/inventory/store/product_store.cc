@@ -4,7 +4,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/eventstore/uuid.h"
 #include "common/util/proto_json.h"
 #include "common/util/proto_time.h"
 
@@ -117,13 +116,8 @@ absl::StatusOr<eventstore::AppendResult> ProductStore::Append(
     const std::string& product_id, int64_t expected_version,
     const std::vector<Event>& events, const Product& after,
     const eventstore::Metadata& metadata) {
-  const std::string metadata_json = metadata.ToJson();
-  std::vector<eventstore::EventData> data;
-  data.reserve(events.size());
-  for (const Event& event : events) {
-    data.push_back({eventstore::NewUuid(), std::string(TypeOf(event)),
-                    ToJson(event), metadata_json});
-  }
+  std::vector<eventstore::EventData> data =
+      eventstore::NewEventData(events, metadata, TypeOf, ToJson);
   eventstore::SnapshotWrite snapshot{SnapshotJson(after), after.next_expiry()};
   return events_->Append(StreamOf(product_id),
                          eventstore::ExpectedVersion::Exactly(expected_version),

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/eventstore/connection_pool.h"
+#include "common/eventstore/migrations.h"
+#include "common/server/server.h"
+
+// What both servers' main() does around serving.
+namespace shop {
+
+// Applies the migrations, waiting up to `timeout` for a database that is
+// still coming up (UNAVAILABLE); other failures return at once.
+absl::Status MigrateAtStartup(
+    eventstore::ConnectionPool& pool, const std::string& schema,
+    const std::vector<eventstore::Migration>& migrations,
+    absl::Duration timeout);
+
+// Serves until SIGTERM or SIGINT (blocked beforehand with
+// BlockTerminationSignals), then drains; returns once stopped.
+void ServeUntilTerminated(Server& server);
+
+}  // namespace shop
