@@ -3,15 +3,13 @@
 #include <limits>
 
 #include "common/server/call_metadata.h"
+#include "common/server/history.h"
 #include "common/server/status_mapping.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 
 namespace cart {
 namespace {
-
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
 
 void ToProto(const Item& item, v1::CartItem* out) {
   out->set_product_id(item.product_id);
@@ -59,7 +57,8 @@ absl::Status Validate(const v1::ListCartEventsRequest& request) {
       {shop::ValidateId("cart_id", request.cart_id()),
        shop::ValidateRange("from_version", request.from_version(), 0,
                            std::numeric_limits<int64_t>::max()),
-       shop::ValidateRange("max_count", request.max_count(), 0, kMaxPageSize)});
+       shop::ValidateRange("max_count", request.max_count(), 0,
+                           shop::kMaxHistoryPage)});
 }
 
 absl::Status Validate(const v1::CheckoutRequest& request) {
@@ -146,24 +145,13 @@ grpc::Status CartServiceImpl::ListCartEvents(
   if (absl::Status valid = Validate(*request); !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  const int page =
-      request->max_count() == 0 ? kDefaultPageSize : request->max_count();
+  const int page = request->max_count() == 0 ? shop::kDefaultHistoryPage
+                                             : request->max_count();
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
       carts_->ListEvents(request->cart_id(),
                          std::max<int64_t>(request->from_version(), 1), page);
   if (!events.ok()) return shop::ToGrpcStatus(events.status());
-  for (const eventstore::RecordedEvent& event : *events) {
-    v1::RecordedEvent* out = response->add_events();
-    out->set_version(event.version);
-    out->set_type(event.type);
-    *out->mutable_recorded_at() = shop::ToProto(event.recorded_at);
-    out->set_data_json(event.data_json);
-    out->set_metadata_json(event.metadata_json);
-    out->set_event_id(event.event_id);
-  }
-  if (static_cast<int>(events->size()) == page) {
-    response->set_next_from_version(events->back().version + 1);
-  }
+  shop::FillHistory(*events, page, response);
   return grpc::Status::OK;
 }
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/server/call_metadata.h"
+#include "common/server/history.h"
 #include "common/server/status_mapping.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
@@ -12,8 +13,6 @@ namespace {
 
 constexpr int64_t kMaxPriceCents = 1'000'000'000;
 constexpr int64_t kMaxTtlSeconds = 86'400;
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
 
 }  // namespace
 
@@ -69,7 +68,8 @@ absl::Status Validate(const v1::ListProductEventsRequest& request) {
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateRange("from_version", request.from_version(), 0,
                            std::numeric_limits<int64_t>::max()),
-       shop::ValidateRange("max_count", request.max_count(), 0, kMaxPageSize)});
+       shop::ValidateRange("max_count", request.max_count(), 0,
+                           shop::kMaxHistoryPage)});
 }
 
 grpc::Status InventoryServiceImpl::AddProduct(
@@ -194,25 +194,14 @@ grpc::Status InventoryServiceImpl::ListProductEvents(
   if (absl::Status valid = Validate(*request); !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  const int page =
-      request->max_count() == 0 ? kDefaultPageSize : request->max_count();
+  const int page = request->max_count() == 0 ? shop::kDefaultHistoryPage
+                                             : request->max_count();
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
       inventory_->ListEvents(request->product_id(),
                              std::max<int64_t>(request->from_version(), 1),
                              page);
   if (!events.ok()) return shop::ToGrpcStatus(events.status());
-  for (const eventstore::RecordedEvent& event : *events) {
-    v1::RecordedEvent* out = response->add_events();
-    out->set_version(event.version);
-    out->set_type(event.type);
-    *out->mutable_recorded_at() = shop::ToProto(event.recorded_at);
-    out->set_data_json(event.data_json);
-    out->set_metadata_json(event.metadata_json);
-    out->set_event_id(event.event_id);
-  }
-  if (static_cast<int>(events->size()) == page) {
-    response->set_next_from_version(events->back().version + 1);
-  }
+  shop::FillHistory(*events, page, response);
   return grpc::Status::OK;
 }
 

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <vector>
+
+#include "common/eventstore/event_store.h"
+#include "common/util/proto_time.h"
+
+namespace shop {
+
+// Page size of the List*Events calls when the caller asks for none.
+inline constexpr int kDefaultHistoryPage = 100;
+inline constexpr int kMaxHistoryPage = 1000;
+
+// Copies one page of stored events into a List*EventsResponse (both
+// services' responses have the same shape) and, when the page is full,
+// where the next page starts.
+template <typename Response>
+void FillHistory(const std::vector<eventstore::RecordedEvent>& events,
+                 int page_size, Response* response) {
+  for (const eventstore::RecordedEvent& event : events) {
+    auto* out = response->add_events();
+    out->set_version(event.version);
+    out->set_type(event.type);
+    *out->mutable_recorded_at() = ToProto(event.recorded_at);
+    out->set_data_json(event.data_json);
+    out->set_metadata_json(event.metadata_json);
+    out->set_event_id(event.event_id);
+  }
+  if (static_cast<int>(events.size()) == page_size) {
+    response->set_next_from_version(events.back().version + 1);
+  }
+}
+
+}  // namespace shop
