@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
@@ -23,42 +22,52 @@ absl::Status CartNotFound(const std::string& cart_id) {
 Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
     : store_(store), inventory_(inventory), options_(std::move(options)) {}
 
-absl::Mutex& Carts::LockFor(const std::string& cart_id) {
-  return cart_locks_[absl::Hash<std::string>{}(cart_id) % cart_locks_.size()];
-}
-
-absl::StatusOr<LoadedCart> Carts::LoadChecked(const std::string& cart_id,
-                                              const CallContext& context) {
+absl::StatusOr<Carts::Current> Carts::Fetch(Lock& lock,
+                                            const std::string& cart_id,
+                                            bool allow_cache) {
+  std::optional<eventstore::StripedStates<Cart>::Versioned> cached =
+      lock.Take(cart_id);
+  if (allow_cache && cached.has_value()) {
+    return Current{LoadedCart{std::move(cached->state), cached->version}, true};
+  }
   absl::StatusOr<LoadedCart> loaded = store_->Load(cart_id);
   if (!loaded.ok()) return loaded.status();
-  if (context.expected_version.has_value() &&
-      *context.expected_version != loaded->version) {
-    return eventstore::WrongExpectedVersionError(
-        StreamOf(cart_id),
-        eventstore::ExpectedVersion::Exactly(*context.expected_version),
-        loaded->version);
-  }
-  return loaded;
+  return Current{*std::move(loaded), false};
 }
 
 absl::StatusOr<CartOutcome> Carts::Execute(
-    const std::string& cart_id, const CallContext& context,
-    std::optional<LoadedCart> first, Decider decide,
+    Lock& lock, const std::string& cart_id, const CallContext& context,
+    std::optional<Current> first, Decider decide,
     const std::function<void()>& before_append) {
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<LoadedCart> loaded =
+    absl::StatusOr<Current> current =
         first.has_value() ? *std::exchange(first, std::nullopt)
-                          : LoadChecked(cart_id, context);
-    if (!loaded.ok()) return loaded.status();
-    absl::StatusOr<std::vector<Event>> events = decide(loaded->cart);
-    if (!events.ok()) return events.status();
-    if (events->empty()) return CartOutcome{loaded->cart, loaded->version};
-    Cart after = loaded->cart;
+                          : Fetch(lock, cart_id, /*allow_cache=*/attempt == 1);
+    if (!current.ok()) return current.status();
+    const LoadedCart& loaded = current->loaded;
+    if (context.expected_version.has_value() &&
+        *context.expected_version != loaded.version) {
+      if (current->from_cache) continue;
+      return eventstore::WrongExpectedVersionError(
+          StreamOf(cart_id),
+          eventstore::ExpectedVersion::Exactly(*context.expected_version),
+          loaded.version);
+    }
+    absl::StatusOr<std::vector<Event>> events = decide(loaded.cart);
+    if (!events.ok() || events->empty()) {
+      if (current->from_cache) continue;
+      if (!events.ok()) return events.status();
+      return CartOutcome{loaded.cart, loaded.version};
+    }
+    Cart after = loaded.cart;
     for (const Event& event : *events) after = Evolve(std::move(after), event);
     if (before_append) before_append();
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
-        cart_id, loaded->version, *events, after, context.metadata);
-    if (appended.ok()) return CartOutcome{std::move(after), appended->version};
+        cart_id, loaded.version, *events, after, context.metadata);
+    if (appended.ok()) {
+      lock.Put(cart_id, {after, appended->version});
+      return CartOutcome{std::move(after), appended->version};
+    }
     if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
         context.expected_version.has_value()) {
       return appended.status();
@@ -74,9 +83,9 @@ absl::StatusOr<CartOutcome> Carts::Execute(
 absl::StatusOr<CartOutcome> Carts::Create(const std::string& cart_id,
                                           const std::string& customer_id,
                                           const CallContext& context) {
-  absl::MutexLock lock(&LockFor(cart_id));
+  Lock lock = carts_.Acquire(cart_id);
   return Execute(
-      cart_id, context, std::nullopt,
+      lock, cart_id, context, std::nullopt,
       [&](const Cart& cart) {
         return DecideCreate(cart_id, customer_id, cart);
       },
@@ -88,18 +97,37 @@ absl::StatusOr<AddItemOutcome> Carts::AddItem(const std::string& cart_id,
                                               int64_t quantity,
                                               const std::string& request_id,
                                               const CallContext& context) {
-  absl::MutexLock lock(&LockFor(cart_id));
-  absl::StatusOr<LoadedCart> loaded = LoadChecked(cart_id, context);
-  if (!loaded.ok()) return loaded.status();
+  Lock lock = carts_.Acquire(cart_id);
   const std::string reservation_id =
       ReservationIdFor(cart_id, product_id,
                        request_id.empty() ? eventstore::NewUuid() : request_id);
-  // A retry of a call that already went through: same answer, no new hold.
-  if (const Line* line = loaded->cart.FindLine(reservation_id)) {
-    return AddItemOutcome{loaded->cart, loaded->version, *line, std::nullopt};
-  }
-  if (absl::Status open = CheckOpen(cart_id, loaded->cart); !open.ok()) {
-    return open;
+  // Checked before reserving; anything but "go ahead" is confirmed fresh.
+  std::optional<Current> checked;
+  for (bool allow_cache : {true, false}) {
+    absl::StatusOr<Current> current = Fetch(lock, cart_id, allow_cache);
+    if (!current.ok()) return current.status();
+    const LoadedCart& loaded = current->loaded;
+    absl::Status refusal = absl::OkStatus();
+    if (context.expected_version.has_value() &&
+        *context.expected_version != loaded.version) {
+      refusal = eventstore::WrongExpectedVersionError(
+          StreamOf(cart_id),
+          eventstore::ExpectedVersion::Exactly(*context.expected_version),
+          loaded.version);
+    } else if (const Line* line = loaded.cart.FindLine(reservation_id)) {
+      // A retry of a call that already went through: same answer.
+      if (!current->from_cache) {
+        return AddItemOutcome{loaded.cart, loaded.version, *line, std::nullopt};
+      }
+      continue;
+    } else {
+      refusal = CheckOpen(cart_id, loaded.cart);
+    }
+    if (refusal.ok()) {
+      checked = *std::move(current);
+      break;
+    }
+    if (!current->from_cache) return refusal;
   }
 
   absl::StatusOr<inventory::v1::ReserveStockResponse> reserved =
@@ -110,7 +138,7 @@ absl::StatusOr<AddItemOutcome> Carts::AddItem(const std::string& cart_id,
                   reserved->unit_price_cents()};
 
   absl::StatusOr<CartOutcome> outcome = Execute(
-      cart_id, context, *std::move(loaded),
+      lock, cart_id, context, std::move(checked),
       [&](const Cart& cart) { return DecideAddItem(cart_id, line, cart); },
       options_.before_add_append);
   if (!outcome.ok()) {
@@ -131,10 +159,10 @@ absl::StatusOr<AddItemOutcome> Carts::AddItem(const std::string& cart_id,
 absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
                                               const std::string& product_id,
                                               const CallContext& context) {
-  absl::MutexLock lock(&LockFor(cart_id));
+  Lock lock = carts_.Acquire(cart_id);
   std::vector<std::string> released;
   absl::StatusOr<CartOutcome> outcome = Execute(
-      cart_id, context, std::nullopt,
+      lock, cart_id, context, std::nullopt,
       [&](const Cart& cart) -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<std::vector<Event>> events =
             DecideRemoveItem(cart_id, product_id, cart);
@@ -165,31 +193,42 @@ absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
 
 absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
                                             const CallContext& context) {
-  absl::MutexLock lock(&LockFor(cart_id));
+  Lock lock = carts_.Acquire(cart_id);
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<LoadedCart> loaded = LoadChecked(cart_id, context);
-    if (!loaded.ok()) return loaded.status();
-    if (absl::Status can = CheckCanCheckout(cart_id, loaded->cart); !can.ok()) {
+    absl::StatusOr<Current> current =
+        Fetch(lock, cart_id, /*allow_cache=*/false);
+    if (!current.ok()) return current.status();
+    const LoadedCart& loaded = current->loaded;
+    if (context.expected_version.has_value() &&
+        *context.expected_version != loaded.version) {
+      return eventstore::WrongExpectedVersionError(
+          StreamOf(cart_id),
+          eventstore::ExpectedVersion::Exactly(*context.expected_version),
+          loaded.version);
+    }
+    if (absl::Status can = CheckCanCheckout(cart_id, loaded.cart); !can.ok()) {
       return can;
     }
-    if (loaded->cart.checked_out) {
-      return CartOutcome{loaded->cart, loaded->version};
-    }
+    if (loaded.cart.checked_out)
+      return CartOutcome{loaded.cart, loaded.version};
     // Committing is idempotent in inventory, so a retried checkout that
     // died half-way finishes the job without selling anything twice.
-    for (const Line& line : loaded->cart.lines) {
+    for (const Line& line : loaded.cart.lines) {
       absl::Status committed = inventory_->Commit(
           line.product_id, line.reservation_id, context.metadata);
       if (!committed.ok()) return committed;
     }
     absl::StatusOr<std::vector<Event>> events =
-        DecideCheckout(cart_id, loaded->cart);
+        DecideCheckout(cart_id, loaded.cart);
     if (!events.ok()) return events.status();
-    Cart after = loaded->cart;
+    Cart after = loaded.cart;
     for (const Event& event : *events) after = Evolve(std::move(after), event);
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
-        cart_id, loaded->version, *events, after, context.metadata);
-    if (appended.ok()) return CartOutcome{std::move(after), appended->version};
+        cart_id, loaded.version, *events, after, context.metadata);
+    if (appended.ok()) {
+      lock.Put(cart_id, {after, appended->version});
+      return CartOutcome{std::move(after), appended->version};
+    }
     if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
         context.expected_version.has_value()) {
       return appended.status();

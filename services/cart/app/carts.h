@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -8,9 +7,9 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/striped_states.h"
 #include "services/cart/domain/cart.h"
 #include "services/cart/inventory_client/inventory_client.h"
 #include "services/cart/store/cart_store.h"
@@ -67,21 +66,28 @@ class Carts final {
  private:
   using Decider =
       absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Cart&)>;
+  using Lock = eventstore::StripedStates<Cart>::Lock;
 
-  // Load, decide, append; decided again on a concurrent change unless the
-  // caller pinned the version. `first` is an already loaded cart.
+  // A cart to decide on: the cached one if any (`from_cache`), else loaded.
+  struct Current {
+    LoadedCart loaded;
+    bool from_cache = false;
+  };
+  absl::StatusOr<Current> Fetch(Lock& lock, const std::string& cart_id,
+                                bool allow_cache);
+
+  // Decide and append; decided again on a concurrent change unless the
+  // caller pinned the version. `first` is the cart the caller already
+  // fetched. Refusals and no-ops are confirmed on a fresh load.
   absl::StatusOr<CartOutcome> Execute(
-      const std::string& cart_id, const CallContext& context,
-      std::optional<LoadedCart> first, Decider decide,
+      Lock& lock, const std::string& cart_id, const CallContext& context,
+      std::optional<Current> first, Decider decide,
       const std::function<void()>& before_append);
-  absl::StatusOr<LoadedCart> LoadChecked(const std::string& cart_id,
-                                         const CallContext& context);
-  absl::Mutex& LockFor(const std::string& cart_id);
 
   CartStore* store_;
   InventoryClient* inventory_;
   CartsOptions options_;
-  std::array<absl::Mutex, 64> cart_locks_;
+  eventstore::StripedStates<Cart> carts_;
 };
 
 }  // namespace cart

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 
@@ -11,25 +10,19 @@ namespace inventory {
 Inventory::Inventory(ProductStore* store, InventoryOptions options)
     : store_(store), options_(std::move(options)) {}
 
-Inventory::Stripe& Inventory::StripeFor(const std::string& product_id) {
-  return stripes_[absl::Hash<std::string>{}(product_id) % stripes_.size()];
-}
-
 absl::StatusOr<Outcome> Inventory::Execute(
     const std::string& product_id, const CallContext& context, Decider decide,
     absl::FunctionRef<void()> on_unique_violation) {
-  constexpr size_t kMaxCachedPerStripe = 4096;
-  Stripe& stripe = StripeFor(product_id);
-  absl::MutexLock lock(&stripe.mu);
+  auto lock = products_.Acquire(product_id);
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     LoadedProduct loaded;
-    auto cached = stripe.cache.find(product_id);
-    const bool from_cache = cached != stripe.cache.end();
+    std::optional<eventstore::StripedStates<Product>::Versioned> cached =
+        lock.Take(product_id);
+    // Only a write may rest on cached state (its append checks the
+    // version); refusals and no-ops are confirmed on a fresh load.
+    const bool from_cache = cached.has_value();
     if (from_cache) {
-      loaded = cached->second;
-      // Only a write may rest on cached state (its append checks the
-      // version); refusals and no-ops are confirmed on a fresh load.
-      stripe.cache.erase(cached);
+      loaded = LoadedProduct{std::move(cached->state), cached->version};
     } else {
       absl::StatusOr<LoadedProduct> fresh = store_->Load(product_id);
       if (!fresh.ok()) return fresh.status();
@@ -54,8 +47,7 @@ absl::StatusOr<Outcome> Inventory::Execute(
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
         product_id, loaded.version, *events, after, context.metadata);
     if (appended.ok()) {
-      if (stripe.cache.size() >= kMaxCachedPerStripe) stripe.cache.clear();
-      stripe.cache[product_id] = LoadedProduct{after, appended->version};
+      lock.Put(product_id, {after, appended->version});
       return Outcome{std::move(after), appended->version, *std::move(events)};
     }
     if (shop::ReasonOf(appended.status()) ==

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/striped_states.h"
 #include "services/inventory/domain/product.h"
 #include "services/inventory/store/product_store.h"
 
@@ -77,19 +77,10 @@ class Inventory final {
   absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
                                          const std::string& reservation_id,
                                          const Product& product);
-  // Writers of one product queue on its stripe instead of conflicting in
-  // the database. The stripe also caches the state its last write left: a
-  // write decided on it skips the load, and the append's version check
-  // catches a cache that another replica made stale.
-  struct Stripe {
-    absl::Mutex mu;
-    absl::flat_hash_map<std::string, LoadedProduct> cache ABSL_GUARDED_BY(mu);
-  };
-  Stripe& StripeFor(const std::string& product_id);
-
   ProductStore* store_;
   InventoryOptions options_;
-  std::array<Stripe, 64> stripes_;
+  // A write decided on a cached product skips the load.
+  eventstore::StripedStates<Product> products_;
 };
 
 }  // namespace inventory

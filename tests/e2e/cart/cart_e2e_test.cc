@@ -358,6 +358,44 @@ TEST_F(CartE2eTest, CheckoutRefusesExpiredReservation) {
   EXPECT_EQ(Stock("shoe").available(), 1);
 }
 
+// A cart replica's cached cart never answers for what another replica
+// changed, and never leaves a reservation behind because of it.
+TEST_F(CartE2eTest, ReplicaCachesNeverServeStaleAnswers) {
+  AddProduct("shoe", 5);
+  CreateCart("c");
+  CartHarness replica(cart_schema_.name(), inventory_->address());
+  v1::AddItemResponse response;
+  ASSERT_TRUE(AddItem(*cart_, "c", "shoe", 1, &response, "req-1").ok());
+
+  v1::RemoveItemRequest remove;
+  remove.set_cart_id("c");
+  remove.set_product_id("shoe");
+  v1::RemoveItemResponse removed;
+  grpc::ClientContext remove_context;
+  ASSERT_TRUE(
+      replica.stub().RemoveItem(&remove_context, remove, &removed).ok());
+  // The first replica's cache still shows the line added by req-1.
+  grpc::Status retried = AddItem(*cart_, "c", "shoe", 1, &response, "req-1");
+  EXPECT_EQ(retried.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(retried), "RESERVATION_RELEASED");
+  EXPECT_THAT(GetCart("c").items(), SizeIs(0));
+
+  ASSERT_TRUE(AddItem(*cart_, "c", "shoe", 2, &response).ok());
+  v1::CheckoutRequest checkout;
+  checkout.set_cart_id("c");
+  v1::CheckoutResponse checked_out;
+  grpc::ClientContext checkout_context;
+  ASSERT_TRUE(
+      replica.stub().Checkout(&checkout_context, checkout, &checked_out).ok());
+  // Here the cache still shows an open cart.
+  grpc::Status late = AddItem(*cart_, "c", "shoe", 1, &response);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(late), "CART_CHECKED_OUT");
+  inventory::v1::GetStockResponse stock = Stock("shoe");
+  EXPECT_EQ(stock.reserved(), 0);
+  EXPECT_EQ(stock.on_hand(), 3);
+}
+
 // Bad input is INVALID_ARGUMENT and touches neither service.
 TEST_F(CartE2eTest, InvalidInputTouchesNothing) {
   AddProduct("shoe", 1);
