@@ -2,6 +2,7 @@
 // checks the scenario's invariant, and prints one machine-readable line.
 //
 //   shop_load --scenario=append-many-streams --concurrency=16 --duration_s=5
+//   shop_load --scenario=reserve-many --inventory_address=127.0.0.1:50051
 //
 // Exit status: 0 when the invariant holds and no operation failed.
 
@@ -15,7 +16,9 @@
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "tests/bench/append_scenarios.h"
+#include "tests/bench/grpc_scenarios.h"
 #include "tests/bench/load_runner.h"
+#include "tests/bench/window_counters.h"
 
 ABSL_FLAG(std::string, scenario, "", "scenario to run (see --list)");
 ABSL_FLAG(bool, list, false, "print the scenarios and exit");
@@ -26,6 +29,21 @@ ABSL_FLAG(std::string, dsn, "",
           "PostgreSQL connection string (default: $SHOP_PG_DSN)");
 ABSL_FLAG(int, pool_size, 0,
           "database connections (0: one per worker, so no pool contention)");
+ABSL_FLAG(std::string, inventory_address, "",
+          "host:port of a running inventory-server (gRPC scenarios)");
+ABSL_FLAG(std::string, cart_address, "",
+          "host:port of a running cart-server (additem scenarios)");
+ABSL_FLAG(int, grpc_channels, 1,
+          "gRPC connections per server, shared by the workers round-robin");
+ABSL_FLAG(std::string, watch_cpu, "",
+          "processes whose CPU per op to report, as name=pid[+],... ('+' "
+          "adds the children, e.g. a postmaster's backends)");
+ABSL_FLAG(bool, count_xacts, false,
+          "report database transactions per op (needs --dsn or $SHOP_PG_DSN)");
+ABSL_FLAG(int, products, 1000, "products of the *-many scenarios");
+ABSL_FLAG(int, carts, 2000, "carts the additem scenarios make before the run");
+ABSL_FLAG(int, lines_per_cart, 10,
+          "AddItem calls per cart before a worker moves to a fresh cart");
 
 namespace shop::bench {
 namespace {
@@ -46,6 +64,21 @@ const std::vector<ScenarioInfo>& Scenarios() {
       {"append-worker-streams",
        "each worker appends to its own stream with exact versions",
        MakeAppendWorkerStreams},
+      {"health",
+       "grpc.health.v1.Health/Check on --inventory_address: the gRPC "
+       "ceiling, no database",
+       MakeHealth},
+      {"reserve-many",
+       "ReserveStock of 1 unit on a random one of --products products",
+       MakeReserveMany},
+      {"reserve-hot", "ReserveStock of 1 unit, all workers on one product",
+       MakeReserveHot},
+      {"additem-many",
+       "cart AddItem of 1 unit of a random one of --products products "
+       "(cart -> inventory -> both databases)",
+       MakeAddItemMany},
+      {"additem-hot", "cart AddItem of 1 unit, all workers on one product",
+       MakeAddItemHot},
   };
   return *kScenarios;
 }
@@ -91,18 +124,28 @@ int Main() {
     }
     return 0;
   }
-  LoadOptions options{.dsn = absl::GetFlag(FLAGS_dsn),
-                      .concurrency = absl::GetFlag(FLAGS_concurrency),
-                      .pool_size = absl::GetFlag(FLAGS_pool_size)};
+  LoadOptions options{
+      .dsn = absl::GetFlag(FLAGS_dsn),
+      .concurrency = absl::GetFlag(FLAGS_concurrency),
+      .pool_size = absl::GetFlag(FLAGS_pool_size),
+      .inventory_address = absl::GetFlag(FLAGS_inventory_address),
+      .cart_address = absl::GetFlag(FLAGS_cart_address),
+      .grpc_channels = absl::GetFlag(FLAGS_grpc_channels),
+      .products = absl::GetFlag(FLAGS_products),
+      .carts = absl::GetFlag(FLAGS_carts),
+      .lines_per_cart = absl::GetFlag(FLAGS_lines_per_cart)};
   if (options.dsn.empty()) {
     const char* env = std::getenv("SHOP_PG_DSN");
     options.dsn = env == nullptr ? "" : env;
   }
   if (options.concurrency < 1 || absl::GetFlag(FLAGS_duration_s) <= 0 ||
-      absl::GetFlag(FLAGS_warmup_s) < 0 || options.pool_size < 0) {
+      absl::GetFlag(FLAGS_warmup_s) < 0 || options.pool_size < 0 ||
+      options.grpc_channels < 1 || options.products < 1 || options.carts < 1 ||
+      options.lines_per_cart < 1) {
     std::fprintf(stderr,
                  "shop_load: need --concurrency >= 1, --duration_s > 0, "
-                 "--warmup_s >= 0, --pool_size >= 0\n");
+                 "--warmup_s >= 0, --pool_size >= 0, and --grpc_channels, "
+                 "--products, --carts, --lines_per_cart >= 1\n");
     return 2;
   }
 
@@ -113,9 +156,22 @@ int Main() {
     return 2;
   }
 
-  RunOptions run{.concurrency = options.concurrency,
-                 .warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s)),
-                 .duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s))};
+  RunOptions run;
+  run.concurrency = options.concurrency;
+  run.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s));
+  run.duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s));
+  absl::StatusOr<std::vector<WindowCounter>> cpu =
+      CpuCounters(absl::GetFlag(FLAGS_watch_cpu));
+  if (!cpu.ok()) {
+    std::fprintf(stderr, "shop_load: %s\n", cpu.status().ToString().c_str());
+    return 2;
+  }
+  run.counters = *std::move(cpu);
+  if (absl::GetFlag(FLAGS_count_xacts)) {
+    for (WindowCounter& counter : TransactionCounters(options.dsn)) {
+      run.counters.push_back(std::move(counter));
+    }
+  }
   return RunScenario(*info, options, run);
 }
 

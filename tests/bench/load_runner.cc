@@ -136,10 +136,19 @@ absl::StatusOr<RunReport> RunLoad(const ScenarioInfo& info, Scenario& scenario,
   window_start = now + absl::ToChronoNanoseconds(options.warmup);
   window_end = window_start + absl::ToChronoNanoseconds(options.duration);
   go.store(true, std::memory_order_release);
+  auto read_counters = [&] {
+    std::vector<double> values;
+    for (const WindowCounter& counter : options.counters) {
+      values.push_back(counter.read());
+    }
+    return values;
+  };
   std::this_thread::sleep_until(window_start);
   const double cpu_start = CpuSeconds();
+  const std::vector<double> counters_start = read_counters();
   std::this_thread::sleep_until(window_end);
   const double cpu_end = CpuSeconds();
+  const std::vector<double> counters_end = read_counters();
   for (std::thread& worker : workers) worker.join();
 
   RunReport report;
@@ -164,6 +173,14 @@ absl::StatusOr<RunReport> RunLoad(const ScenarioInfo& info, Scenario& scenario,
       answered > 0 ? (cpu_end - cpu_start) * 1e6 / static_cast<double>(answered)
                    : 0;
 
+  for (size_t i = 0; i < options.counters.size(); ++i) {
+    report.counters_per_op.emplace_back(
+        options.counters[i].name, answered > 0
+                                      ? (counters_end[i] - counters_start[i]) /
+                                            static_cast<double>(answered)
+                                      : 0);
+  }
+
   report.invariant = scenario.Check(report.total);
   if (absl::Status teardown = scenario.Teardown(); !teardown.ok()) {
     return teardown;
@@ -172,16 +189,20 @@ absl::StatusOr<RunReport> RunLoad(const ScenarioInfo& info, Scenario& scenario,
 }
 
 std::string FormatReport(const RunReport& report) {
+  std::string counters;
+  for (const auto& [name, per_op] : report.counters_per_op) {
+    absl::StrAppendFormat(&counters, " %s_per_op=%.2f", name, per_op);
+  }
   return absl::StrFormat(
       "shop_load scenario=%s concurrency=%d pool=%d duration_s=%.1f ops=%d "
       "refused=%d errors=%d conflicts=%d throughput_ops_s=%.1f p50_ms=%.3f "
-      "p99_ms=%.3f max_ms=%.3f client_cpu_us_per_op=%.1f total_ops=%d "
+      "p99_ms=%.3f max_ms=%.3f client_cpu_us_per_op=%.1f%s total_ops=%d "
       "invariant=%s",
       report.scenario, report.concurrency, report.pool_size,
       absl::ToDoubleSeconds(report.measured), report.window.ok,
       report.window.refused, report.window.errors, report.window.conflicts,
       report.throughput, report.p50_ms, report.p99_ms, report.max_ms,
-      report.client_cpu_us_per_op, report.total.ok,
+      report.client_cpu_us_per_op, counters, report.total.ok,
       report.invariant.ok() ? "ok" : "broken");
 }
 

@@ -4,6 +4,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -79,12 +81,20 @@ struct ScenarioInfo {
   std::function<std::unique_ptr<Scenario>(const LoadOptions&)> make;
 };
 
+// A monotonic figure read at both ends of the measured window and reported
+// per operation (e.g. a server's CPU time, the database's commits).
+struct WindowCounter {
+  std::string name;
+  std::function<double()> read;
+};
+
 struct RunOptions {
   int concurrency = 1;
   // Operations before the measured window: opens connections, prepares
   // statements, warms caches. They still count for the invariant.
   absl::Duration warmup = absl::Seconds(1);
   absl::Duration duration = absl::Seconds(5);
+  std::vector<WindowCounter> counters;
 };
 
 struct RunReport {
@@ -101,6 +111,9 @@ struct RunReport {
   double max_ms = 0;
   // This process's CPU time (user + system) per operation in the window.
   double client_cpu_us_per_op = 0;
+  // Each counter's growth over the window per answered operation, in the
+  // order of RunOptions::counters.
+  std::vector<std::pair<std::string, double>> counters_per_op;
   absl::Status invariant;
 };
 
