@@ -1,7 +1,11 @@
 #include "common/eventstore/expected_version.h"
 
+#include <algorithm>
+
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/errors/errors.h"
 
 namespace eventstore {
@@ -59,6 +63,15 @@ std::optional<WrongExpectedVersion> AsWrongExpectedVersion(
     return std::nullopt;
   }
   return result;
+}
+
+void BackoffBeforeRetry(int attempt) {
+  if (attempt < 2) return;
+  thread_local absl::BitGen gen;
+  const int64_t ceiling_ms =
+      std::min<int64_t>(int64_t{1} << std::min(attempt, 6), 50);
+  absl::SleepFor(
+      absl::Microseconds(absl::Uniform<int64_t>(gen, 0, ceiling_ms * 1000)));
 }
 
 }  // namespace eventstore

@@ -62,4 +62,9 @@ absl::Status WrongExpectedVersionError(const std::string& stream,
 std::optional<WrongExpectedVersion> AsWrongExpectedVersion(
     const absl::Status& status);
 
+// Sleeps a short random while before optimistic attempt `attempt` (2, 3,
+// ...): writers that keep colliding on one stream spread out instead of
+// colliding again in lockstep. Up to 2^attempt ms, capped at 50 ms.
+void BackoffBeforeRetry(int attempt);
+
 }  // namespace eventstore

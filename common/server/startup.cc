@@ -34,4 +34,22 @@ void ServeUntilTerminated(Server& server) {
   LogJson("info", "stopped");
 }
 
+int ServeMain(const std::string& program, ServerOptions options,
+              grpc::Service* service, const std::string& database_url) {
+  // Readiness has its own connection so a busy pool does not look like an
+  // outage.
+  eventstore::ConnectionPool health_pool({.dsn = database_url, .size = 1});
+  options.readiness_check = [&health_pool] { return health_pool.Ping(); };
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Start(std::move(options), {service});
+  if (!server.ok()) {
+    LogJson("error", server.status().ToString());
+    return 1;
+  }
+  LogJson("info",
+          absl::StrCat(program, " listening on port ", (*server)->port()));
+  ServeUntilTerminated(**server);
+  return 0;
+}
+
 }  // namespace shop

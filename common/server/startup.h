@@ -23,4 +23,10 @@ absl::Status MigrateAtStartup(
 // BlockTerminationSignals), then drains; returns once stopped.
 void ServeUntilTerminated(Server& server);
 
+// The serving half of a main(): starts `service` with readiness tied to
+// the database at `database_url`, logs the port, serves until terminated.
+// Returns the process exit code.
+int ServeMain(const std::string& program, ServerOptions options,
+              grpc::Service* service, const std::string& database_url);
+
 }  // namespace shop

@@ -67,25 +67,11 @@ int main(int argc, char** argv) {
                     {.reservation_ttl_seconds =
                          absl::GetFlag(FLAGS_reservation_ttl_seconds)});
   cart::CartServiceImpl service(&carts);
-  // Readiness has its own connection so a busy pool does not look like an
-  // outage.
-  eventstore::ConnectionPool health_pool(
-      {.dsn = absl::GetFlag(FLAGS_database_url), .size = 1});
-
-  absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
-      {.listen_address = absl::GetFlag(FLAGS_listen),
-       .health_service_name = "cart.v1.CartService",
-       .readiness_check = [&health_pool] { return health_pool.Ping(); },
-       .shutdown_grace =
-           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
-       .access_log = absl::GetFlag(FLAGS_access_log)},
-      {&service});
-  if (!server.ok()) {
-    shop::LogJson("error", server.status().ToString());
-    return 1;
-  }
-  shop::LogJson("info", absl::StrCat("cart-server listening on port ",
-                                     (*server)->port()));
-  shop::ServeUntilTerminated(**server);
-  return 0;
+  return shop::ServeMain("cart-server",
+                         {.listen_address = absl::GetFlag(FLAGS_listen),
+                          .health_service_name = "cart.v1.CartService",
+                          .shutdown_grace = absl::Seconds(
+                              absl::GetFlag(FLAGS_shutdown_grace_seconds)),
+                          .access_log = absl::GetFlag(FLAGS_access_log)},
+                         &service, absl::GetFlag(FLAGS_database_url));
 }

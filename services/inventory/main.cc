@@ -62,26 +62,6 @@ int main(int argc, char** argv) {
       &store, {.default_ttl = absl::Seconds(
                    absl::GetFlag(FLAGS_reservation_ttl_seconds))});
   inventory::InventoryServiceImpl service(&inventory);
-  // Readiness has its own connection so a busy pool does not look like an
-  // outage.
-  eventstore::ConnectionPool health_pool(
-      {.dsn = absl::GetFlag(FLAGS_database_url), .size = 1});
-
-  absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
-      {.listen_address = absl::GetFlag(FLAGS_listen),
-       .health_service_name = "inventory.v1.InventoryService",
-       .readiness_check = [&health_pool] { return health_pool.Ping(); },
-       .shutdown_grace =
-           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
-       .access_log = absl::GetFlag(FLAGS_access_log)},
-      {&service});
-  if (!server.ok()) {
-    shop::LogJson("error", server.status().ToString());
-    return 1;
-  }
-  shop::LogJson("info", absl::StrCat("inventory-server listening on port ",
-                                     (*server)->port()));
-
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {
         absl::StatusOr<int> expired = inventory.ExpireDue(100);
@@ -90,6 +70,12 @@ int main(int argc, char** argv) {
                                              expired.status().ToString()));
         }
       });
-  shop::ServeUntilTerminated(**server);
-  return 0;
+  return shop::ServeMain(
+      "inventory-server",
+      {.listen_address = absl::GetFlag(FLAGS_listen),
+       .health_service_name = "inventory.v1.InventoryService",
+       .shutdown_grace =
+           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
+       .access_log = absl::GetFlag(FLAGS_access_log)},
+      &service, absl::GetFlag(FLAGS_database_url));
 }

@@ -72,6 +72,7 @@ absl::StatusOr<CartOutcome> Carts::Execute(
         context.expected_version.has_value()) {
       return appended.status();
     }
+    eventstore::BackoffBeforeRetry(attempt + 1);
   }
   return shop::MakeError(
       absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
@@ -194,50 +195,23 @@ absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
 absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
                                             const CallContext& context) {
   Lock lock = carts_.Acquire(cart_id);
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<Current> current =
-        Fetch(lock, cart_id, /*allow_cache=*/false);
-    if (!current.ok()) return current.status();
-    const LoadedCart& loaded = current->loaded;
-    if (context.expected_version.has_value() &&
-        *context.expected_version != loaded.version) {
-      return eventstore::WrongExpectedVersionError(
-          StreamOf(cart_id),
-          eventstore::ExpectedVersion::Exactly(*context.expected_version),
-          loaded.version);
-    }
-    if (absl::Status can = CheckCanCheckout(cart_id, loaded.cart); !can.ok()) {
-      return can;
-    }
-    if (loaded.cart.checked_out)
-      return CartOutcome{loaded.cart, loaded.version};
-    // Committing is idempotent in inventory, so a retried checkout that
-    // died half-way finishes the job without selling anything twice.
-    for (const Line& line : loaded.cart.lines) {
-      absl::Status committed = inventory_->Commit(
-          line.product_id, line.reservation_id, context.metadata);
-      if (!committed.ok()) return committed;
-    }
-    absl::StatusOr<std::vector<Event>> events =
-        DecideCheckout(cart_id, loaded.cart);
-    if (!events.ok()) return events.status();
-    Cart after = loaded.cart;
-    for (const Event& event : *events) after = Evolve(std::move(after), event);
-    absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
-        cart_id, loaded.version, *events, after, context.metadata);
-    if (appended.ok()) {
-      lock.Put(cart_id, {after, appended->version});
-      return CartOutcome{std::move(after), appended->version};
-    }
-    if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
-        context.expected_version.has_value()) {
-      return appended.status();
-    }
-  }
-  return shop::MakeError(
-      absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
-      absl::StrCat("cart ", cart_id, " kept changing during checkout"),
-      {{"cart_id", cart_id}});
+  return Execute(
+      lock, cart_id, context, std::nullopt,
+      [&](const Cart& cart) -> absl::StatusOr<std::vector<Event>> {
+        if (absl::Status can = CheckCanCheckout(cart_id, cart); !can.ok()) {
+          return can;
+        }
+        if (cart.checked_out) return std::vector<Event>{};
+        // Committing is idempotent in inventory, so a retried checkout that
+        // died half-way finishes the job without selling anything twice.
+        for (const Line& line : cart.lines) {
+          absl::Status committed = inventory_->Commit(
+              line.product_id, line.reservation_id, context.metadata);
+          if (!committed.ok()) return committed;
+        }
+        return DecideCheckout(cart_id, cart);
+      },
+      nullptr);
 }
 
 absl::StatusOr<LoadedCart> Carts::Get(const std::string& cart_id) {

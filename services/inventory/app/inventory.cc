@@ -61,6 +61,7 @@ absl::StatusOr<Outcome> Inventory::Execute(
         context.expected_version.has_value()) {
       return appended.status();
     }
+    eventstore::BackoffBeforeRetry(attempt + 1);
   }
   return shop::MakeError(
       absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
