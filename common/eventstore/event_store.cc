@@ -94,46 +94,52 @@ absl::Status ValidateCount(int max_count) {
   return absl::OkStatus();
 }
 
-// The snapshot columns after an append that adds $2 events to row `s`:
-// a new snapshot replaces the old one, no snapshot keeps it (it stays
-// valid: readers fold the newer events on top).
-constexpr char kSnapshotUpdate[] =
-    "snapshot = CASE WHEN $3::jsonb IS NULL THEN s.snapshot ELSE $3::jsonb "
-    "END, snapshot_version = CASE WHEN $3::jsonb IS NULL THEN "
-    "s.snapshot_version ELSE s.version + $2::bigint END, due_at = CASE WHEN "
-    "$3::jsonb IS NULL THEN s.due_at ELSE $4::timestamptz END";
+// The snapshot columns after an append that adds $2 events to row `s`,
+// with `new_snapshot` the parsed $3: a new snapshot replaces the old one, no
+// snapshot keeps it (it stays valid: readers fold newer events on top).
+std::string SnapshotUpdate(absl::string_view new_snapshot,
+                           absl::string_view new_due_at) {
+  return absl::StrCat(
+      "snapshot = COALESCE(", new_snapshot, ", s.snapshot), ",
+      "snapshot_version = CASE WHEN ", new_snapshot,
+      " IS NULL THEN s.snapshot_version ELSE s.version + $2::bigint END, ",
+      "due_at = CASE WHEN ", new_snapshot, " IS NULL THEN s.due_at ELSE ",
+      new_due_at, " END");
+}
 
 // One statement per expectation kind: it moves the stream row forward only
 // if the expectation holds (the row lock serializes writers of a stream)
 // and inserts the events numbered from the new version. Zero rows back
-// means the expectation failed and nothing was written.
+// means the expectation failed and nothing was written. The snapshot
+// parameter is parsed once, in `p`: it can be large.
 std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
+  constexpr absl::string_view kParsed =
+      "(SELECT $3::jsonb AS snapshot, $4::timestamptz AS due_at) AS p";
   std::string insert_stream = absl::StrCat(
       "INSERT INTO ", schema,
       ".streams AS s (stream_id, version, snapshot, snapshot_version, due_at) "
-      "VALUES ($1, $2::bigint, $3::jsonb, CASE WHEN $3::jsonb IS NULL THEN 0 "
-      "ELSE $2::bigint END, $4::timestamptz) ON CONFLICT (stream_id) ");
+      "SELECT $1, $2::bigint, p.snapshot, CASE WHEN p.snapshot IS NULL THEN 0 "
+      "ELSE $2::bigint END, p.due_at FROM ",
+      kParsed, " ON CONFLICT (stream_id) ");
+  const std::string update_stream = absl::StrCat(
+      "UPDATE ", schema, ".streams AS s SET version = s.version + $2::bigint, ",
+      SnapshotUpdate("p.snapshot", "p.due_at"), " FROM ", kParsed,
+      " WHERE s.stream_id = $1");
   std::string head;
   switch (kind) {
     case ExpectedVersion::Kind::kAny:
-      head = absl::StrCat(insert_stream, "DO UPDATE SET version = s.version + ",
-                          "$2::bigint, ", kSnapshotUpdate);
+      head = absl::StrCat(
+          insert_stream, "DO UPDATE SET version = s.version + $2::bigint, ",
+          SnapshotUpdate("excluded.snapshot", "excluded.due_at"));
       break;
     case ExpectedVersion::Kind::kNoStream:
       head = absl::StrCat(insert_stream, "DO NOTHING");
       break;
     case ExpectedVersion::Kind::kStreamExists:
-      head =
-          absl::StrCat("UPDATE ", schema,
-                       ".streams AS s SET version = s.version + $2::bigint, ",
-                       kSnapshotUpdate, " WHERE s.stream_id = $1");
+      head = update_stream;
       break;
     case ExpectedVersion::Kind::kExact:
-      head =
-          absl::StrCat("UPDATE ", schema,
-                       ".streams AS s SET version = s.version + $2::bigint, ",
-                       kSnapshotUpdate,
-                       " WHERE s.stream_id = $1 AND s.version = $9::bigint");
+      head = absl::StrCat(update_stream, " AND s.version = $9::bigint");
       break;
   }
   return absl::StrCat(

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/server/periodic_task.h"
 
 namespace shop {
@@ -36,6 +37,9 @@ void ServeUntilTerminated(Server& server) {
 
 int ServeMain(const std::string& program, ServerOptions options,
               grpc::Service* service, const std::string& database_url) {
+  // Debian's Abseil is built without NDEBUG, which would keep a lock graph
+  // on every mutex acquisition of the hot path.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Readiness has its own connection so a busy pool does not look like an
   // outage.
   eventstore::ConnectionPool health_pool({.dsn = database_url, .size = 1});
