@@ -207,6 +207,21 @@ std::string Metadata::ToJson() const {
   return json;
 }
 
+bool ShouldRetryAppend(const absl::Status& status,
+                       const CommandContext& context) {
+  return AsWrongExpectedVersion(status).has_value() &&
+         !context.expected_version.has_value();
+}
+
+absl::Status ConflictsExhausted(absl::string_view domain,
+                                const std::string& stream, int attempts) {
+  return shop::MakeError(absl::StatusCode::kAborted, domain,
+                         "CONCURRENCY_CONFLICT",
+                         absl::StrCat(stream, " kept changing: gave up after ",
+                                      attempts, " attempts; retry the call"),
+                         {{"stream", stream}});
+}
+
 absl::StatusOr<int64_t> LoadStream(
     EventStore& store, const std::string& stream,
     absl::FunctionRef<absl::Status(const std::string& snapshot_json)> restore,

@@ -46,6 +46,15 @@ struct CommandContext {
   std::optional<int64_t> expected_version;
 };
 
+// Whether a command whose append was refused with `status` should decide
+// again on fresh state: only a version conflict the caller did not pin.
+bool ShouldRetryAppend(const absl::Status& status,
+                       const CommandContext& context);
+
+// ABORTED / CONCURRENCY_CONFLICT after `attempts` lost races on `stream`.
+absl::Status ConflictsExhausted(absl::string_view domain,
+                                const std::string& stream, int attempts);
+
 // Domain events as EventData, each with a new id and the same metadata.
 template <typename Event, typename TypeOfFn, typename ToJsonFn>
 std::vector<EventData> NewEventData(const std::vector<Event>& events,

@@ -25,6 +25,20 @@ absl::Status MigrateAtStartup(
   }
 }
 
+std::optional<int> MigrateForMain(
+    eventstore::ConnectionPool& pool, const std::string& schema,
+    const std::vector<eventstore::Migration>& migrations,
+    absl::Duration timeout, bool migrate_only) {
+  absl::Status migrated = MigrateAtStartup(pool, schema, migrations, timeout);
+  if (!migrated.ok()) {
+    LogJson("error", absl::StrCat("migrations failed: ", migrated.ToString()));
+    return 1;
+  }
+  if (!migrate_only) return std::nullopt;
+  LogJson("info", "migrations applied");
+  return 0;
+}
+
 void ServeUntilTerminated(Server& server) {
   // Detached: it may still wait in sigwait when the process exits.
   std::thread([&server] {

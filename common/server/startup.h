@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@ absl::Status MigrateAtStartup(
     eventstore::ConnectionPool& pool, const std::string& schema,
     const std::vector<eventstore::Migration>& migrations,
     absl::Duration timeout);
+
+// The migration half of a main(): migrates (as MigrateAtStartup), logs the
+// outcome, and returns the exit code when the process should stop here
+// (a failure, or `migrate_only`), nothing when it should go on to serve.
+std::optional<int> MigrateForMain(
+    eventstore::ConnectionPool& pool, const std::string& schema,
+    const std::vector<eventstore::Migration>& migrations,
+    absl::Duration timeout, bool migrate_only);
 
 // Serves until SIGTERM or SIGINT (blocked beforehand with
 // BlockTerminationSignals), then drains; returns once stopped.

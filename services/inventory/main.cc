@@ -43,17 +43,12 @@ int main(int argc, char** argv) {
 
   eventstore::ConnectionPool pool({.dsn = absl::GetFlag(FLAGS_database_url),
                                    .size = absl::GetFlag(FLAGS_pool_size)});
-  absl::Status migrated = shop::MigrateAtStartup(
-      pool, absl::GetFlag(FLAGS_schema), inventory::ProductStore::Migrations(),
-      absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)));
-  if (!migrated.ok()) {
-    shop::LogJson("error",
-                  absl::StrCat("migrations failed: ", migrated.ToString()));
-    return 1;
-  }
-  if (args.size() == 2) {
-    shop::LogJson("info", "migrations applied");
-    return 0;
+  if (std::optional<int> exit_code = shop::MigrateForMain(
+          pool, absl::GetFlag(FLAGS_schema),
+          inventory::ProductStore::Migrations(),
+          absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)),
+          /*migrate_only=*/args.size() == 2)) {
+    return *exit_code;
   }
 
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema));

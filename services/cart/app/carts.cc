@@ -68,17 +68,13 @@ absl::StatusOr<CartOutcome> Carts::Execute(
       lock.Put(cart_id, {after, appended->version});
       return CartOutcome{std::move(after), appended->version};
     }
-    if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
-        context.expected_version.has_value()) {
+    if (!eventstore::ShouldRetryAppend(appended.status(), context)) {
       return appended.status();
     }
     eventstore::BackoffBeforeRetry(attempt + 1);
   }
-  return shop::MakeError(
-      absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
-      absl::StrCat("cart ", cart_id, " kept changing: gave up after ",
-                   options_.max_attempts, " attempts; retry the call"),
-      {{"cart_id", cart_id}});
+  return eventstore::ConflictsExhausted(kErrorDomain, StreamOf(cart_id),
+                                        options_.max_attempts);
 }
 
 absl::StatusOr<CartOutcome> Carts::Create(const std::string& cart_id,

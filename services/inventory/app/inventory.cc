@@ -55,19 +55,14 @@ absl::StatusOr<Outcome> Inventory::Execute(
       on_unique_violation();
       continue;
     }
-    // Another replica wrote first: decide again on the new state, unless
-    // the caller pinned the version it decided on.
-    if (!eventstore::AsWrongExpectedVersion(appended.status()).has_value() ||
-        context.expected_version.has_value()) {
+    // Another replica wrote first: decide again on the new state.
+    if (!eventstore::ShouldRetryAppend(appended.status(), context)) {
       return appended.status();
     }
     eventstore::BackoffBeforeRetry(attempt + 1);
   }
-  return shop::MakeError(
-      absl::StatusCode::kAborted, kErrorDomain, "CONCURRENCY_CONFLICT",
-      absl::StrCat("product ", product_id, " kept changing: gave up after ",
-                   options_.max_attempts, " attempts; retry the call"),
-      {{"product_id", product_id}});
+  return eventstore::ConflictsExhausted(kErrorDomain, StreamOf(product_id),
+                                        options_.max_attempts);
 }
 
 absl::StatusOr<PastReservation> Inventory::PastOf(
