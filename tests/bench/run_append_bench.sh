@@ -27,11 +27,9 @@ log() { echo "run_append_bench: $*" >&2; }
 log "building shop_load"
 "$repo/deploy/local/build.sh" --target shop_load >/dev/null
 
-started_cluster=0
-if ! "$repo/deploy/local/pg.sh" status bench; then started_cluster=1; fi
-"$repo/deploy/local/pg.sh" start bench
-eval "$("$repo/deploy/local/pg.sh" env bench)"
-export PGUSER=postgres PGDATABASE=shop
+# shellcheck source=tests/bench/bench_lib.sh
+source "$here/bench_lib.sh"
+start_bench_cluster
 
 work=$(mktemp -d)
 # shellcheck disable=SC2317  # runs from the trap
@@ -42,37 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sql() { psql -X -q -tA -c "$1"; }
-postmaster=$(head -1 "$(sql 'SHOW data_directory')/postmaster.pid")
-ticks_per_s=$(getconf CLK_TCK)
-
-# CPU ticks the server has used: the postmaster, its exited (reaped)
-# backends, and the processes still alive under it.
-server_ticks() {
-  local total child
-  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
-  for child in $(ps -o pid= --ppid "$postmaster"); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
-
-children() { ps -o pid= --ppid "$postmaster" | wc -l; }
-children_baseline=$(children)
-
-# Waits until the run's backends have exited, so their CPU is counted.
-settle() {
-  for _ in $(seq 100); do
-    [[ $(children) -le $children_baseline ]] && return
-    sleep 0.05
-  done
-}
-
 # WAL records and bytes written so far (backends report theirs on exit).
 wal_stats() { sql "SELECT wal_records || ' ' || wal_bytes FROM pg_stat_wal"; }
-
-# Starts each run from the same place: no checkpoint debt from the last one.
-quiesce() { sql "CHECKPOINT" >/dev/null; }
 
 # Server CPU µs per operation from a tick delta and an operation count.
 per_op_us() {
@@ -87,16 +56,6 @@ wal_per_op() {  # before after ops
   read -r r1 w1 <<<"$2"
   awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$3" \
     'BEGIN {printf "%.1f %.0f", (n > 0 ? r / n : 0), (n > 0 ? w / n : 0)}'
-}
-
-# Nearest-rank percentiles (ms) of pgbench's per-transaction log (µs in $3),
-# the same definition shop_load uses.
-percentiles() {
-  cat "$@" | awk '{print $3}' | sort -n |
-    awk '{v[NR - 1] = $1} END {
-      n = NR; i50 = int(0.50 * n); i99 = int(0.99 * n)
-      if (i99 >= n) i99 = n - 1
-      printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }'
 }
 
 # The value of key $1 in shop_load's result line $line.

@@ -51,17 +51,13 @@ else
   tree="services/, common/ and proto/ as committed"
 fi
 
-started_cluster=0
-if ! "$repo/deploy/local/pg.sh" status bench; then started_cluster=1; fi
-"$repo/deploy/local/pg.sh" start bench
-eval "$("$repo/deploy/local/pg.sh" env bench)"
-export PGUSER=postgres PGDATABASE=shop
+# shellcheck source=tests/bench/bench_lib.sh
+source "$here/bench_lib.sh"
+start_bench_cluster
 
 work=$(mktemp -d)
 server_pids=()
 schemas=()
-
-sql() { psql -X -q -tA -c "$1"; }
 
 # Stops the servers of the current run and drops their schemas.
 stop_servers() {
@@ -84,37 +80,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-postmaster=$(head -1 "$(sql 'SHOW data_directory')/postmaster.pid")
-ticks_per_s=$(getconf CLK_TCK)
 max_connections=$(sql 'SHOW max_connections')
-
-# CPU ticks the server has used: the postmaster, its exited (reaped)
-# backends, and the processes still alive under it.
-server_ticks() {
-  local total child
-  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
-  for child in $(ps -o pid= --ppid "$postmaster"); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
-
-children() { ps -o pid= --ppid "$postmaster" | wc -l; }
-children_baseline=$(children)
-
-# Waits until a run's backends have exited, so their CPU is counted.
-settle() {
-  for _ in $(seq 100); do
-    [[ $(children) -le $children_baseline ]] && return
-    sleep 0.05
-  done
-}
 
 # WAL position in bytes: exact, unlike pg_stat_wal, which lags.
 wal_lsn() { sql "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"; }
-
-# Starts each run from the same place: no checkpoint debt from the last one.
-quiesce() { sql "CHECKPOINT" >/dev/null; }
 
 # Starts a server in the background with the given flags and sets `port`
 # once it logs that it listens; its pid goes to server_pids.
@@ -135,16 +104,6 @@ start_server() {  # name binary flags...
   log "$name did not start:"
   cat "$logfile" >&2
   return 1
-}
-
-# Nearest-rank percentiles (ms) of pgbench's per-transaction log (µs in $3),
-# the same definition shop_load uses.
-percentiles() {
-  cat "$@" | awk '{print $3}' | sort -n |
-    awk '{v[NR - 1] = $1} END {
-      n = NR; i50 = int(0.50 * n); i99 = int(0.99 * n)
-      if (i99 >= n) i99 = n - 1
-      printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }'
 }
 
 # The value of key $1 in shop_load's result line $line ("-" if absent).
