@@ -96,15 +96,18 @@ absl::Status ValidateCount(int max_count) {
 
 // The snapshot columns after an append that adds $2 events to row `s`,
 // with `new_snapshot` the parsed $3: a new snapshot replaces the old one, no
-// snapshot keeps it (it stays valid: readers fold newer events on top).
+// snapshot keeps it (it stays valid: readers fold newer events on top). The
+// due time is replaced unless `keep_due_at` says the caller wrote no snapshot
+// at all.
 std::string SnapshotUpdate(absl::string_view new_snapshot,
-                           absl::string_view new_due_at) {
+                           absl::string_view new_due_at,
+                           absl::string_view keep_due_at) {
   return absl::StrCat(
       "snapshot = COALESCE(", new_snapshot, ", s.snapshot), ",
       "snapshot_version = CASE WHEN ", new_snapshot,
       " IS NULL THEN s.snapshot_version ELSE s.version + $2::bigint END, ",
-      "due_at = CASE WHEN ", new_snapshot, " IS NULL THEN s.due_at ELSE ",
-      new_due_at, " END");
+      "due_at = CASE WHEN ", keep_due_at, " THEN s.due_at ELSE ", new_due_at,
+      " END");
 }
 
 // One statement per expectation kind: it moves the stream row forward only
@@ -114,7 +117,8 @@ std::string SnapshotUpdate(absl::string_view new_snapshot,
 // parameter is parsed once, in `p`: it can be large.
 std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
   constexpr absl::string_view kParsed =
-      "(SELECT $3::jsonb AS snapshot, $4::timestamptz AS due_at) AS p";
+      "(SELECT $3::jsonb AS snapshot, $4::timestamptz AS due_at, "
+      "$9::boolean AS keep_due_at) AS p";
   std::string insert_stream = absl::StrCat(
       "INSERT INTO ", schema,
       ".streams AS s (stream_id, version, snapshot, snapshot_version, due_at) "
@@ -123,14 +127,15 @@ std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
       kParsed, " ON CONFLICT (stream_id) ");
   const std::string update_stream = absl::StrCat(
       "UPDATE ", schema, ".streams AS s SET version = s.version + $2::bigint, ",
-      SnapshotUpdate("p.snapshot", "p.due_at"), " FROM ", kParsed,
-      " WHERE s.stream_id = $1");
+      SnapshotUpdate("p.snapshot", "p.due_at", "p.keep_due_at"), " FROM ",
+      kParsed, " WHERE s.stream_id = $1");
   std::string head;
   switch (kind) {
     case ExpectedVersion::Kind::kAny:
-      head = absl::StrCat(
-          insert_stream, "DO UPDATE SET version = s.version + $2::bigint, ",
-          SnapshotUpdate("excluded.snapshot", "excluded.due_at"));
+      head = absl::StrCat(insert_stream,
+                          "DO UPDATE SET version = s.version + $2::bigint, ",
+                          SnapshotUpdate("excluded.snapshot", "excluded.due_at",
+                                         "$9::boolean"));
       break;
     case ExpectedVersion::Kind::kNoStream:
       head = absl::StrCat(insert_stream, "DO NOTHING");
@@ -139,7 +144,7 @@ std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
       head = update_stream;
       break;
     case ExpectedVersion::Kind::kExact:
-      head = absl::StrCat(update_stream, " AND s.version = $9::bigint");
+      head = absl::StrCat(update_stream, " AND s.version = $10::bigint");
       break;
   }
   return absl::StrCat(
@@ -225,9 +230,11 @@ absl::Status ConflictsExhausted(absl::string_view domain,
 absl::StatusOr<int64_t> LoadStream(
     EventStore& store, const std::string& stream,
     absl::FunctionRef<absl::Status(const std::string& snapshot_json)> restore,
-    absl::FunctionRef<absl::Status(const RecordedEvent& event)> apply) {
+    absl::FunctionRef<absl::Status(const RecordedEvent& event)> apply,
+    int64_t* snapshot_version) {
   absl::StatusOr<StreamHead> head = store.ReadHead(stream);
   if (!head.ok()) return head.status();
+  if (snapshot_version != nullptr) *snapshot_version = head->snapshot_version;
   if (head->version == 0) return 0;
   if (!head->snapshot_json.empty()) {
     if (absl::Status status = restore(head->snapshot_json); !status.ok()) {
@@ -274,7 +281,10 @@ absl::StatusOr<AppendResult> EventStore::Append(
   const std::string types = ArrayLiteral(events, &EventData::type);
   const std::string data = ArrayLiteral(events, &EventData::data_json);
   const std::string metadata = ArrayLiteral(events, &EventData::metadata_json);
-  const char* snapshot_json = snapshot ? snapshot->json.c_str() : nullptr;
+  const bool keep_due_at = snapshot == nullptr;
+  const char* snapshot_json = snapshot != nullptr && snapshot->json.has_value()
+                                  ? snapshot->json->c_str()
+                                  : nullptr;
   std::string due_at_text;
   const char* due_at = nullptr;
   if (snapshot != nullptr && snapshot->due_at.has_value()) {
@@ -295,10 +305,11 @@ absl::StatusOr<AppendResult> EventStore::Append(
               ? tx.exec_prepared(name, stream,
                                  static_cast<int64_t>(events.size()),
                                  snapshot_json, due_at, ids, types, data,
-                                 metadata, expected.version())
-              : tx.exec_prepared(
-                    name, stream, static_cast<int64_t>(events.size()),
-                    snapshot_json, due_at, ids, types, data, metadata);
+                                 metadata, keep_due_at, expected.version())
+              : tx.exec_prepared(name, stream,
+                                 static_cast<int64_t>(events.size()),
+                                 snapshot_json, due_at, ids, types, data,
+                                 metadata, keep_due_at);
       if (rows.empty()) {
         refused = true;
       } else {

@@ -91,10 +91,13 @@ struct RecordedEvent {
   absl::Time recorded_at;
 };
 
-// State folded by a service, written in the same statement as the events.
+// What a service writes beside the events, in the same statement.
 struct SnapshotWrite {
-  std::string json;
-  // When the stream next needs attention (e.g. a reservation expires).
+  // The folded state; none keeps the stored snapshot, which stays valid
+  // because loads fold the newer events on top of it.
+  std::optional<std::string> json;
+  // When the stream next needs attention (e.g. a reservation expires);
+  // always written, so it can move without a new snapshot.
   std::optional<absl::Time> due_at;
 };
 
@@ -180,11 +183,13 @@ class EventStore final {
 
 // Rebuilds a stream's state: `restore` gets the snapshot (if any), then
 // `apply` gets each event recorded after it. Returns the stream's version
-// (0 when it does not exist, in which case neither is called).
+// (0 when it does not exist, in which case neither is called) and, through
+// `snapshot_version` when given, the version its stored snapshot reflects.
 absl::StatusOr<int64_t> LoadStream(
     EventStore& store, const std::string& stream,
     absl::FunctionRef<absl::Status(const std::string& snapshot_json)> restore,
-    absl::FunctionRef<absl::Status(const RecordedEvent& event)> apply);
+    absl::FunctionRef<absl::Status(const RecordedEvent& event)> apply,
+    int64_t* snapshot_version = nullptr);
 
 // Whether `schema` is a plain lower-case SQL identifier.
 bool IsValidSchemaName(const std::string& schema);

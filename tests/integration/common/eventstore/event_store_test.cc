@@ -306,7 +306,8 @@ TEST_F(EventStoreTest, ReadAllNeverSkipsALateCommit) {
   }
 }
 
-// The snapshot rides with the append; an append without one keeps the last.
+// The snapshot rides with the append; an append without one keeps the last,
+// and the due time moves on its own.
 TEST_F(EventStoreTest, SnapshotIsWrittenWithTheAppend) {
   SnapshotWrite snapshot{R"({"onHand": 5})", absl::FromUnixSeconds(1000)};
   ASSERT_TRUE(store_
@@ -333,6 +334,22 @@ TEST_F(EventStoreTest, SnapshotIsWrittenWithTheAppend) {
   due = store_->StreamsDue(absl::FromUnixSeconds(500), 10);
   ASSERT_TRUE(due.ok());
   EXPECT_THAT(*due, SizeIs(0));
+
+  // A due time can move without a new snapshot.
+  SnapshotWrite due_only{std::nullopt, absl::FromUnixSeconds(3000)};
+  ASSERT_TRUE(
+      store_->Append("snap", ExpectedVersion::Exactly(3), {Event()}, &due_only)
+          .ok());
+  head = store_->ReadHead("snap");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->snapshot_version, 2);
+  EXPECT_EQ(head->snapshot_json, R"({"onHand": 5})");
+  due = store_->StreamsDue(absl::FromUnixSeconds(2000), 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_THAT(*due, SizeIs(0));
+  due = store_->StreamsDue(absl::FromUnixSeconds(3000), 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_THAT(*due, ElementsAre("snap"));
 
   absl::StatusOr<StreamHead> missing = store_->ReadHead("nothing");
   ASSERT_TRUE(missing.ok());
