@@ -98,8 +98,8 @@ grpc::Status InventoryServiceImpl::ReceiveStock(
       request->product_id(), {request->quantity(), request->reference()},
       shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
-  response->set_on_hand(outcome->product.on_hand);
-  response->set_available(outcome->product.available());
+  response->set_on_hand(outcome->on_hand);
+  response->set_available(outcome->available);
   response->set_version(outcome->version);
   return grpc::Status::OK;
 }
@@ -116,14 +116,17 @@ grpc::Status InventoryServiceImpl::ReserveStock(
                                 absl::Seconds(request->ttl_seconds())},
                                shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
-  const Reservation& reservation =
-      outcome->product.reservations.at(request->reservation_id());
+  if (!outcome->reservation.has_value()) {
+    return shop::ToGrpcStatus(
+        absl::InternalError("a granted reservation is not live"));
+  }
   response->set_reservation_id(request->reservation_id());
-  *response->mutable_expires_at() = shop::ToProto(reservation.expires_at);
-  response->set_unit_price_cents(outcome->product.price_cents);
-  response->set_available(outcome->product.available());
+  *response->mutable_expires_at() =
+      shop::ToProto(outcome->reservation->expires_at);
+  response->set_unit_price_cents(outcome->price_cents);
+  response->set_available(outcome->available);
   response->set_version(outcome->version);
-  response->set_quantity(reservation.quantity);
+  response->set_quantity(outcome->reservation->quantity);
   return grpc::Status::OK;
 }
 
@@ -142,7 +145,7 @@ grpc::Status InventoryServiceImpl::ReleaseStock(
       response->set_released_quantity(released->quantity());
     }
   }
-  response->set_available(outcome->product.available());
+  response->set_available(outcome->available);
   response->set_version(outcome->version);
   return grpc::Status::OK;
 }
@@ -162,7 +165,7 @@ grpc::Status InventoryServiceImpl::CommitReservation(
       response->set_committed_quantity(committed->quantity());
     }
   }
-  response->set_on_hand(outcome->product.on_hand);
+  response->set_on_hand(outcome->on_hand);
   response->set_version(outcome->version);
   return grpc::Status::OK;
 }

@@ -7,68 +7,162 @@
 
 namespace inventory {
 
+namespace {
+
+// Commands of one product decided together and written in one append.
+constexpr size_t kMaxBatch = 64;
+
+}  // namespace
+
+struct Inventory::Command final : eventstore::StripedStates<Product>::Waiter {
+  Command(const CallContext& context, const std::string& reservation_id,
+          Decider decide, absl::FunctionRef<void()> on_unique_violation)
+      : context(context),
+        reservation_id(reservation_id),
+        decide(decide),
+        on_unique_violation(on_unique_violation) {
+    combinable = !context.expected_version.has_value();
+  }
+
+  const CallContext& context;
+  const std::string& reservation_id;
+  Decider decide;
+  absl::FunctionRef<void()> on_unique_violation;
+  bool answered = false;
+  absl::StatusOr<Outcome> result = absl::InternalError("command not run");
+};
+
 Inventory::Inventory(ProductStore* store, InventoryOptions options)
     : store_(store), options_(std::move(options)) {}
 
 absl::StatusOr<Outcome> Inventory::Execute(
-    const std::string& product_id, const CallContext& context, Decider decide,
+    const std::string& product_id, const CallContext& context,
+    const std::string& reservation_id, Decider decide,
     absl::FunctionRef<void()> on_unique_violation) {
-  auto lock = products_.Acquire(product_id);
+  Command command(context, reservation_id, decide, on_unique_violation);
+  products_.Combine<Command>(
+      product_id, &command, kMaxBatch,
+      [&](std::optional<Cached> cached, std::vector<Command*> batch) {
+        // A batch whose events outgrow one append is written in turns.
+        while (!batch.empty()) {
+          cached = RunBatch(product_id, std::move(cached), batch);
+          std::erase_if(batch, [](const Command* c) { return c->answered; });
+        }
+        return cached;
+      });
+  return std::move(command.result);
+}
+
+std::optional<Inventory::Cached> Inventory::RunBatch(
+    const std::string& product_id, std::optional<Cached> cached,
+    const std::vector<Command*>& batch) {
+  auto answer_all = [&](const absl::Status& status) {
+    for (Command* command : batch) {
+      command->result = status;
+      command->answered = true;
+    }
+    return std::nullopt;
+  };
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    LoadedProduct loaded;
-    std::optional<eventstore::StripedStates<Product>::Versioned> cached =
-        lock.Take(product_id);
     // Only a write may rest on cached state (its append checks the
-    // version); refusals and no-ops are confirmed on a fresh load.
+    // version); refusals and no-ops alone are confirmed on a fresh load.
     const bool from_cache = cached.has_value();
+    Cached state;
     if (from_cache) {
-      loaded = LoadedProduct{std::move(cached->state), cached->version};
+      state = *std::move(cached);
+      cached.reset();
     } else {
       absl::StatusOr<LoadedProduct> fresh = store_->Load(product_id);
-      if (!fresh.ok()) return fresh.status();
-      loaded = *std::move(fresh);
+      if (!fresh.ok()) return answer_all(fresh.status());
+      state = {std::move(fresh->product), fresh->version,
+               fresh->snapshot_version};
     }
-    if (context.expected_version.has_value() &&
-        *context.expected_version != loaded.version) {
+    const int64_t loaded_version = state.version;
+    std::vector<eventstore::EventData> data;
+    size_t decided = 0;
+    for (Command* command : batch) {
+      // Leave room for the largest decision; the rest go in the next turn.
+      if (decided > 0 && data.size() + kMaxExpiriesPerDecision + 1 >
+                             eventstore::EventStore::kMaxEventsPerAppend) {
+        break;
+      }
+      ++decided;
+      const int64_t version =
+          loaded_version + static_cast<int64_t>(data.size());
+      const std::optional<int64_t>& expected =
+          command->context.expected_version;
+      if (expected.has_value() && *expected != version) {
+        command->result = eventstore::WrongExpectedVersionError(
+            StreamOf(product_id),
+            eventstore::ExpectedVersion::Exactly(*expected), version);
+        continue;
+      }
+      absl::StatusOr<std::vector<Event>> events = command->decide(state.state);
+      if (!events.ok()) {
+        command->result = events.status();
+        continue;
+      }
+      for (const Event& event : *events) {
+        state.state = Evolve(std::move(state.state), event);
+      }
+      std::vector<eventstore::EventData> written =
+          EventDataOf(*events, command->context.metadata);
+      data.insert(data.end(), std::make_move_iterator(written.begin()),
+                  std::make_move_iterator(written.end()));
+      Outcome outcome{version + static_cast<int64_t>(events->size()),
+                      *std::move(events), state.state.price_cents,
+                      state.state.on_hand, state.state.available()};
+      if (auto live = state.state.reservations().find(command->reservation_id);
+          live != state.state.reservations().end()) {
+        outcome.reservation = live->second;
+      }
+      command->result = std::move(outcome);
+    }
+    const std::vector<Command*> answered(batch.begin(),
+                                         batch.begin() + decided);
+    auto answer = [&] {
+      for (Command* command : answered) command->answered = true;
+    };
+    if (data.empty()) {
       if (from_cache) continue;
-      return eventstore::WrongExpectedVersionError(
-          StreamOf(product_id),
-          eventstore::ExpectedVersion::Exactly(*context.expected_version),
-          loaded.version);
+      answer();
+      return state;
     }
-    absl::StatusOr<std::vector<Event>> events = decide(loaded.product);
-    if (!events.ok() || events->empty()) {
-      if (from_cache) continue;
-      if (!events.ok()) return events.status();
-      return Outcome{std::move(loaded.product), loaded.version, {}};
-    }
-    Product after = loaded.product;
-    for (const Event& event : *events) after = Evolve(std::move(after), event);
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
-        product_id, loaded.version, *events, after, context.metadata);
+        product_id, loaded_version, data, state.state, &state.snapshot_version);
     if (appended.ok()) {
-      lock.Put(product_id, {after, appended->version});
-      return Outcome{std::move(after), appended->version, *std::move(events)};
+      answer();
+      state.version = appended->version;
+      return state;
     }
     if (shop::ReasonOf(appended.status()) ==
         eventstore::kUniqueViolationReason) {
-      on_unique_violation();
-      continue;
+      if (answered.size() == 1) {
+        answered[0]->on_unique_violation();
+        continue;
+      }
+      // One command's events were refused: each is decided on its own.
+      std::optional<Cached> last;
+      for (Command* command : answered) {
+        last = RunBatch(product_id, std::nullopt, {command});
+      }
+      return last;
     }
-    // Another replica wrote first: decide again on the new state.
-    if (!eventstore::ShouldRetryAppend(appended.status(), context)) {
-      return appended.status();
+    // Another replica wrote first: decide again on the new state. Only
+    // commands without an expected version share a batch.
+    if (!eventstore::ShouldRetryAppend(appended.status(), batch[0]->context)) {
+      return answer_all(appended.status());
     }
     eventstore::BackoffBeforeRetry(attempt + 1);
   }
-  return eventstore::ConflictsExhausted(kErrorDomain, StreamOf(product_id),
-                                        options_.max_attempts);
+  return answer_all(eventstore::ConflictsExhausted(
+      kErrorDomain, StreamOf(product_id), options_.max_attempts));
 }
 
 absl::StatusOr<PastReservation> Inventory::PastOf(
     const std::string& product_id, const std::string& reservation_id,
     const Product& product) {
-  if (!product.exists || product.reservations.contains(reservation_id)) {
+  if (!product.exists || product.reservations().contains(reservation_id)) {
     return PastReservation::kNone;
   }
   return store_->FindPastReservation(product_id, reservation_id);
@@ -77,7 +171,7 @@ absl::StatusOr<PastReservation> Inventory::PastOf(
 absl::StatusOr<Outcome> Inventory::AddProduct(
     const std::string& product_id, const inventory::AddProduct& command,
     const CallContext& context) {
-  return Execute(product_id, context, [&](const Product& product) {
+  return Execute(product_id, context, "", [&](const Product& product) {
     return Decide(product_id, command, product);
   });
 }
@@ -85,7 +179,7 @@ absl::StatusOr<Outcome> Inventory::AddProduct(
 absl::StatusOr<Outcome> Inventory::ReceiveStock(
     const std::string& product_id, const inventory::ReceiveStock& command,
     const CallContext& context) {
-  return Execute(product_id, context, [&](const Product& product) {
+  return Execute(product_id, context, "", [&](const Product& product) {
     return Decide(product_id, command, product);
   });
 }
@@ -98,7 +192,7 @@ absl::StatusOr<Outcome> Inventory::ReserveStock(const std::string& product_id,
   // reservation_once index has said the id was used before.
   bool id_used_before = false;
   return Execute(
-      product_id, context,
+      product_id, context, command.reservation_id,
       [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
         PastReservation past = PastReservation::kNone;
         if (id_used_before) {
@@ -116,7 +210,7 @@ absl::StatusOr<Outcome> Inventory::ReleaseStock(
     const std::string& product_id, const std::string& reservation_id,
     const CallContext& context) {
   return Execute(
-      product_id, context,
+      product_id, context, reservation_id,
       [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<PastReservation> past =
             PastOf(product_id, reservation_id, product);
@@ -129,7 +223,7 @@ absl::StatusOr<Outcome> Inventory::CommitReservation(
     const std::string& product_id, const std::string& reservation_id,
     const CallContext& context) {
   return Execute(
-      product_id, context,
+      product_id, context, reservation_id,
       [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<PastReservation> past =
             PastOf(product_id, reservation_id, product);
@@ -172,7 +266,7 @@ absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
   int expired = 0;
   for (const std::string& product_id : *due) {
     absl::StatusOr<Outcome> outcome =
-        Execute(product_id, context, [&](const Product& product) {
+        Execute(product_id, context, "", [&](const Product& product) {
           return absl::StatusOr<std::vector<Event>>(
               DecideExpire(product, options_.clock()));
         });

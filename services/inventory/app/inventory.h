@@ -20,11 +20,15 @@ namespace inventory {
 
 using CallContext = eventstore::CommandContext;
 
-// A command's result: the product after it, and what was appended.
+// A command's result: the product's figures after it, and what it appended.
 struct Outcome {
-  Product product;
   int64_t version = 0;
   std::vector<Event> events;  // empty when the command was a repeat
+  int64_t price_cents = 0;
+  int64_t on_hand = 0;
+  int64_t available = 0;
+  // The reservation the command named, when it is live afterwards.
+  std::optional<Reservation> reservation;
 };
 
 struct InventoryOptions {
@@ -66,13 +70,24 @@ class Inventory final {
  private:
   using Decider =
       absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Product&)>;
+  using Cached = eventstore::StripedStates<Product>::Versioned;
+  struct Command;
 
-  // Load (or take from the cache), decide, append; decide again on a
-  // concurrent change. `on_unique_violation` runs when a unique index of the
-  // schema refused the events, before the next attempt.
+  // Queues the command behind others on the same product; commands that
+  // pile up meanwhile are decided together and written in one append.
+  // `reservation_id` names the reservation the outcome reports, if any.
+  // `on_unique_violation` runs when a unique index of the schema refused the
+  // command's events, before it is decided again.
   absl::StatusOr<Outcome> Execute(
-      const std::string& product_id, const CallContext& context, Decider decide,
+      const std::string& product_id, const CallContext& context,
+      const std::string& reservation_id, Decider decide,
       absl::FunctionRef<void()> on_unique_violation = [] {});
+  // Load (or take the cached state), decide each command of `batch` in
+  // order, append all their events at once; decide again on a concurrent
+  // change. Returns the state to cache.
+  std::optional<Cached> RunBatch(const std::string& product_id,
+                                 std::optional<Cached> cached,
+                                 const std::vector<Command*>& batch);
   // The past of `reservation_id` when it is not live on `product`.
   absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
                                          const std::string& reservation_id,

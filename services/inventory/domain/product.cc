@@ -92,22 +92,26 @@ absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
   return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
 }
 
-int64_t Product::reserved() const {
-  int64_t total = 0;
-  for (const auto& [id, reservation] : reservations) {
-    total += reservation.quantity;
-  }
-  return total;
+void Product::Hold(const std::string& id, Reservation reservation) {
+  Drop(id);
+  reserved_ += reservation.quantity;
+  by_expiry_.emplace(reservation.expires_at, id);
+  reservations_.emplace(id, reservation);
+}
+
+int64_t Product::Drop(const std::string& id) {
+  auto it = reservations_.find(id);
+  if (it == reservations_.end()) return 0;
+  const int64_t quantity = it->second.quantity;
+  reserved_ -= quantity;
+  by_expiry_.erase({it->second.expires_at, id});
+  reservations_.erase(it);
+  return quantity;
 }
 
 std::optional<absl::Time> Product::next_expiry() const {
-  std::optional<absl::Time> earliest;
-  for (const auto& [id, reservation] : reservations) {
-    if (!earliest.has_value() || reservation.expires_at < *earliest) {
-      earliest = reservation.expires_at;
-    }
-  }
-  return earliest;
+  if (by_expiry_.empty()) return std::nullopt;
+  return by_expiry_.begin()->first;
 }
 
 Product Evolve(Product product, const Event& event) {
@@ -121,17 +125,16 @@ Product Evolve(Product product, const Event& event) {
           },
           [&](const v1::StockReceived& e) { product.on_hand += e.quantity(); },
           [&](const v1::StockReserved& e) {
-            product.reservations[e.reservation_id()] =
-                Reservation{e.quantity(), shop::FromProto(e.expires_at())};
+            product.Hold(
+                e.reservation_id(),
+                Reservation{e.quantity(), shop::FromProto(e.expires_at())});
           },
-          [&](const v1::StockReleased& e) {
-            product.reservations.erase(e.reservation_id());
-          },
+          [&](const v1::StockReleased& e) { product.Drop(e.reservation_id()); },
           [&](const v1::ReservationExpired& e) {
-            product.reservations.erase(e.reservation_id());
+            product.Drop(e.reservation_id());
           },
           [&](const v1::StockCommitted& e) {
-            product.reservations.erase(e.reservation_id());
+            product.Drop(e.reservation_id());
             product.on_hand -= e.quantity();
           },
       },
@@ -171,8 +174,8 @@ absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
                                           PastReservation past,
                                           absl::Time now) {
   if (!product.exists) return ProductNotFound(product_id);
-  auto live = product.reservations.find(command.reservation_id);
-  if (live != product.reservations.end()) {
+  auto live = product.reservations().find(command.reservation_id);
+  if (live != product.reservations().end()) {
     if (live->second.quantity == command.quantity) return std::vector<Event>{};
     return shop::MakeError(
         absl::StatusCode::kFailedPrecondition, kErrorDomain,
@@ -188,17 +191,19 @@ absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
     return EndedReservation(past, product_id, command.reservation_id);
   }
   std::vector<Event> events = DecideExpire(product, now);
-  Product after = product;
-  for (const Event& event : events) after = Evolve(std::move(after), event);
-  if (after.available() < command.quantity) {
+  int64_t available = product.available();
+  for (const Event& event : events) {
+    available += std::get<v1::ReservationExpired>(event).quantity();
+  }
+  if (available < command.quantity) {
     return shop::MakeError(
         absl::StatusCode::kFailedPrecondition, kErrorDomain,
         "INSUFFICIENT_STOCK",
         absl::StrCat("insufficient stock for ", product_id, ": requested ",
-                     command.quantity, ", available ", after.available()),
+                     command.quantity, ", available ", available),
         {{"product_id", product_id},
          {"requested", absl::StrCat(command.quantity)},
-         {"available", absl::StrCat(after.available())}});
+         {"available", absl::StrCat(available)}});
   }
   v1::StockReserved reserved;
   reserved.set_quantity(command.quantity);
@@ -212,8 +217,8 @@ absl::StatusOr<std::vector<Event>> DecideRelease(
     const std::string& product_id, const std::string& reservation_id,
     const Product& product, PastReservation past) {
   if (!product.exists) return ProductNotFound(product_id);
-  auto live = product.reservations.find(reservation_id);
-  if (live != product.reservations.end()) {
+  auto live = product.reservations().find(reservation_id);
+  if (live != product.reservations().end()) {
     v1::StockReleased released;
     released.set_quantity(live->second.quantity);
     released.set_reservation_id(reservation_id);
@@ -230,8 +235,8 @@ absl::StatusOr<std::vector<Event>> DecideCommit(
     const std::string& product_id, const std::string& reservation_id,
     const Product& product, PastReservation past, absl::Time now) {
   if (!product.exists) return ProductNotFound(product_id);
-  auto live = product.reservations.find(reservation_id);
-  if (live != product.reservations.end()) {
+  auto live = product.reservations().find(reservation_id);
+  if (live != product.reservations().end()) {
     if (live->second.expires_at <= now) {
       return EndedReservation(PastReservation::kExpired, product_id,
                               reservation_id);
@@ -247,10 +252,10 @@ absl::StatusOr<std::vector<Event>> DecideCommit(
 
 std::vector<Event> DecideExpire(const Product& product, absl::Time now) {
   std::vector<Event> events;
-  for (const auto& [id, reservation] : product.reservations) {
-    if (reservation.expires_at > now) continue;
+  for (const auto& [expires_at, id] : product.by_expiry()) {
+    if (expires_at > now || events.size() == kMaxExpiriesPerDecision) break;
     v1::ReservationExpired expired;
-    expired.set_quantity(reservation.quantity);
+    expired.set_quantity(product.reservations().at(id).quantity);
     expired.set_reservation_id(id);
     events.push_back(std::move(expired));
   }

@@ -3,10 +3,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -35,19 +37,36 @@ struct Reservation {
   absl::Time expires_at;
 };
 
-// A product as its history leaves it.
-struct Product {
+// A product as its history leaves it. Totals and the expiry order are kept
+// with the reservations, so no decision walks every live reservation.
+class Product {
+ public:
   bool exists = false;
   std::string name;
   int64_t price_cents = 0;
   int64_t on_hand = 0;
-  // Live reservations by id (ordered so the snapshot is deterministic).
-  absl::btree_map<std::string, Reservation> reservations;
 
-  int64_t reserved() const;
-  int64_t available() const { return on_hand - reserved(); }
+  // Live reservations by id (ordered so the snapshot is deterministic).
+  const absl::btree_map<std::string, Reservation>& reservations() const {
+    return reservations_;
+  }
+  // The live reservations, soonest to expire first.
+  const absl::btree_set<std::pair<absl::Time, std::string>>& by_expiry() const {
+    return by_expiry_;
+  }
+  void Hold(const std::string& id, Reservation reservation);
+  // Returns the units the reservation held (0 if it was not live).
+  int64_t Drop(const std::string& id);
+
+  int64_t reserved() const { return reserved_; }
+  int64_t available() const { return on_hand - reserved_; }
   // When the earliest live reservation runs out, if any is live.
   std::optional<absl::Time> next_expiry() const;
+
+ private:
+  absl::btree_map<std::string, Reservation> reservations_;
+  absl::btree_set<std::pair<absl::Time, std::string>> by_expiry_;
+  int64_t reserved_ = 0;
 };
 
 // Folds one event into the state.
@@ -90,7 +109,11 @@ absl::StatusOr<std::vector<Event>> DecideRelease(
 absl::StatusOr<std::vector<Event>> DecideCommit(
     const std::string& product_id, const std::string& reservation_id,
     const Product& product, PastReservation past, absl::Time now);
-// Expires every reservation whose time has come.
+// Bounds the events of one decision; the sweep comes back for the rest.
+inline constexpr size_t kMaxExpiriesPerDecision = 100;
+
+// Expires the reservations whose time has come, soonest first, at most
+// kMaxExpiriesPerDecision of them.
 std::vector<Event> DecideExpire(const Product& product, absl::Time now);
 
 }  // namespace inventory

@@ -17,7 +17,13 @@ std::string StreamOf(const std::string& product_id);
 struct LoadedProduct {
   Product product;
   int64_t version = 0;  // 0: the product does not exist
+  // The version the stored snapshot reflects.
+  int64_t snapshot_version = 0;
 };
+
+// The events of one command as the store writes them, with its metadata.
+std::vector<eventstore::EventData> EventDataOf(
+    const std::vector<Event>& events, const eventstore::Metadata& metadata);
 
 // Products on top of the event store: loads from the snapshot row (plus any
 // newer events), appends with the new snapshot in the same statement.
@@ -35,11 +41,13 @@ class ProductStore final {
       const std::string& product_id, const std::string& reservation_id);
 
   // Appends `events` if the product is still at `expected_version`;
-  // `after` is the state they lead to, stored as the snapshot.
+  // `after` is the state they lead to. It is stored as the new snapshot
+  // when enough events have passed since `*snapshot_version`, which then
+  // moves to the new version.
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& product_id, int64_t expected_version,
-      const std::vector<Event>& events, const Product& after,
-      const eventstore::Metadata& metadata);
+      const std::vector<eventstore::EventData>& events, const Product& after,
+      int64_t* snapshot_version);
 
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& product_id, int64_t from_version, int max_count);

@@ -1,5 +1,6 @@
 #include "services/inventory/domain/product.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -77,7 +78,8 @@ TEST(ProductTest, ReserveHoldsUnitsAndRefusesOversell) {
   ASSERT_TRUE(last.ok());
   product = Fold(*last, product);
   EXPECT_EQ(product.available(), 0);
-  EXPECT_EQ(product.reservations.at("r-2").expires_at, kNow + absl::Minutes(1));
+  EXPECT_EQ(product.reservations().at("r-2").expires_at,
+            kNow + absl::Minutes(1));
 }
 
 // The same reservation again reserves nothing; another quantity is refused.
@@ -175,6 +177,37 @@ TEST(ProductTest, ExpireReturnsOnlyOverdueUnits) {
   ASSERT_THAT(expired, SizeIs(1));
   product = Fold(expired, product);
   EXPECT_EQ(product.available(), 5);
+  EXPECT_FALSE(product.next_expiry().has_value());
+}
+
+// Expiry takes the soonest first, a bounded number per decision, and the
+// totals follow every hold and drop.
+TEST(ProductTest, ExpireIsBoundedAndSoonestFirst) {
+  constexpr int kHeld = kMaxExpiriesPerDecision + 5;
+  Product product = Fold(*Decide("p", AddProduct{"X", 1, kHeld}, Product{}));
+  for (int i = 0; i < kHeld; ++i) {
+    // Later ids expire sooner, so id order and expiry order differ.
+    product = Fold(*Decide("p",
+                           ReserveStock{1, absl::StrCat("r-", 1000 + i),
+                                        absl::Minutes(10 + kHeld - i)},
+                           product, PastReservation::kNone, kNow),
+                   product);
+  }
+  EXPECT_EQ(product.reserved(), kHeld);
+  EXPECT_EQ(product.next_expiry(), kNow + absl::Minutes(11));
+
+  std::vector<Event> first = DecideExpire(product, kNow + absl::Hours(10));
+  ASSERT_THAT(first, SizeIs(kMaxExpiriesPerDecision));
+  EXPECT_EQ(std::get<v1::ReservationExpired>(first[0]).reservation_id(),
+            absl::StrCat("r-", 1000 + kHeld - 1));
+  product = Fold(first, product);
+  EXPECT_EQ(product.reserved(), 5);
+  EXPECT_EQ(product.next_expiry(),
+            kNow + absl::Minutes(11 + kMaxExpiriesPerDecision));
+
+  product = Fold(DecideExpire(product, kNow + absl::Hours(10)), product);
+  EXPECT_EQ(product.reserved(), 0);
+  EXPECT_EQ(product.available(), kHeld);
   EXPECT_FALSE(product.next_expiry().has_value());
 }
 

@@ -1,0 +1,142 @@
+#include "services/inventory/app/inventory.h"
+
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/inventory_harness.h"
+
+namespace inventory {
+namespace {
+
+using ::shop::testing::InventoryHarness;
+using ::shop::testing::TestSchema;
+using ::testing::HasSubstr;
+
+class InventoryTest : public ::testing::Test {
+ protected:
+  void AddProduct(InventoryHarness& harness, int64_t quantity) {
+    ASSERT_TRUE(harness.app()
+                    .AddProduct("p", {"Product", 100, quantity}, CallContext{})
+                    .ok());
+  }
+  absl::StatusOr<Outcome> Reserve(InventoryHarness& harness, int i) {
+    CallContext context;
+    context.metadata.request_id = absl::StrCat("req-", i);
+    return harness.app().ReserveStock(
+        "p", {1, absl::StrCat("r-", i), absl::Minutes(15)}, context);
+  }
+  std::vector<eventstore::RecordedEvent> History(InventoryHarness& harness) {
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+        harness.app().ListEvents("p", 1, 10000);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return events.ok() ? *events : std::vector<eventstore::RecordedEvent>{};
+  }
+
+  TestSchema schema_{"inventory_app"};
+  InventoryHarness harness_{schema_.name()};
+};
+
+// Callers racing on one product share appends, yet each gets the version of
+// its own event, and each event carries its own caller's metadata.
+TEST_F(InventoryTest, RacingCommandsKeepTheirOwnAnswersAndMetadata) {
+  AddProduct(harness_, 30);
+  constexpr int kCallers = 48;
+  std::vector<absl::StatusOr<Outcome>> outcomes(kCallers,
+                                                absl::UnknownError("unset"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] { outcomes[i] = Reserve(harness_, i); });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  std::map<int64_t, int> caller_of_version;
+  int refused = 0;
+  for (int i = 0; i < kCallers; ++i) {
+    if (!outcomes[i].ok()) {
+      EXPECT_EQ(outcomes[i].status().code(),
+                absl::StatusCode::kFailedPrecondition);
+      EXPECT_EQ(shop::ReasonOf(outcomes[i].status()), "INSUFFICIENT_STOCK");
+      ++refused;
+      continue;
+    }
+    ASSERT_TRUE(outcomes[i]->reservation.has_value());
+    EXPECT_EQ(outcomes[i]->reservation->quantity, 1);
+    EXPECT_TRUE(caller_of_version.emplace(outcomes[i]->version, i).second)
+        << "two callers were told version " << outcomes[i]->version;
+  }
+  EXPECT_EQ(refused, kCallers - 30);
+  ASSERT_EQ(caller_of_version.size(), 30u);
+
+  std::vector<eventstore::RecordedEvent> history = History(harness_);
+  ASSERT_EQ(history.size(), 31u);
+  for (const auto& [version, caller] : caller_of_version) {
+    const eventstore::RecordedEvent& event = history[version - 1];
+    EXPECT_EQ(event.version, version);
+    EXPECT_EQ(event.type, "stock.reserved");
+    EXPECT_THAT(event.data_json, HasSubstr(absl::StrCat("\"r-", caller, "\"")));
+    EXPECT_THAT(event.metadata_json,
+                HasSubstr(absl::StrCat("\"req-", caller, "\"")));
+  }
+  absl::StatusOr<LoadedProduct> stock = harness_.app().GetStock("p");
+  ASSERT_TRUE(stock.ok());
+  EXPECT_EQ(stock->product.reserved(), 30);
+  EXPECT_EQ(stock->product.available(), 0);
+}
+
+// A product holding many reservations is not re-snapshotted on every write,
+// and a replica without a cache still loads it exactly.
+TEST_F(InventoryTest, SnapshotOfManyReservationsIsWrittenEveryFewEvents) {
+  AddProduct(harness_, 100);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(Reserve(harness_, i).ok());
+  absl::StatusOr<eventstore::StreamHead> head =
+      harness_.events().ReadHead(StreamOf("p"));
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->version, 41);
+  EXPECT_LT(head->snapshot_version, head->version);
+  EXPECT_LE(head->version - head->snapshot_version, 1 + 40 / 4);
+
+  InventoryHarness replica(schema_.name());
+  absl::StatusOr<LoadedProduct> loaded = replica.app().GetStock("p");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->version, 41);
+  EXPECT_EQ(loaded->product.reserved(), 40);
+  EXPECT_EQ(loaded->product.reservations().size(), 40u);
+  EXPECT_TRUE(loaded->product.reservations().contains("r-39"));
+  // The replica writes on top of the state it folded.
+  absl::StatusOr<Outcome> more = Reserve(replica, 40);
+  ASSERT_TRUE(more.ok()) << more.status();
+  EXPECT_EQ(more->version, 42);
+  EXPECT_EQ(more->available, 100 - 41);
+}
+
+// Expiry returns every overdue unit, even more than one decision holds.
+TEST_F(InventoryTest, SweepExpiresEverythingOverdueInTurns) {
+  constexpr int kReservations = kMaxExpiriesPerDecision + 20;
+  AddProduct(harness_, kReservations);
+  for (int i = 0; i < kReservations; ++i) {
+    ASSERT_TRUE(Reserve(harness_, i).ok());
+  }
+  harness_.clock().Advance(absl::Minutes(16));
+  int expired = 0;
+  for (int pass = 0; pass < 10; ++pass) {
+    absl::StatusOr<int> n = harness_.app().ExpireDue(10);
+    ASSERT_TRUE(n.ok()) << n.status();
+    if (*n == 0) break;
+    EXPECT_LE(*n, kMaxExpiriesPerDecision);
+    expired += *n;
+  }
+  EXPECT_EQ(expired, kReservations);
+  absl::StatusOr<LoadedProduct> stock = harness_.app().GetStock("p");
+  ASSERT_TRUE(stock.ok());
+  EXPECT_EQ(stock->product.reserved(), 0);
+  EXPECT_EQ(stock->product.available(), kReservations);
+}
+
+}  // namespace
+}  // namespace inventory

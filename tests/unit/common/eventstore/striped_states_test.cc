@@ -1,0 +1,133 @@
+#include "common/eventstore/striped_states.h"
+
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace eventstore {
+namespace {
+
+using ::testing::ElementsAre;
+
+using States = StripedStates<std::string>;
+
+struct Command : States::Waiter {
+  explicit Command(std::string name, bool can_combine = true)
+      : name(std::move(name)) {
+    combinable = can_combine;
+  }
+  std::string name;
+};
+
+class CombineTest : public ::testing::Test {
+ protected:
+  ~CombineTest() override { Finish(); }
+
+  // Calls Combine for `command` on its own thread, as a caller would, and
+  // returns once the command runs or waits in the queue.
+  void Start(Command* command, size_t max_batch = 64) {
+    const size_t queued = states_.Queued("s");
+    threads_.emplace_back([this, command, max_batch] {
+      states_.Combine<Command>("s", command, max_batch,
+                               [this](std::optional<States::Versioned> cached,
+                                      std::vector<Command*> batch) {
+                                 return Run(std::move(cached), batch);
+                               });
+    });
+    if (threads_.size() == 1) {
+      first_running_.WaitForNotification();
+      return;
+    }
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (states_.Queued("s") == queued && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_EQ(states_.Queued("s"), queued + 1);
+  }
+
+  // Lets the first batch finish and waits for every command.
+  void Finish() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+  // Records each batch; the first one holds the stream until Finish.
+  std::optional<States::Versioned> Run(std::optional<States::Versioned> cached,
+                                       const std::vector<Command*>& batch) {
+    std::vector<std::string> names;
+    for (const Command* command : batch) names.push_back(command->name);
+    bool first = false;
+    {
+      absl::MutexLock lock(&mu_);
+      first = batches_.empty();
+      batches_.push_back(names);
+      cached_seen_.push_back(cached.has_value() ? cached->state : "");
+    }
+    if (first) {
+      first_running_.Notify();
+      release_.WaitForNotification();
+    }
+    return States::Versioned{absl::StrCat("after-", names.back())};
+  }
+
+  States states_;
+  absl::Notification first_running_;
+  absl::Notification release_;
+  absl::Mutex mu_;
+  std::vector<std::vector<std::string>> batches_;
+  std::vector<std::string> cached_seen_;
+  std::vector<std::thread> threads_;
+};
+
+// Commands that arrive while a batch is written share the next one, which
+// starts from the state the previous batch left.
+TEST_F(CombineTest, CommandsQueuedDuringAWriteShareTheNextBatch) {
+  Command first("first"), a("a"), b("b"), c("c");
+  Start(&first);
+  Start(&a);
+  Start(&b);
+  Start(&c);
+  Finish();
+  EXPECT_THAT(batches_,
+              ElementsAre(ElementsAre("first"), ElementsAre("a", "b", "c")));
+  EXPECT_THAT(cached_seen_, ElementsAre("", "after-first"));
+  EXPECT_TRUE(first.done && a.done && b.done && c.done);
+}
+
+// A command that may not share a batch runs alone, in its turn.
+TEST_F(CombineTest, CommandThatMayNotCombineRunsAlone) {
+  Command first("first"), a("a"), pinned("pinned", false), b("b"), c("c");
+  Start(&first);
+  Start(&a);
+  Start(&pinned);
+  Start(&b);
+  Start(&c);
+  Finish();
+  EXPECT_THAT(batches_,
+              ElementsAre(ElementsAre("first"), ElementsAre("a"),
+                          ElementsAre("pinned"), ElementsAre("b", "c")));
+}
+
+// A batch takes at most max_batch commands; the rest follow in order.
+TEST_F(CombineTest, BatchesAreBounded) {
+  Command first("first"), a("a"), b("b"), c("c");
+  Start(&first, 2);
+  Start(&a, 2);
+  Start(&b, 2);
+  Start(&c, 2);
+  Finish();
+  EXPECT_THAT(batches_, ElementsAre(ElementsAre("first"), ElementsAre("a", "b"),
+                                    ElementsAre("c")));
+}
+
+}  // namespace
+}  // namespace eventstore
