@@ -17,17 +17,25 @@ namespace {
 
 constexpr size_t kMaxTypeLength = 128;
 
+// Adds one quoted element to a PostgreSQL array literal being built.
+void AddElement(std::string& out, absl::string_view element) {
+  if (out.size() > 1) out.push_back(',');
+  out.push_back('"');
+  out += absl::StrReplaceAll(element, {{"\\", "\\\\"}, {"\"", "\\\""}});
+  out.push_back('"');
+}
+
+// Adds a NULL element to a PostgreSQL array literal being built.
+void AddNull(std::string& out) {
+  if (out.size() > 1) out.push_back(',');
+  out += "NULL";
+}
+
 // A PostgreSQL array literal of quoted elements: {"a","b\"c"}.
 std::string ArrayLiteral(const std::vector<EventData>& events,
                          std::string EventData::*field) {
   std::string out = "{";
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    out +=
-        absl::StrReplaceAll(events[i].*field, {{"\\", "\\\\"}, {"\"", "\\\""}});
-    out.push_back('"');
-  }
+  for (const EventData& event : events) AddElement(out, event.*field);
   out.push_back('}');
   return out;
 }
@@ -94,20 +102,20 @@ absl::Status ValidateCount(int max_count) {
   return absl::OkStatus();
 }
 
-// The snapshot columns after an append that adds $2 events to row `s`,
+// The snapshot columns after an append that adds `count` events to row `s`,
 // with `new_snapshot` the parsed $3: a new snapshot replaces the old one, no
 // snapshot keeps it (it stays valid: readers fold newer events on top). The
 // due time is replaced unless `keep_due_at` says the caller wrote no snapshot
 // at all.
 std::string SnapshotUpdate(absl::string_view new_snapshot,
                            absl::string_view new_due_at,
-                           absl::string_view keep_due_at) {
-  return absl::StrCat(
-      "snapshot = COALESCE(", new_snapshot, ", s.snapshot), ",
-      "snapshot_version = CASE WHEN ", new_snapshot,
-      " IS NULL THEN s.snapshot_version ELSE s.version + $2::bigint END, ",
-      "due_at = CASE WHEN ", keep_due_at, " THEN s.due_at ELSE ", new_due_at,
-      " END");
+                           absl::string_view keep_due_at,
+                           absl::string_view count = "$2::bigint") {
+  return absl::StrCat("snapshot = COALESCE(", new_snapshot, ", s.snapshot), ",
+                      "snapshot_version = CASE WHEN ", new_snapshot,
+                      " IS NULL THEN s.snapshot_version ELSE s.version + ",
+                      count, " END, ", "due_at = CASE WHEN ", keep_due_at,
+                      " THEN s.due_at ELSE ", new_due_at, " END");
 }
 
 // One statement per expectation kind: it moves the stream row forward only
@@ -154,6 +162,28 @@ std::string AppendSql(const std::string& schema, ExpectedVersion::Kind kind) {
       "e.metadata FROM head, unnest($5::uuid[], $6::text[], $7::jsonb[], "
       "$8::jsonb[]) WITH ORDINALITY AS e(id, type, data, metadata, n) "
       "RETURNING version, transaction_id::text, position");
+}
+
+// Group commit: only heads whose expectation holds move and get events.
+std::string MergedAppendSql(const std::string& schema) {
+  return absl::StrCat(
+      "WITH head AS (UPDATE ", schema,
+      ".streams AS s SET version = s.version + r.n, ",
+      SnapshotUpdate("r.snapshot", "r.due_at", "r.keep_due_at", "r.n"),
+      " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::jsonb[], "
+      "$5::timestamptz[], $6::boolean[]) WITH ORDINALITY AS r(stream_id, "
+      "expected, n, snapshot, due_at, keep_due_at, i) "
+      "WHERE s.stream_id = r.stream_id AND s.version = r.expected "
+      "RETURNING r.i, s.stream_id, s.version, r.n) INSERT INTO ",
+      schema,
+      ".events (stream_id, version, event_id, type, data, metadata) "
+      "SELECT head.stream_id, head.version - head.n + e.ordinal, e.id, "
+      "e.type, e.data, e.metadata FROM head JOIN unnest($7::bigint[], "
+      "$8::bigint[], $9::uuid[], $10::text[], $11::jsonb[], $12::jsonb[]) "
+      "AS e(i, ordinal, id, type, data, metadata) ON e.i = head.i "
+      // Positions then grow with versions within each stream.
+      "ORDER BY e.i, e.ordinal "
+      "RETURNING stream_id, version, transaction_id::text, position");
 }
 
 // The constraint named in a unique-violation message, or "".
@@ -266,15 +296,251 @@ bool IsValidSchemaName(const std::string& schema) {
   });
 }
 
-EventStore::EventStore(ConnectionPool* pool, std::string schema)
-    : pool_(pool), schema_(std::move(schema)), prefix_(schema_ + "_") {}
+// One caller's append while it waits for, or rides in, a group commit.
+struct EventStore::PendingAppend {
+  enum class State {
+    kQueued,      // waiting for a batch
+    kTaken,       // in a batch being written
+    kDone,        // `result` is the answer
+    kRefused,     // not written: the caller resolves it on its own
+    kRetryAlone,  // the merged statement failed: the caller appends alone
+  };
+
+  PendingAppend(const std::string& stream, const ExpectedVersion& expected,
+                const std::vector<EventData>& events,
+                const SnapshotWrite* snapshot)
+      : stream(&stream),
+        expected(&expected),
+        events(&events),
+        snapshot(snapshot) {}
+
+  const std::string* stream;
+  const ExpectedVersion* expected;
+  const std::vector<EventData>* events;
+  const SnapshotWrite* snapshot;
+  State state = State::kQueued;
+  absl::StatusOr<AppendResult> result = absl::UnknownError("not answered");
+};
+
+namespace {
+
+EventStoreOptions Clamped(EventStoreOptions options, int pool_size) {
+  options.max_batch = std::max(options.max_batch, 1);
+  // More statements in flight than connections would only queue in the pool.
+  options.max_in_flight =
+      std::clamp(options.max_in_flight, 1, std::max(pool_size, 1));
+  return options;
+}
+
+}  // namespace
+
+EventStore::EventStore(ConnectionPool* pool, std::string schema,
+                       EventStoreOptions options)
+    : pool_(pool),
+      schema_(std::move(schema)),
+      prefix_(schema_ + "_"),
+      options_(Clamped(options, pool->size())) {}
+
+GroupCommitStats EventStore::group_commit_stats() const {
+  absl::MutexLock lock(&batch_mu_);
+  return stats_;
+}
+
+bool EventStore::AwaitGroupCommit(int in_flight, int queued,
+                                  absl::Duration timeout) {
+  absl::MutexLock lock(&batch_mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+    return in_flight_ >= in_flight && static_cast<int>(queue_.size()) >= queued;
+  };
+  return batch_mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
 
 absl::StatusOr<AppendResult> EventStore::Append(
     const std::string& stream, const ExpectedVersion& expected,
     const std::vector<EventData>& events, const SnapshotWrite* snapshot) {
   if (absl::Status valid = ValidateEvents(events); !valid.ok()) return valid;
   if (stream.empty()) return absl::InvalidArgumentError("stream id is empty");
+  // Other kinds may create the stream, which a plain UPDATE cannot express.
+  if (options_.max_batch > 1 &&
+      expected.kind() == ExpectedVersion::Kind::kExact &&
+      expected.version() > 0) {
+    PendingAppend pending(stream, expected, events, snapshot);
+    return AppendGrouped(pending);
+  }
+  return AppendAlone(stream, expected, events, snapshot);
+}
 
+absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
+  using State = PendingAppend::State;
+  std::vector<PendingAppend*> batch;
+  {
+    absl::MutexLock lock(&batch_mu_);
+    queue_.push_back(&pending);
+    auto may_go = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+      return pending.state != State::kQueued ||
+             in_flight_ < options_.max_in_flight;
+    };
+    batch_mu_.Await(absl::Condition(&may_go));
+    if (pending.state == State::kQueued) {
+      // Free slot, not taken: lead the oldest appends, one per stream.
+      ++in_flight_;
+      batch.push_back(&pending);
+      std::deque<PendingAppend*> rest;
+      for (PendingAppend* queued : queue_) {
+        if (queued == &pending) continue;
+        const bool same_stream = std::any_of(
+            batch.begin(), batch.end(), [&](const PendingAppend* taken) {
+              return *taken->stream == *queued->stream;
+            });
+        if (static_cast<int>(batch.size()) < options_.max_batch &&
+            !same_stream) {
+          batch.push_back(queued);
+        } else {
+          rest.push_back(queued);
+        }
+      }
+      queue_ = std::move(rest);
+      for (PendingAppend* taken : batch) taken->state = State::kTaken;
+      ++stats_.batches;
+      stats_.batched_appends += static_cast<int64_t>(batch.size());
+    } else {
+      auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+        return pending.state != State::kTaken;
+      };
+      batch_mu_.Await(absl::Condition(&answered));
+    }
+  }
+
+  if (!batch.empty()) {
+    if (batch.size() == 1) {
+      // Alone, the cheaper single statement is the same write.
+      absl::StatusOr<AppendResult> result =
+          AppendAlone(*pending.stream, *pending.expected, *pending.events,
+                      pending.snapshot);
+      absl::MutexLock lock(&batch_mu_);
+      --in_flight_;
+      pending.result = std::move(result);
+      pending.state = State::kDone;
+    } else {
+      WriteMerged(batch);
+    }
+  }
+
+  // The leader no longer touches a follower once it has its outcome.
+  switch (pending.state) {
+    case State::kRefused:
+      return ResolveRefusedAppend(*pending.stream, *pending.expected,
+                                  *pending.events, /*id_conflict=*/false);
+    case State::kRetryAlone:
+      return AppendAlone(*pending.stream, *pending.expected, *pending.events,
+                         pending.snapshot);
+    default:
+      return std::move(pending.result);
+  }
+}
+
+void EventStore::WriteMerged(std::vector<PendingAppend*>& batch) {
+  using State = PendingAppend::State;
+  // One lock order for every writer; a deadlock left is re-run alone below.
+  std::sort(batch.begin(), batch.end(),
+            [](const PendingAppend* a, const PendingAppend* b) {
+              return *a->stream < *b->stream;
+            });
+  std::string streams = "{", expected = "{", counts = "{", snapshots = "{",
+              due_ats = "{", keep_due_ats = "{";
+  std::string indexes = "{", ordinals = "{", ids = "{", types = "{", data = "{",
+              metadata = "{";
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const PendingAppend& append = *batch[i];
+    const SnapshotWrite* snapshot = append.snapshot;
+    AddElement(streams, *append.stream);
+    AddElement(expected, absl::StrCat(append.expected->version()));
+    AddElement(counts, absl::StrCat(append.events->size()));
+    if (snapshot != nullptr && snapshot->json.has_value()) {
+      AddElement(snapshots, *snapshot->json);
+    } else {
+      AddNull(snapshots);
+    }
+    if (snapshot != nullptr && snapshot->due_at.has_value()) {
+      AddElement(due_ats, FormatTimestamp(*snapshot->due_at));
+    } else {
+      AddNull(due_ats);
+    }
+    AddElement(keep_due_ats, snapshot == nullptr ? "t" : "f");
+    for (size_t n = 0; n < append.events->size(); ++n) {
+      const EventData& event = (*append.events)[n];
+      AddElement(indexes, absl::StrCat(i + 1));
+      AddElement(ordinals, absl::StrCat(n + 1));
+      AddElement(ids, event.event_id);
+      AddElement(types, event.type);
+      AddElement(data, event.data_json);
+      AddElement(metadata, event.metadata_json);
+    }
+  }
+  for (std::string* array :
+       {&streams, &expected, &counts, &snapshots, &due_ats, &keep_due_ats,
+        &indexes, &ordinals, &ids, &types, &data, &metadata}) {
+    array->push_back('}');
+  }
+
+  const std::string name = prefix_ + "append_merged";
+  std::vector<AppendResult> results(batch.size());
+  std::vector<bool> written(batch.size(), false);
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(name, MergedAppendSql(schema_));
+    pqxx::nontransaction tx(connection.raw());
+    pqxx::result rows = tx.exec_prepared(
+        name, streams, expected, counts, snapshots, due_ats, keep_due_ats,
+        indexes, ordinals, ids, types, data, metadata);
+    for (const pqxx::row& row : rows) {
+      const std::string stream = row[0].as<std::string>();
+      auto it = std::lower_bound(
+          batch.begin(), batch.end(), stream,
+          [](const PendingAppend* append, const std::string& id) {
+            return *append->stream < id;
+          });
+      if (it == batch.end() || *(*it)->stream != stream) continue;
+      const size_t i = static_cast<size_t>(it - batch.begin());
+      const int64_t version = row[1].as<int64_t>();
+      if (version >= results[i].version) {
+        results[i].version = version;
+        results[i].position.transaction_id = row[2].as<uint64_t>();
+        results[i].position.position = row[3].as<int64_t>();
+      }
+      written[i] = true;
+    }
+    return absl::OkStatus();
+  });
+
+  absl::MutexLock lock(&batch_mu_);
+  --in_flight_;
+  ++stats_.merged_statements;
+  stats_.merged_appends += static_cast<int64_t>(batch.size());
+  // Any failure but a lost server may be one append's fault: re-run alone.
+  const bool retry_alone =
+      !status.ok() && status.code() != absl::StatusCode::kUnavailable;
+  if (retry_alone) ++stats_.merged_fallbacks;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PendingAppend& append = *batch[i];
+    if (!status.ok()) {
+      if (retry_alone) {
+        append.state = State::kRetryAlone;
+      } else {
+        append.result = status;
+        append.state = State::kDone;
+      }
+    } else if (written[i]) {
+      append.result = results[i];
+      append.state = State::kDone;
+    } else {
+      append.state = State::kRefused;
+    }
+  }
+}
+
+absl::StatusOr<AppendResult> EventStore::AppendAlone(
+    const std::string& stream, const ExpectedVersion& expected,
+    const std::vector<EventData>& events, const SnapshotWrite* snapshot) {
   const std::string name =
       absl::StrCat(prefix_, "append_", KindName(expected.kind()));
   const std::string ids = ArrayLiteral(events, &EventData::event_id);

@@ -2,13 +2,16 @@
 
 #include <compare>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/expected_version.h"
@@ -115,6 +118,24 @@ struct AppendResult {
   bool duplicate = false;   // the events were already there: nothing written
 };
 
+// Group commit: one commit and round trip serve many concurrent appends.
+struct EventStoreOptions {
+  // Most appends merged into one statement; 1 turns group commit off.
+  int max_batch = 1;
+  // Callers queue only while this many batches run (1..pool size): idle
+  // appends never wait, and two let one batch fill while the other commits.
+  int max_in_flight = 2;
+};
+
+// What group commit has done so far.
+struct GroupCommitStats {
+  int64_t batches = 0;            // leader turns, batches of one included
+  int64_t batched_appends = 0;    // appends those turns carried
+  int64_t merged_statements = 0;  // batches of two or more, one statement
+  int64_t merged_appends = 0;     // appends those statements carried
+  int64_t merged_fallbacks = 0;   // merged statements re-run one by one
+};
+
 // The PostgreSQL event store of one service, living in schema `schema`.
 class EventStore final {
  public:
@@ -122,12 +143,14 @@ class EventStore final {
   static constexpr int kMaxReadCount = 10000;
 
   // `schema` must already be migrated (see migrations.h).
-  EventStore(ConnectionPool* pool, std::string schema);
+  EventStore(ConnectionPool* pool, std::string schema,
+             EventStoreOptions options = {});
 
   // Appends `events` atomically if `expected` holds; otherwise writes
   // nothing and returns WRONG_EXPECTED_VERSION (ABORTED). Appending events
   // whose ids are already in the stream succeeds without writing. A unique
   // index the service added refuses with ALREADY_EXISTS / UNIQUE_VIOLATION.
+  // With max_batch > 1, exact versions may share other callers' statement.
   absl::StatusOr<AppendResult> Append(const std::string& stream,
                                       const ExpectedVersion& expected,
                                       const std::vector<EventData>& events,
@@ -161,7 +184,23 @@ class EventStore final {
   const std::string& schema() const { return schema_; }
   ConnectionPool& pool() { return *pool_; }
 
+  GroupCommitStats group_commit_stats() const;
+  // Waits for >= `in_flight` batches and `queued` waiting appends (tests).
+  bool AwaitGroupCommit(int in_flight, int queued, absl::Duration timeout);
+
  private:
+  struct PendingAppend;
+
+  // The single-statement append, after validation.
+  absl::StatusOr<AppendResult> AppendAlone(const std::string& stream,
+                                           const ExpectedVersion& expected,
+                                           const std::vector<EventData>& events,
+                                           const SnapshotWrite* snapshot);
+  // Queues `pending` for group commit and returns its answer.
+  absl::StatusOr<AppendResult> AppendGrouped(PendingAppend& pending);
+  // The leader's write of two or more appends of distinct streams.
+  void WriteMerged(std::vector<PendingAppend*>& batch);
+
   // Looks at the stream after a refused append: a duplicate of events
   // already there is success, anything else is WRONG_EXPECTED_VERSION.
   absl::StatusOr<AppendResult> ResolveRefusedAppend(
@@ -179,6 +218,13 @@ class EventStore final {
   std::string schema_;
   // Statement names carry the schema: a pool may serve several stores.
   std::string prefix_;
+  const EventStoreOptions options_;
+
+  mutable absl::Mutex batch_mu_;
+  // Appends waiting for a batch, oldest first.
+  std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(batch_mu_);
+  int in_flight_ ABSL_GUARDED_BY(batch_mu_) = 0;
+  GroupCommitStats stats_ ABSL_GUARDED_BY(batch_mu_);
 };
 
 // Rebuilds a stream's state: `restore` gets the snapshot (if any), then
