@@ -27,6 +27,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddListeningPort(server->options_.listen_address,
                            grpc::InsecureServerCredentials(), &server->port_);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  // Handlers block on the database, and a batched write answers many calls
+  // at once: with gRPC's default of 2 idle pollers, the threads freed by a
+  // batch would exit and be created again for the next calls.
+  builder.SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 256);
   if (server->options_.access_log) {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
