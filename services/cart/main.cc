@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart",
           "libpq connection string or URI (password: PGPASSWORD)");
 ABSL_FLAG(std::string, schema, "cart", "PostgreSQL schema of this service");
 ABSL_FLAG(int, pool_size, 8, "database connections at most");
+ABSL_FLAG(int, append_batch, 64,
+          "most appends to different streams written as one statement "
+          "(group commit); 1 writes each alone");
 ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
           "host:port of the inventory service");
 ABSL_FLAG(int, inventory_deadline_ms, 2000,
@@ -51,7 +54,9 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
-  eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema));
+  eventstore::EventStore events(
+      &pool, absl::GetFlag(FLAGS_schema),
+      {.max_batch = absl::GetFlag(FLAGS_append_batch)});
   cart::CartStore store(&events);
   cart::InventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),

@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, database_url,
 ABSL_FLAG(std::string, schema, "inventory",
           "PostgreSQL schema of this service");
 ABSL_FLAG(int, pool_size, 8, "database connections at most");
+ABSL_FLAG(int, append_batch, 64,
+          "most appends to different streams written as one statement "
+          "(group commit); 1 writes each alone");
 ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
           "reservation lifetime when the caller gives none");
 ABSL_FLAG(int, expiry_interval_ms, 1000,
@@ -51,7 +54,9 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
-  eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema));
+  eventstore::EventStore events(
+      &pool, absl::GetFlag(FLAGS_schema),
+      {.max_batch = absl::GetFlag(FLAGS_append_batch)});
   inventory::ProductStore store(&events);
   inventory::Inventory inventory(
       &store, {.default_ttl = absl::Seconds(

@@ -14,7 +14,9 @@ CartHarness::CartHarness(const std::string& schema,
       eventstore::PoolOptions{.dsn = TestDsn(), .size = 16});
   absl::Status migrated = eventstore::Migrate(*pool_, schema, {});
   EXPECT_TRUE(migrated.ok()) << migrated;
-  events_ = std::make_unique<eventstore::EventStore>(pool_.get(), schema);
+  // As in production: appends of concurrent calls share statements.
+  events_ = std::make_unique<eventstore::EventStore>(
+      pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
   store_ = std::make_unique<cart::CartStore>(events_.get());
   inventory_ = std::make_unique<cart::InventoryClient>(
       grpc::CreateChannel(inventory_address,

@@ -15,7 +15,9 @@ InventoryHarness::InventoryHarness(const std::string& schema,
   absl::Status migrated = eventstore::Migrate(
       *pool_, schema, inventory::ProductStore::Migrations());
   EXPECT_TRUE(migrated.ok()) << migrated;
-  events_ = std::make_unique<eventstore::EventStore>(pool_.get(), schema);
+  // As in production: appends of concurrent calls share statements.
+  events_ = std::make_unique<eventstore::EventStore>(
+      pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
   store_ = std::make_unique<inventory::ProductStore>(events_.get());
   inventory_ = std::make_unique<inventory::Inventory>(
       store_.get(),
