@@ -19,7 +19,12 @@ std::string WithConnectTimeout(const std::string& dsn, int seconds) {
 
 }  // namespace
 
-Connection::Connection(const std::string& dsn) : connection_(dsn) {}
+Connection::Connection(const std::string& dsn) : connection_(dsn) {
+  // Every statement of the store is an index lookup or range. A prepared
+  // statement's generic plan is fixed once, maybe while a table is tiny; a
+  // sequential scan chosen then would stay as the table grows.
+  pqxx::nontransaction(connection_).exec("SET enable_seqscan = off");
+}
 
 void Connection::Prepare(const std::string& name, const std::string& sql) {
   if (prepared_.contains(name)) return;

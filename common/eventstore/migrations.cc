@@ -47,6 +47,12 @@ CREATE TRIGGER events_no_truncate
   BEFORE TRUNCATE ON {schema}.events
   FOR EACH STATEMENT EXECUTE FUNCTION {schema}.events_are_immutable();
 )sql"},
+      {"0002_streams_fillfactor", R"sql(
+-- Every append rewrites its stream's row: free room on each page keeps the
+-- update on the same page (HOT), pruned in place instead of bloating the
+-- table until the next vacuum.
+ALTER TABLE {schema}.streams SET (fillfactor = 50);
+)sql"},
   };
   return *kMigrations;
 }
