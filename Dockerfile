@@ -23,6 +23,7 @@ RUN apt-get update \
       libprotobuf-dev \
       protobuf-compiler \
       libpqxx-dev \
+      libgoogle-perftools-dev \
       libabsl-dev \
       libgtest-dev \
       libgmock-dev \
@@ -54,6 +55,7 @@ RUN apt-get update \
       libpq5 \
       libpqxx-6.4 \
       libprotobuf32 \
+      libtcmalloc-minimal4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 shop \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \

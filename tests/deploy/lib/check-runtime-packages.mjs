@@ -20,12 +20,13 @@ const ALLOWED = new Set([
   "libpq5",
   "libpqxx-6.4",
   "libprotobuf32",
+  "libtcmalloc-minimal4",
   "libstdc++6",
   "libgcc-s1",
   "libc6",
 ]);
 // Without these the binaries do not start.
-const REQUIRED = ["libgrpc++1.51", "libgrpc29", "libprotobuf32", "libpqxx-6.4", "libpq5", "libabsl20220623"];
+const REQUIRED = ["libgrpc++1.51", "libgrpc29", "libprotobuf32", "libpqxx-6.4", "libpq5", "libabsl20220623", "libtcmalloc-minimal4"];
 // Clearly build-time, named so the message says why rather than "not allowed".
 const BUILD_ONLY = [
   /-dev$/,
