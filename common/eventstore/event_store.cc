@@ -9,8 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
+#include "common/util/proto_json.h"
 
 namespace eventstore {
 namespace {
@@ -227,18 +226,18 @@ AppendResult LastOf(const pqxx::result& rows) {
 }  // namespace
 
 std::string Metadata::ToJson() const {
-  google::protobuf::Struct object;
-  auto put = [&object](const char* key, const std::string& value) {
-    if (!value.empty()) (*object.mutable_fields())[key].set_string_value(value);
+  std::string json = "{";
+  auto put = [&json](absl::string_view key, const std::string& value) {
+    if (value.empty()) return;
+    if (json.size() > 1) json.push_back(',');
+    absl::StrAppend(&json, "\"", key, "\":");
+    shop::AppendJsonString(value, &json);
   };
   put("correlationId", correlation_id);
   put("causationId", causation_id);
   put("causedBy", caused_by);
   put("requestId", request_id);
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(object, &json).ok()) {
-    return "{}";
-  }
+  json.push_back('}');
   return json;
 }
 
