@@ -24,6 +24,8 @@ ABSL_FLAG(int, pool_size, 8, "database connections at most");
 ABSL_FLAG(int, append_batch, 64,
           "most appends to different streams written as one statement "
           "(group commit); 1 writes each alone");
+ABSL_FLAG(int, append_batches_in_flight, 1,
+          "merged statements written at once; appends queue behind them");
 ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
           "host:port of the inventory service");
 ABSL_FLAG(int, inventory_deadline_ms, 2000,
@@ -56,7 +58,8 @@ int main(int argc, char** argv) {
 
   eventstore::EventStore events(
       &pool, absl::GetFlag(FLAGS_schema),
-      {.max_batch = absl::GetFlag(FLAGS_append_batch)});
+      {.max_batch = absl::GetFlag(FLAGS_append_batch),
+       .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight)});
   cart::CartStore store(&events);
   cart::InventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),

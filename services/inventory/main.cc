@@ -24,6 +24,8 @@ ABSL_FLAG(int, pool_size, 8, "database connections at most");
 ABSL_FLAG(int, append_batch, 64,
           "most appends to different streams written as one statement "
           "(group commit); 1 writes each alone");
+ABSL_FLAG(int, append_batches_in_flight, 1,
+          "merged statements written at once; appends queue behind them");
 ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
           "reservation lifetime when the caller gives none");
 ABSL_FLAG(int, expiry_interval_ms, 1000,
@@ -56,7 +58,8 @@ int main(int argc, char** argv) {
 
   eventstore::EventStore events(
       &pool, absl::GetFlag(FLAGS_schema),
-      {.max_batch = absl::GetFlag(FLAGS_append_batch)});
+      {.max_batch = absl::GetFlag(FLAGS_append_batch),
+       .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight)});
   inventory::ProductStore store(&events);
   inventory::Inventory inventory(
       &store, {.default_ttl = absl::Seconds(
