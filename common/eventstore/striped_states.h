@@ -17,10 +17,11 @@
 namespace eventstore {
 
 // Per-stream queueing inside one process, plus the state each stream's
-// last write left. Writers of one stream wait on its stripe instead of
-// conflicting in the database. Cached state may trail other replicas: a
-// write decided on it is still guarded by the append's expected version,
-// and callers confirm refusals and no-ops on a fresh load.
+// last write left. Commands of one stream take turns instead of conflicting
+// in the database; commands of other streams never wait for them. Cached
+// state may trail other replicas: a write decided on it is still guarded by
+// the append's expected version, and callers confirm refusals and no-ops on
+// a fresh load.
 template <typename State>
 class StripedStates final {
  public:
@@ -31,43 +32,51 @@ class StripedStates final {
     int64_t snapshot_version = 0;
   };
 
-  // A command waiting for its stream's turn in Combine.
+  // A command waiting for its stream's turn.
   struct Waiter {
     // Whether it may share a batch with other commands of its stream.
     bool combinable = true;
     bool done = false;
   };
 
-  // Holds one stream's stripe for the duration of a command.
+  // Holds one stream's turn for the duration of a command.
   class Lock final {
    public:
     Lock(const Lock&) = delete;
     Lock& operator=(const Lock&) = delete;
-    ~Lock() { stripe_->mu.Unlock(); }
-
-    // The cached state of `id`, removed from the cache: only a successful
-    // write puts a state back.
-    std::optional<Versioned> Take(const std::string& id) {
-      auto it = stripe_->cache.find(id);
-      if (it == stripe_->cache.end()) return std::nullopt;
-      Versioned value = std::move(it->second);
-      stripe_->cache.erase(it);
-      return value;
+    ~Lock() {
+      absl::MutexLock lock(&stripe_->mu);
+      EndTurn(*stripe_, id_);
     }
-    void Put(const std::string& id, Versioned value) {
-      if (stripe_->cache.size() >= kMaxPerStripe) stripe_->cache.clear();
-      stripe_->cache.insert_or_assign(id, std::move(value));
+
+    // The cached state of the stream, removed from the cache: only a
+    // successful write puts a state back.
+    std::optional<Versioned> Take() {
+      absl::MutexLock lock(&stripe_->mu);
+      return TakeCached(*stripe_, id_);
+    }
+    void Put(Versioned value) {
+      absl::MutexLock lock(&stripe_->mu);
+      PutCached(*stripe_, id_, std::move(value));
     }
 
    private:
     friend class StripedStates;
-    explicit Lock(typename StripedStates::Stripe* stripe) : stripe_(stripe) {
-      stripe_->mu.Lock();
-    }
+    Lock(typename StripedStates::Stripe* stripe, std::string id)
+        : stripe_(stripe), id_(std::move(id)) {}
     typename StripedStates::Stripe* stripe_;
+    std::string id_;
   };
 
-  Lock Acquire(const std::string& id) { return Lock(&StripeOf(id)); }
+  // Waits for the turn of stream `id`, behind the commands already queued.
+  Lock Acquire(const std::string& id) {
+    Stripe& stripe = StripeOf(id);
+    Waiter waiter{.combinable = false};
+    absl::MutexLock lock(&stripe.mu);
+    TakeTurn(stripe, id, &waiter);
+    stripe.queues.at(id).waiting.pop_front();
+    return Lock(&stripe, id);
+  }
 
   // Runs `waiter` in turn with the other commands of stream `id`. The first
   // in line leads: it takes the front of the queue (one command that is not
@@ -82,70 +91,89 @@ class StripedStates final {
                    std::optional<Versioned> cached, std::vector<W*> batch)>
                    run) {
     Stripe& stripe = StripeOf(id);
-    stripe.mu.Lock();
-    stripe.queues[id].waiting.push_back(waiter);
-    auto done_or_first = [&] {
-      if (waiter->done) return true;
-      const Queue& queue = stripe.queues.at(id);
-      return !queue.running && queue.waiting.front() == waiter;
-    };
-    stripe.mu.Await(
-        absl::Condition(&done_or_first, &decltype(done_or_first)::operator()));
-    if (waiter->done) {
-      stripe.mu.Unlock();
-      return;
-    }
-    Queue& queue = stripe.queues.at(id);
-    queue.running = true;
     std::vector<W*> batch;
-    do {
-      batch.push_back(static_cast<W*>(queue.waiting.front()));
-      queue.waiting.pop_front();
-    } while (waiter->combinable && batch.size() < max_batch &&
-             !queue.waiting.empty() && queue.waiting.front()->combinable);
     std::optional<Versioned> cached;
-    if (auto it = stripe.cache.find(id); it != stripe.cache.end()) {
-      cached = std::move(it->second);
-      stripe.cache.erase(it);
+    {
+      absl::MutexLock lock(&stripe.mu);
+      if (!TakeTurn(stripe, id, waiter)) return;
+      std::deque<Waiter*>& waiting = stripe.queues.at(id).waiting;
+      do {
+        batch.push_back(static_cast<W*>(waiting.front()));
+        waiting.pop_front();
+      } while (waiter->combinable && batch.size() < max_batch &&
+               !waiting.empty() && waiting.front()->combinable);
+      cached = TakeCached(stripe, id);
     }
-    stripe.mu.Unlock();
-
     std::optional<Versioned> after = run(std::move(cached), batch);
-
-    stripe.mu.Lock();
-    if (after.has_value()) {
-      if (stripe.cache.size() >= kMaxPerStripe) stripe.cache.clear();
-      stripe.cache.insert_or_assign(id, *std::move(after));
-    }
+    absl::MutexLock lock(&stripe.mu);
+    if (after.has_value()) PutCached(stripe, id, *std::move(after));
     for (W* member : batch) member->done = true;
-    Queue& rest = stripe.queues.at(id);
-    rest.running = false;
-    if (rest.waiting.empty()) stripe.queues.erase(id);
-    stripe.mu.Unlock();
+    EndTurn(stripe, id);
   }
 
-  // Commands of `id` waiting in Combine for a leader to take them.
+  // Commands of `id` waiting for their turn (for tests).
   size_t Queued(const std::string& id) {
     Stripe& stripe = StripeOf(id);
     absl::MutexLock lock(&stripe.mu);
     auto it = stripe.queues.find(id);
-    return it == stripe.queues.end() ? 0 : it->second.waiting.size();
+    if (it == stripe.queues.end()) return 0;
+    return it->second.waiting.size();
   }
 
  private:
   static constexpr size_t kMaxPerStripe = 4096;
   struct Queue {
     std::deque<Waiter*> waiting;
-    bool running = false;  // a leader is writing this stream's batch
+    bool running = false;  // a command of this stream holds its turn
   };
   struct Stripe {
     absl::Mutex mu;
-    absl::flat_hash_map<std::string, Versioned> cache;
-    absl::flat_hash_map<std::string, Queue> queues;
+    absl::flat_hash_map<std::string, Versioned> cache ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<std::string, Queue> queues ABSL_GUARDED_BY(mu);
   };
 
   Stripe& StripeOf(const std::string& id) {
     return stripes_[absl::Hash<std::string>{}(id) % stripes_.size()];
+  }
+
+  // Queues `waiter` and waits until another command's turn has run it
+  // (false) or it is first in line with the stream free (true: the turn is
+  // taken, and the waiter still at the front of the queue).
+  static bool TakeTurn(Stripe& stripe, const std::string& id, Waiter* waiter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+    stripe.queues[id].waiting.push_back(waiter);
+    auto done_or_first = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+      if (waiter->done) return true;
+      const Queue& queue = stripe.queues.at(id);
+      return !queue.running && queue.waiting.front() == waiter;
+    };
+    stripe.mu.Await(absl::Condition(&done_or_first));
+    if (waiter->done) return false;
+    stripe.queues.at(id).running = true;
+    return true;
+  }
+
+  static void EndTurn(Stripe& stripe, const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+    auto it = stripe.queues.find(id);
+    it->second.running = false;
+    if (it->second.waiting.empty()) stripe.queues.erase(it);
+  }
+
+  static std::optional<Versioned> TakeCached(Stripe& stripe,
+                                             const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+    auto it = stripe.cache.find(id);
+    if (it == stripe.cache.end()) return std::nullopt;
+    Versioned value = std::move(it->second);
+    stripe.cache.erase(it);
+    return value;
+  }
+
+  static void PutCached(Stripe& stripe, const std::string& id, Versioned value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+    if (stripe.cache.size() >= kMaxPerStripe) stripe.cache.clear();
+    stripe.cache.insert_or_assign(id, std::move(value));
   }
 
   std::array<Stripe, 64> stripes_;

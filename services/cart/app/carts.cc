@@ -26,7 +26,7 @@ absl::StatusOr<Carts::Current> Carts::Fetch(Lock& lock,
                                             const std::string& cart_id,
                                             bool allow_cache) {
   std::optional<eventstore::StripedStates<Cart>::Versioned> cached =
-      lock.Take(cart_id);
+      lock.Take();
   if (allow_cache && cached.has_value()) {
     return Current{LoadedCart{std::move(cached->state), cached->version}, true};
   }
@@ -65,7 +65,7 @@ absl::StatusOr<CartOutcome> Carts::Execute(
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
         cart_id, loaded.version, *events, after, context.metadata);
     if (appended.ok()) {
-      lock.Put(cart_id, {after, appended->version});
+      lock.Put({after, appended->version});
       return CartOutcome{std::move(after), appended->version};
     }
     if (!eventstore::ShouldRetryAppend(appended.status(), context)) {

@@ -129,5 +129,48 @@ TEST_F(CombineTest, BatchesAreBounded) {
                                     ElementsAre("c")));
 }
 
+// A stream's turn holds back only that stream, even when another stream
+// shares its stripe.
+TEST(AcquireTest, TurnsAreHeldPerStream) {
+  States states;
+  auto stripe_of = [](const std::string& id) {
+    return absl::Hash<std::string>{}(id) % 64;
+  };
+  std::string neighbour;
+  for (int i = 0; neighbour.empty(); ++i) {
+    std::string id = absl::StrCat("n", i);
+    if (stripe_of(id) == stripe_of("a")) neighbour = id;
+  }
+
+  absl::Notification second_ran;
+  std::thread other, second;
+  {
+    States::Lock held = states.Acquire("a");
+    absl::Notification neighbour_ran;
+    other = std::thread([&] {
+      States::Lock lock = states.Acquire(neighbour);
+      neighbour_ran.Notify();
+    });
+    EXPECT_TRUE(
+        neighbour_ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+    second = std::thread([&] {
+      States::Lock lock = states.Acquire("a");
+      second_ran.Notify();
+    });
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (states.Queued("a") == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    EXPECT_EQ(states.Queued("a"), 1u);
+    EXPECT_FALSE(second_ran.HasBeenNotified());
+    held.Put({"kept", 7});
+  }
+  other.join();
+  second.join();
+  EXPECT_TRUE(second_ran.HasBeenNotified());
+  EXPECT_EQ(states.Acquire("a").Take()->version, 7);
+}
+
 }  // namespace
 }  // namespace eventstore
