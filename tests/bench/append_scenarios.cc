@@ -64,7 +64,9 @@ class AppendScenario : public Scenario {
                                                   ? options.pool_size
                                                   : options.concurrency}),
         schema_(FreshSchemaName()),
-        store_(&pool_, schema_),
+        store_(&pool_, schema_,
+               {.max_batch = options.append_batch,
+                .max_in_flight = options.append_batches_in_flight}),
         workers_(options.concurrency) {}
 
   absl::Status Setup() override {

@@ -41,6 +41,11 @@ ABSL_FLAG(std::string, watch_cpu, "",
 ABSL_FLAG(bool, count_xacts, false,
           "report database transactions per op (needs --dsn or $SHOP_PG_DSN)");
 ABSL_FLAG(int, products, 1000, "products of the *-many scenarios");
+ABSL_FLAG(int, append_batch, 1,
+          "append scenarios: appends merged into one statement (group "
+          "commit); 1 writes each alone");
+ABSL_FLAG(int, append_batches_in_flight, 1,
+          "append scenarios: merged statements written at once");
 ABSL_FLAG(int, carts, 2000, "carts the additem scenarios make before the run");
 ABSL_FLAG(int, lines_per_cart, 10,
           "AddItem calls per cart before a worker moves to a fresh cart");
@@ -133,7 +138,10 @@ int Main() {
       .grpc_channels = absl::GetFlag(FLAGS_grpc_channels),
       .products = absl::GetFlag(FLAGS_products),
       .carts = absl::GetFlag(FLAGS_carts),
-      .lines_per_cart = absl::GetFlag(FLAGS_lines_per_cart)};
+      .lines_per_cart = absl::GetFlag(FLAGS_lines_per_cart),
+      .append_batch = absl::GetFlag(FLAGS_append_batch),
+      .append_batches_in_flight =
+          absl::GetFlag(FLAGS_append_batches_in_flight)};
   if (options.dsn.empty()) {
     const char* env = std::getenv("SHOP_PG_DSN");
     options.dsn = env == nullptr ? "" : env;
@@ -141,11 +149,12 @@ int Main() {
   if (options.concurrency < 1 || absl::GetFlag(FLAGS_duration_s) <= 0 ||
       absl::GetFlag(FLAGS_warmup_s) < 0 || options.pool_size < 0 ||
       options.grpc_channels < 1 || options.products < 1 || options.carts < 1 ||
-      options.lines_per_cart < 1) {
+      options.lines_per_cart < 1 || options.append_batch < 1) {
     std::fprintf(stderr,
                  "shop_load: need --concurrency >= 1, --duration_s > 0, "
                  "--warmup_s >= 0, --pool_size >= 0, and --grpc_channels, "
-                 "--products, --carts, --lines_per_cart >= 1\n");
+                 "--products, --carts, --lines_per_cart, --append_batch >= "
+                 "1\n");
     return 2;
   }
 

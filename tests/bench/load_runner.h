@@ -31,6 +31,9 @@ struct LoadOptions {
   // before its worker moves on to a fresh one (cart state grows per line).
   int carts = 2000;
   int lines_per_cart = 10;
+  // Append scenarios: appends merged per statement (1: each alone).
+  int append_batch = 1;
+  int append_batches_in_flight = 1;
 };
 
 // How one operation ended.

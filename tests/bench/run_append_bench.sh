@@ -10,7 +10,8 @@
 # table shows each figure's median over the rounds (the machine is shared).
 #
 # Environment: BENCH_CONCURRENCY (default "1 16"), BENCH_SCENARIOS (default:
-# the four append scenarios). Uses the "bench" cluster of deploy/local/pg.sh
+# the four append scenarios, then append-worker-streams with group commit;
+# "name:N" runs a scenario with --append_batch=N). Uses the "bench" cluster of deploy/local/pg.sh
 # and stops it at the end if it was not running before.
 set -euo pipefail
 
@@ -19,7 +20,7 @@ here="$repo/tests/bench"
 duration=${1:-5}
 rounds=${2:-3}
 read -r -a concurrencies <<<"${BENCH_CONCURRENCY:-1 16}"
-read -r -a scenarios <<<"${BENCH_SCENARIOS:-append-one-stream append-one-stream-exact append-many-streams append-worker-streams}"
+read -r -a scenarios <<<"${BENCH_SCENARIOS:-append-one-stream append-one-stream-exact append-many-streams append-worker-streams append-worker-streams:64}"
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 log() { echo "run_append_bench: $*" >&2; }
@@ -110,12 +111,20 @@ for round in $(seq "$rounds"); do
       "$(per_op_us $((after - before)) "$txns")" \
       "$(wal_per_op "$wal_before" "$wal_after" "$txns")" 1
 
-    for scenario in "${scenarios[@]}"; do
+    for entry in "${scenarios[@]}"; do
+      scenario=${entry%%:*}
+      batch=1
+      label=$scenario
+      if [[ $entry == *:* ]]; then
+        batch=${entry#*:}
+        label="$scenario, group commit $batch"
+      fi
       quiesce
       before=$(server_ticks)
       wal_before=$(wal_stats)
       if ! line=$("$repo/build/tests/bench/shop_load" --scenario="$scenario" \
-                  --concurrency="$c" --duration_s="$duration"); then
+                  --concurrency="$c" --duration_s="$duration" \
+                  --append_batch="$batch"); then
         failed=1
       fi
       settle
@@ -124,7 +133,7 @@ for round in $(seq "$rounds"); do
       log "round $round: $line"
       [[ -z $line ]] && continue
       # Server figures cover warm-up too: divided by every operation.
-      record "$scenario|$c" "$(field throughput_ops_s)" "$(field p50_ms)" \
+      record "$label|$c" "$(field throughput_ops_s)" "$(field p50_ms)" \
         "$(field p99_ms)" "$(field conflicts)" "$(field client_cpu_us_per_op)" \
         "$(per_op_us $((after - before)) "$(field total_ops)")" \
         "$(wal_per_op "$wal_before" "$wal_after" "$(field total_ops)")" \
