@@ -104,58 +104,65 @@ int Utf8Length(absl::string_view text) {
   return length;
 }
 
-// One singular value, or element `index` of a repeated field.
+// A singular field's value (index < 0) or a repeated field's element.
+template <typename T>
+T Get(const Message& message, const FieldDescriptor* field, int index,
+      T (Reflection::*singular)(const Message&, const FieldDescriptor*) const,
+      T (Reflection::*element)(const Message&, const FieldDescriptor*, int)
+          const) {
+  const Reflection* reflection = message.GetReflection();
+  return index < 0 ? (reflection->*singular)(message, field)
+                   : (reflection->*element)(message, field, index);
+}
+
+// One singular value (index < 0), or element `index` of a repeated field.
 bool AppendValue(const Message& message, const FieldDescriptor* field,
                  int index, std::string* out) {
-  const Reflection* reflection = message.GetReflection();
-  const bool repeated = index >= 0;
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
-      absl::StrAppend(
-          out, repeated ? reflection->GetRepeatedInt32(message, field, index)
-                        : reflection->GetInt32(message, field));
+      absl::StrAppend(out, Get(message, field, index, &Reflection::GetInt32,
+                               &Reflection::GetRepeatedInt32));
       return true;
     case FieldDescriptor::CPPTYPE_UINT32:
-      absl::StrAppend(
-          out, repeated ? reflection->GetRepeatedUInt32(message, field, index)
-                        : reflection->GetUInt32(message, field));
+      absl::StrAppend(out, Get(message, field, index, &Reflection::GetUInt32,
+                               &Reflection::GetRepeatedUInt32));
       return true;
+    // 64-bit integers are strings in protobuf's JSON mapping.
     case FieldDescriptor::CPPTYPE_INT64:
       absl::StrAppend(out, "\"",
-                      repeated
-                          ? reflection->GetRepeatedInt64(message, field, index)
-                          : reflection->GetInt64(message, field),
+                      Get(message, field, index, &Reflection::GetInt64,
+                          &Reflection::GetRepeatedInt64),
                       "\"");
       return true;
     case FieldDescriptor::CPPTYPE_UINT64:
       absl::StrAppend(out, "\"",
-                      repeated
-                          ? reflection->GetRepeatedUInt64(message, field, index)
-                          : reflection->GetUInt64(message, field),
+                      Get(message, field, index, &Reflection::GetUInt64,
+                          &Reflection::GetRepeatedUInt64),
                       "\"");
       return true;
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      const bool value =
-          repeated ? reflection->GetRepeatedBool(message, field, index)
-                   : reflection->GetBool(message, field);
-      out->append(value ? "true" : "false");
+    case FieldDescriptor::CPPTYPE_BOOL:
+      out->append(Get(message, field, index, &Reflection::GetBool,
+                      &Reflection::GetRepeatedBool)
+                      ? "true"
+                      : "false");
       return true;
-    }
     case FieldDescriptor::CPPTYPE_STRING: {
       if (field->type() == FieldDescriptor::TYPE_BYTES) return false;
+      const Reflection* reflection = message.GetReflection();
       std::string scratch;
       const std::string& text =
-          repeated ? reflection->GetRepeatedStringReference(message, field,
-                                                            index, &scratch)
-                   : reflection->GetStringReference(message, field, &scratch);
+          index < 0 ? reflection->GetStringReference(message, field, &scratch)
+                    : reflection->GetRepeatedStringReference(message, field,
+                                                             index, &scratch);
       if (!IsPlain(text)) return false;
       AppendPlainString(text, out);
       return true;
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return AppendMessage(
-          repeated ? reflection->GetRepeatedMessage(message, field, index)
-                   : reflection->GetMessage(message, field),
+          index < 0 ? message.GetReflection()->GetMessage(message, field)
+                    : message.GetReflection()->GetRepeatedMessage(message,
+                                                                  field, index),
           out);
     default:  // floating point and enums: left to protobuf
       return false;

@@ -17,11 +17,13 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "tests/support/test_database.h"
+#include "tests/support/wrong_version.h"
 
 namespace eventstore {
 namespace {
 
 using ::shop::testing::ExecAsAdmin;
+using ::shop::testing::ExpectWrongVersion;
 using ::shop::testing::TestDsn;
 using ::shop::testing::TestSchema;
 
@@ -46,16 +48,6 @@ struct Request {
   std::vector<EventData> events;
   std::optional<SnapshotWrite> snapshot;
 };
-
-void ExpectWrongVersion(const absl::StatusOr<AppendResult>& result,
-                        int64_t actual) {
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kAborted);
-  std::optional<WrongExpectedVersion> wrong =
-      AsWrongExpectedVersion(result.status());
-  ASSERT_TRUE(wrong.has_value()) << result.status();
-  EXPECT_EQ(wrong->actual, actual);
-}
 
 class EventStoreBatchAppendTest : public ::testing::Test {
  protected:

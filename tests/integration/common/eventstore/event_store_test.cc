@@ -16,11 +16,13 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "tests/support/test_database.h"
+#include "tests/support/wrong_version.h"
 
 namespace eventstore {
 namespace {
 
 using ::shop::testing::ExecAsAdmin;
+using ::shop::testing::ExpectWrongVersion;
 using ::shop::testing::TestDsn;
 using ::shop::testing::TestSchema;
 using ::testing::ElementsAre;
@@ -57,16 +59,6 @@ class EventStoreTest : public ::testing::Test {
   std::unique_ptr<ConnectionPool> pool_;
   std::unique_ptr<EventStore> store_;
 };
-
-void ExpectWrongVersion(const absl::StatusOr<AppendResult>& result,
-                        int64_t actual) {
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kAborted);
-  std::optional<WrongExpectedVersion> wrong =
-      AsWrongExpectedVersion(result.status());
-  ASSERT_TRUE(wrong.has_value()) << result.status();
-  EXPECT_EQ(wrong->actual, actual);
-}
 
 // no_stream accepts a new stream and refuses an existing one, writing nothing.
 TEST_F(EventStoreTest, NoStreamAcceptsNewAndRefusesExisting) {
