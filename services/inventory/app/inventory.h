@@ -63,6 +63,11 @@ class Inventory final {
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ListEvents(
       const std::string& product_id, int64_t from_version, int max_count);
 
+  // Commands waiting for their product's write in flight (for tests).
+  size_t Queued(const std::string& product_id) {
+    return products_.Queued(product_id);
+  }
+
   // One pass of the expiry sweep: expires what is overdue on up to
   // `max_products` products and returns how many reservations it expired.
   absl::StatusOr<int> ExpireDue(int max_products);

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/errors/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pqxx/pqxx"
 #include "tests/support/inventory_harness.h"
 
 namespace inventory {
@@ -87,6 +89,55 @@ TEST_F(InventoryTest, RacingCommandsKeepTheirOwnAnswersAndMetadata) {
   ASSERT_TRUE(stock.ok());
   EXPECT_EQ(stock->product.reserved(), 30);
   EXPECT_EQ(stock->product.available(), 0);
+}
+
+// When one command of a shared append reuses a reservation id, only that
+// command is refused; the others of the batch are written.
+TEST_F(InventoryTest, ReusedIdInABatchFailsOnlyItsOwnCommand) {
+  AddProduct(harness_, 100);
+  ASSERT_TRUE(
+      harness_.app().ReserveStock("p", {1, "old", absl::Minutes(15)}, {}).ok());
+  ASSERT_TRUE(harness_.app().ReleaseStock("p", "old", {}).ok());
+
+  // The product's row is locked, so the next write waits in the database
+  // and the commands after it queue for one shared append.
+  pqxx::connection blocker(shop::testing::TestDsn());
+  pqxx::work lock(blocker);
+  lock.exec_params("SELECT 1 FROM " + schema_.name() +
+                       ".streams WHERE stream_id = $1 FOR UPDATE",
+                   StreamOf("p"));
+  std::vector<std::thread> threads;
+  std::vector<absl::StatusOr<Outcome>> outcomes(6, absl::UnknownError(""));
+  threads.emplace_back([&] { outcomes[0] = Reserve(harness_, 0); });
+  for (int i = 1; i < 5; ++i) {
+    // Each waits in the queue before the next one starts.
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (harness_.app().Queued("p") < static_cast<size_t>(i - 1) &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    threads.emplace_back([&, i] { outcomes[i] = Reserve(harness_, i); });
+  }
+  threads.emplace_back([&] {
+    outcomes[5] =
+        harness_.app().ReserveStock("p", {1, "old", absl::Minutes(15)}, {});
+  });
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (harness_.app().Queued("p") < 5 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(harness_.app().Queued("p"), 5u);
+  lock.commit();
+  for (std::thread& thread : threads) thread.join();
+
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(outcomes[i].ok()) << i;
+  ASSERT_FALSE(outcomes[5].ok());
+  EXPECT_EQ(outcomes[5].status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(shop::ReasonOf(outcomes[5].status()), "RESERVATION_RELEASED");
+  absl::StatusOr<LoadedProduct> stock = harness_.app().GetStock("p");
+  ASSERT_TRUE(stock.ok());
+  EXPECT_EQ(stock->product.reserved(), 5);
+  EXPECT_EQ(stock->version, 3 + 5);
 }
 
 // A product holding many reservations is not re-snapshotted on every write,
