@@ -384,6 +384,8 @@ absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
       // Free slot, not taken: lead the oldest appends, one per stream.
       ++in_flight_;
       batch.push_back(&pending);
+      // A statement carries at most as many events as one append may.
+      size_t events = pending.events->size();
       std::deque<PendingAppend*> rest;
       for (PendingAppend* queued : queue_) {
         if (queued == &pending) continue;
@@ -392,8 +394,10 @@ absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
               return *taken->stream == *queued->stream;
             });
         if (static_cast<int>(batch.size()) < options_.max_batch &&
-            !same_stream) {
+            !same_stream &&
+            events + queued->events->size() <= kMaxEventsPerAppend) {
           batch.push_back(queued);
+          events += queued->events->size();
         } else {
           rest.push_back(queued);
         }

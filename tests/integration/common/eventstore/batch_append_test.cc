@@ -71,14 +71,13 @@ class EventStoreBatchAppendTest : public ::testing::Test {
     ASSERT_TRUE(result.ok()) << result.status();
   }
 
-  // Appends all `requests` through one merged statement: a lone append to a
-  // stream locked by another transaction holds the only in-flight slot until
-  // every request has queued, then the lock is released.
-  std::vector<absl::StatusOr<AppendResult>> AppendAsOneBatch(
+  // Appends all `requests` at once: a lone append to a stream locked by
+  // another transaction holds the only in-flight slot until every request
+  // has queued, then the lock is released.
+  std::vector<absl::StatusOr<AppendResult>> AppendQueued(
       const std::vector<Request>& requests) {
     const std::string blocker = "blocker-" + NewUuid();
     Seed(blocker, 1);
-    const GroupCommitStats before = store_->group_commit_stats();
 
     pqxx::connection locker_connection(TestDsn());
     pqxx::work locker(locker_connection);
@@ -109,7 +108,14 @@ class EventStoreBatchAppendTest : public ::testing::Test {
     leader.join();
     for (std::thread& caller : callers) caller.join();
     EXPECT_TRUE(blocked.ok()) << blocked.status();
+    return results;
+  }
 
+  // AppendQueued, checking that one merged statement carried every request.
+  std::vector<absl::StatusOr<AppendResult>> AppendAsOneBatch(
+      const std::vector<Request>& requests) {
+    const GroupCommitStats before = store_->group_commit_stats();
+    std::vector<absl::StatusOr<AppendResult>> results = AppendQueued(requests);
     const GroupCommitStats after = store_->group_commit_stats();
     EXPECT_EQ(after.merged_statements - before.merged_statements, 1);
     EXPECT_EQ(after.merged_appends - before.merged_appends,
@@ -350,6 +356,29 @@ TEST_F(EventStoreBatchAppendTest, SnapshotsAndDueTimesMatchTheSinglePath) {
   ASSERT_TRUE(no_due.ok());
   EXPECT_EQ(no_due->snapshot_version, 2);
   EXPECT_EQ(DueAt("no-due"), std::nullopt);
+}
+
+// A merged statement carries no more events than one append may; the
+// appends that would exceed it wait for the next statement.
+TEST_F(EventStoreBatchAppendTest, StatementsAreBoundedInEvents) {
+  const size_t big = EventStore::kMaxEventsPerAppend * 2 / 5;
+  std::vector<Request> requests;
+  for (const char* stream : {"big-a", "big-b", "big-c"}) {
+    Seed(stream, 1);
+    std::vector<EventData> events;
+    for (size_t i = 0; i < big; ++i) events.push_back(Event());
+    requests.emplace_back(stream, 1, events);
+  }
+  const GroupCommitStats before = store_->group_commit_stats();
+  std::vector<absl::StatusOr<AppendResult>> results = AppendQueued(requests);
+  const GroupCommitStats after = store_->group_commit_stats();
+  for (const absl::StatusOr<AppendResult>& result : results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->version, static_cast<int64_t>(1 + big));
+  }
+  // Two fit in one statement; the third is written after them, alone.
+  EXPECT_EQ(after.merged_statements - before.merged_statements, 1);
+  EXPECT_EQ(after.merged_appends - before.merged_appends, 2);
 }
 
 // The default options never queue an append.
