@@ -10,8 +10,9 @@
 # table shows each figure's median over the rounds (the machine is shared).
 #
 # Environment: BENCH_CONCURRENCY (default "1 16"), BENCH_SCENARIOS (default:
-# the four append scenarios, then append-worker-streams with group commit;
-# "name:N" runs a scenario with --append_batch=N). Uses the "bench" cluster of deploy/local/pg.sh
+# the four append scenarios, then append-worker-streams with group commit,
+# one and two statements in flight; "name:N[:F]" runs a scenario with
+# --append_batch=N --append_batches_in_flight=F). Uses the "bench" cluster of deploy/local/pg.sh
 # and stops it at the end if it was not running before.
 set -euo pipefail
 
@@ -20,7 +21,7 @@ here="$repo/tests/bench"
 duration=${1:-5}
 rounds=${2:-3}
 read -r -a concurrencies <<<"${BENCH_CONCURRENCY:-1 16}"
-read -r -a scenarios <<<"${BENCH_SCENARIOS:-append-one-stream append-one-stream-exact append-many-streams append-worker-streams append-worker-streams:64}"
+read -r -a scenarios <<<"${BENCH_SCENARIOS:-append-one-stream append-one-stream-exact append-many-streams append-worker-streams append-worker-streams:64 append-worker-streams:64:2}"
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 log() { echo "run_append_bench: $*" >&2; }
@@ -112,19 +113,19 @@ for round in $(seq "$rounds"); do
       "$(wal_per_op "$wal_before" "$wal_after" "$txns")" 1
 
     for entry in "${scenarios[@]}"; do
-      scenario=${entry%%:*}
-      batch=1
+      IFS=: read -r scenario batch in_flight <<<"$entry"
+      batch=${batch:-1}
+      in_flight=${in_flight:-1}
       label=$scenario
-      if [[ $entry == *:* ]]; then
-        batch=${entry#*:}
-        label="$scenario, group commit $batch"
-      fi
+      if [[ $batch != 1 ]]; then label="$scenario, group commit $batch"; fi
+      if [[ $in_flight != 1 ]]; then label="$label, $in_flight in flight"; fi
       quiesce
       before=$(server_ticks)
       wal_before=$(wal_stats)
       if ! line=$("$repo/build/tests/bench/shop_load" --scenario="$scenario" \
                   --concurrency="$c" --duration_s="$duration" \
-                  --append_batch="$batch"); then
+                  --append_batch="$batch" \
+                  --append_batches_in_flight="$in_flight"); then
         failed=1
       fi
       settle
