@@ -10,6 +10,7 @@
 #include "common/server/flags.h"
 #include "common/server/periodic_task.h"
 #include "common/server/server.h"
+#include "common/server/server_flags.h"
 #include "common/server/startup.h"
 #include "services/cart/api/cart_service.h"
 #include "services/cart/app/carts.h"
@@ -20,23 +21,12 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address");
 ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart",
           "libpq connection string or URI (password: PGPASSWORD)");
 ABSL_FLAG(std::string, schema, "cart", "PostgreSQL schema of this service");
-ABSL_FLAG(int, pool_size, 8, "database connections at most");
-ABSL_FLAG(int, append_batch, 64,
-          "most appends to different streams written as one statement "
-          "(group commit); 1 writes each alone");
-ABSL_FLAG(int, append_batches_in_flight, 1,
-          "merged statements written at once; appends queue behind them");
 ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
           "host:port of the inventory service");
 ABSL_FLAG(int, inventory_deadline_ms, 2000,
           "deadline of each call to the inventory service");
 ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
           "how long inventory holds the units of an open cart");
-ABSL_FLAG(int, shutdown_grace_seconds, 20,
-          "time calls in flight get to finish after SIGTERM");
-ABSL_FLAG(int, startup_timeout_seconds, 60,
-          "how long start-up waits for the database");
-ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
 
 int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
@@ -46,20 +36,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: cart-server [migrate] [--flags]\n");
     return 2;
   }
+  const shop::ServerFlags common = shop::ReadServerFlags();
 
-  eventstore::ConnectionPool pool({.dsn = absl::GetFlag(FLAGS_database_url),
-                                   .size = absl::GetFlag(FLAGS_pool_size)});
+  eventstore::ConnectionPool pool(
+      {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
   if (std::optional<int> exit_code = shop::MigrateForMain(
-          pool, absl::GetFlag(FLAGS_schema), {},
-          absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)),
+          pool, absl::GetFlag(FLAGS_schema), {}, common.startup_timeout,
           /*migrate_only=*/args.size() == 2)) {
     return *exit_code;
   }
 
-  eventstore::EventStore events(
-      &pool, absl::GetFlag(FLAGS_schema),
-      {.max_batch = absl::GetFlag(FLAGS_append_batch),
-       .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight)});
+  eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
+                                common.store);
   cart::CartStore store(&events);
   cart::InventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
@@ -72,8 +60,7 @@ int main(int argc, char** argv) {
   return shop::ServeMain("cart-server",
                          {.listen_address = absl::GetFlag(FLAGS_listen),
                           .health_service_name = "cart.v1.CartService",
-                          .shutdown_grace = absl::Seconds(
-                              absl::GetFlag(FLAGS_shutdown_grace_seconds)),
-                          .access_log = absl::GetFlag(FLAGS_access_log)},
+                          .shutdown_grace = common.shutdown_grace,
+                          .access_log = common.access_log},
                          &service, absl::GetFlag(FLAGS_database_url));
 }

@@ -9,6 +9,7 @@
 #include "common/server/flags.h"
 #include "common/server/periodic_task.h"
 #include "common/server/server.h"
+#include "common/server/server_flags.h"
 #include "common/server/startup.h"
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
@@ -20,21 +21,10 @@ ABSL_FLAG(std::string, database_url,
           "libpq connection string or URI (password: PGPASSWORD)");
 ABSL_FLAG(std::string, schema, "inventory",
           "PostgreSQL schema of this service");
-ABSL_FLAG(int, pool_size, 8, "database connections at most");
-ABSL_FLAG(int, append_batch, 64,
-          "most appends to different streams written as one statement "
-          "(group commit); 1 writes each alone");
-ABSL_FLAG(int, append_batches_in_flight, 1,
-          "merged statements written at once; appends queue behind them");
 ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
           "reservation lifetime when the caller gives none");
 ABSL_FLAG(int, expiry_interval_ms, 1000,
           "how often overdue reservations are expired");
-ABSL_FLAG(int, shutdown_grace_seconds, 20,
-          "time calls in flight get to finish after SIGTERM");
-ABSL_FLAG(int, startup_timeout_seconds, 60,
-          "how long start-up waits for the database");
-ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
 
 int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
@@ -45,21 +35,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: inventory-server [migrate] [--flags]\n");
     return 2;
   }
+  const shop::ServerFlags common = shop::ReadServerFlags();
 
-  eventstore::ConnectionPool pool({.dsn = absl::GetFlag(FLAGS_database_url),
-                                   .size = absl::GetFlag(FLAGS_pool_size)});
+  eventstore::ConnectionPool pool(
+      {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
   if (std::optional<int> exit_code = shop::MigrateForMain(
           pool, absl::GetFlag(FLAGS_schema),
-          inventory::ProductStore::Migrations(),
-          absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)),
+          inventory::ProductStore::Migrations(), common.startup_timeout,
           /*migrate_only=*/args.size() == 2)) {
     return *exit_code;
   }
 
-  eventstore::EventStore events(
-      &pool, absl::GetFlag(FLAGS_schema),
-      {.max_batch = absl::GetFlag(FLAGS_append_batch),
-       .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight)});
+  eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
+                                common.store);
   inventory::ProductStore store(&events);
   inventory::Inventory inventory(
       &store, {.default_ttl = absl::Seconds(
@@ -77,8 +65,7 @@ int main(int argc, char** argv) {
       "inventory-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
        .health_service_name = "inventory.v1.InventoryService",
-       .shutdown_grace =
-           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
-       .access_log = absl::GetFlag(FLAGS_access_log)},
+       .shutdown_grace = common.shutdown_grace,
+       .access_log = common.access_log},
       &service, absl::GetFlag(FLAGS_database_url));
 }

@@ -1,0 +1,31 @@
+#include "common/server/server_flags.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(int, pool_size, 8, "database connections at most");
+ABSL_FLAG(int, append_batch, 64,
+          "most appends to different streams written as one statement "
+          "(group commit); 1 writes each alone");
+ABSL_FLAG(int, append_batches_in_flight, 1,
+          "merged statements written at once; appends queue behind them");
+ABSL_FLAG(int, shutdown_grace_seconds, 20,
+          "time calls in flight get to finish after SIGTERM");
+ABSL_FLAG(int, startup_timeout_seconds, 60,
+          "how long start-up waits for the database");
+ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
+
+namespace shop {
+
+ServerFlags ReadServerFlags() {
+  return {
+      .pool_size = absl::GetFlag(FLAGS_pool_size),
+      .store = {.max_batch = absl::GetFlag(FLAGS_append_batch),
+                .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight)},
+      .startup_timeout =
+          absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)),
+      .shutdown_grace =
+          absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
+      .access_log = absl::GetFlag(FLAGS_access_log)};
+}
+
+}  // namespace shop
