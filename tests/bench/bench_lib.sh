@@ -50,3 +50,32 @@ percentiles() {
       if (i99 >= n) i99 = n - 1
       printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }'
 }
+
+# Figures per key, one space-separated row of columns per round, in the
+# order the keys were first recorded: record KEY VALUES...
+declare -A results
+order=()
+record() {
+  local key=$1
+  shift
+  if [[ -z ${results[$key]+x} ]]; then
+    order+=("$key")
+    results[$key]=""
+  fi
+  results[$key]+="$*;"
+}
+
+# Median of column $2 (1-based) over the rounds recorded for key $1; "-"
+# when the key or the column has no figures.
+median() {
+  [[ -z ${results[$1]+x} ]] && { echo "-"; return; }
+  tr ';' '\n' <<<"${results[$1]}" | awk -v c="$2" 'NF && $c != "-" {print $c}' | sort -g |
+    awk '{v[NR] = $1} END {
+      if (NR == 0) print "-"
+      else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# The value of key $1 in shop_load's result line $line ("-" if absent).
+field() {
+  tr ' ' '\n' <<<"$line" | awk -F= -v k="$1" '$1 == k {v = $2} END {print (v == "" ? "-" : v)}'
+}

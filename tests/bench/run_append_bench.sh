@@ -60,28 +60,8 @@ wal_per_op() {  # before after ops
     'BEGIN {printf "%.1f %.0f", (n > 0 ? r / n : 0), (n > 0 ? w / n : 0)}'
 }
 
-# The value of key $1 in shop_load's result line $line.
-field() { tr ' ' '\n' <<<"$line" | awk -F= -v k="$1" '$1 == k {print $2}'; }
-
-# Per "workload|writers": one space-separated list of values per column,
-# appended to each round.
-declare -A results
-order=()
-record() {  # key ops p50 p99 conflicts client_us server_us wal_records wal_bytes ratio
-  local key=$1
-  shift
-  if [[ -z ${results[$key]+x} ]]; then
-    order+=("$key")
-    results[$key]=""
-  fi
-  results[$key]+="$*;"
-}
-
-# Median of column $2 (1-based) over the rounds recorded for key $1.
-median() {
-  tr ';' '\n' <<<"${results[$1]}" | awk -v c="$2" 'NF {print $c}' | sort -g |
-    awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
-}
+# Columns recorded per "workload|writers": ops p50 p99 conflicts client_us
+# server_us wal_records wal_bytes ratio.
 
 failed=0
 log "nproc=$(nproc) load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -106,35 +106,8 @@ start_server() {  # name binary flags...
   return 1
 }
 
-# The value of key $1 in shop_load's result line $line ("-" if absent).
-field() {
-  tr ' ' '\n' <<<"$line" | awk -F= -v k="$1" '$1 == k {v = $2} END {print (v == "" ? "-" : v)}'
-}
-
-# Per "workload|callers": one line of values per round:
-#   ops/s p50 p99 client_us inventory_us cart_us postgres_us xacts
-#   write_xacts wal_bytes
-declare -A results
-order=()
-record() {  # key values...
-  local key=$1
-  shift
-  if [[ -z ${results[$key]+x} ]]; then
-    order+=("$key")
-    results[$key]=""
-  fi
-  results[$key]+="$*;"
-}
-
-# Median of column $2 (1-based) over the rounds recorded for key $1; "-"
-# when the key or the column has no figures.
-median() {
-  [[ -z ${results[$1]+x} ]] && { echo "-"; return; }
-  tr ';' '\n' <<<"${results[$1]}" | awk -v c="$2" 'NF && $c != "-" {print $c}' | sort -g |
-    awk '{v[NR] = $1} END {
-      if (NR == 0) print "-"
-      else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
+# Columns recorded per "workload|callers": ops/s p50 p99 client_us
+# inventory_us cart_us postgres_us xacts write_xacts wal_bytes.
 
 # Per "workload|callers|round": the throughput, for the ratios.
 declare -A throughput
