@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -295,7 +296,7 @@ bool IsValidSchemaName(const std::string& schema) {
   });
 }
 
-// One caller's append while it waits for, or rides in, a group commit.
+// One append while it waits for, or rides in, a group commit.
 struct EventStore::PendingAppend {
   enum class State {
     kQueued,      // waiting for a batch
@@ -305,6 +306,14 @@ struct EventStore::PendingAppend {
     kRetryAlone,  // the merged statement failed: the caller appends alone
   };
 
+  // What an append nobody waits for keeps of its own.
+  struct Owned {
+    std::string stream;
+    ExpectedVersion expected;
+    std::vector<EventData> events;
+    std::optional<SnapshotWrite> snapshot;
+  };
+
   PendingAppend(const std::string& stream, const ExpectedVersion& expected,
                 const std::vector<EventData>& events,
                 const SnapshotWrite* snapshot)
@@ -312,11 +321,28 @@ struct EventStore::PendingAppend {
         expected(&expected),
         events(&events),
         snapshot(snapshot) {}
+  PendingAppend(Owned owned_data, AppendCallback done)
+      : owned(std::make_unique<Owned>(std::move(owned_data))),
+        stream(&owned->stream),
+        expected(&owned->expected),
+        events(&owned->events),
+        snapshot(owned->snapshot.has_value() ? &*owned->snapshot : nullptr),
+        done(std::move(done)) {}
 
+  // Exact versions of existing streams; other kinds may create the stream,
+  // which the merged UPDATE cannot express.
+  bool mergeable() const {
+    return expected->kind() == ExpectedVersion::Kind::kExact &&
+           expected->version() > 0;
+  }
+  bool waited_for() const { return owned == nullptr; }
+
+  std::unique_ptr<Owned> owned;
   const std::string* stream;
   const ExpectedVersion* expected;
   const std::vector<EventData>* events;
   const SnapshotWrite* snapshot;
+  AppendCallback done;
   State state = State::kQueued;
   absl::StatusOr<AppendResult> result = absl::UnknownError("not answered");
 };
@@ -340,6 +366,16 @@ EventStore::EventStore(ConnectionPool* pool, std::string schema,
       prefix_(schema_ + "_"),
       options_(Clamped(options, pool->size())) {}
 
+EventStore::~EventStore() {
+  std::vector<std::thread> writers;
+  {
+    absl::MutexLock lock(&batch_mu_);
+    stopping_ = true;
+    writers.swap(writers_);
+  }
+  for (std::thread& writer : writers) writer.join();
+}
+
 GroupCommitStats EventStore::group_commit_stats() const {
   absl::MutexLock lock(&batch_mu_);
   return stats_;
@@ -359,82 +395,146 @@ absl::StatusOr<AppendResult> EventStore::Append(
     const std::vector<EventData>& events, const SnapshotWrite* snapshot) {
   if (absl::Status valid = ValidateEvents(events); !valid.ok()) return valid;
   if (stream.empty()) return absl::InvalidArgumentError("stream id is empty");
-  // Other kinds may create the stream, which a plain UPDATE cannot express.
-  if (options_.max_batch > 1 &&
-      expected.kind() == ExpectedVersion::Kind::kExact &&
-      expected.version() > 0) {
-    PendingAppend pending(stream, expected, events, snapshot);
+  PendingAppend pending(stream, expected, events, snapshot);
+  if (options_.max_batch > 1 && pending.mergeable()) {
     return AppendGrouped(pending);
   }
   return AppendAlone(stream, expected, events, snapshot);
 }
 
+void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
+                             std::vector<EventData> events,
+                             std::optional<SnapshotWrite> snapshot,
+                             AppendCallback done) {
+  if (absl::Status valid = ValidateEvents(events); !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  if (stream.empty()) {
+    std::move(done)(absl::InvalidArgumentError("stream id is empty"));
+    return;
+  }
+  auto* pending = new PendingAppend(
+      {std::move(stream), expected, std::move(events), std::move(snapshot)},
+      std::move(done));
+  absl::MutexLock lock(&batch_mu_);
+  if (writers_.empty()) {
+    for (int i = 0; i <= options_.max_in_flight; ++i) {
+      writers_.emplace_back([this] { WriteQueued(); });
+    }
+  }
+  queue_.push_back(pending);
+  ++unwaited_;
+}
+
+void EventStore::WriteQueued() {
+  for (;;) {
+    std::vector<PendingAppend*> batch;
+    {
+      absl::MutexLock lock(&batch_mu_);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+        return unwaited_ > 0 ? in_flight_ < options_.max_in_flight : stopping_;
+      };
+      batch_mu_.Await(absl::Condition(&ready));
+      if (unwaited_ == 0) return;
+      auto first = std::find_if(
+          queue_.begin(), queue_.end(),
+          [](const PendingAppend* queued) { return !queued->waited_for(); });
+      batch = TakeBatch(*first);
+    }
+    Complete(WriteBatch(std::move(batch)));
+  }
+}
+
+std::vector<EventStore::PendingAppend*> EventStore::TakeBatch(
+    PendingAppend* first) {
+  ++in_flight_;
+  std::vector<PendingAppend*> batch = {first};
+  // With group commit off, or for an append that may create its stream,
+  // the batch is the one append.
+  const bool merge = options_.max_batch > 1 && first->mergeable();
+  // A statement carries at most as many events as one append may.
+  size_t events = first->events->size();
+  std::deque<PendingAppend*> rest;
+  for (PendingAppend* queued : queue_) {
+    if (queued == first) continue;
+    const bool same_stream = std::any_of(
+        batch.begin(), batch.end(), [&](const PendingAppend* taken) {
+          return *taken->stream == *queued->stream;
+        });
+    if (merge && static_cast<int>(batch.size()) < options_.max_batch &&
+        queued->mergeable() && !same_stream &&
+        events + queued->events->size() <= kMaxEventsPerAppend) {
+      batch.push_back(queued);
+      events += queued->events->size();
+    } else {
+      rest.push_back(queued);
+    }
+  }
+  queue_ = std::move(rest);
+  for (PendingAppend* taken : batch) {
+    taken->state = PendingAppend::State::kTaken;
+    if (!taken->waited_for()) --unwaited_;
+  }
+  ++stats_.batches;
+  stats_.batched_appends += static_cast<int64_t>(batch.size());
+  return batch;
+}
+
 absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
-  using State = PendingAppend::State;
   std::vector<PendingAppend*> batch;
   {
     absl::MutexLock lock(&batch_mu_);
     queue_.push_back(&pending);
     auto may_go = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
-      return pending.state != State::kQueued ||
+      return pending.state != PendingAppend::State::kQueued ||
              in_flight_ < options_.max_in_flight;
     };
     batch_mu_.Await(absl::Condition(&may_go));
-    if (pending.state == State::kQueued) {
+    if (pending.state == PendingAppend::State::kQueued) {
       // Free slot, not taken: lead the oldest appends, one per stream.
-      ++in_flight_;
-      batch.push_back(&pending);
-      // A statement carries at most as many events as one append may.
-      size_t events = pending.events->size();
-      std::deque<PendingAppend*> rest;
-      for (PendingAppend* queued : queue_) {
-        if (queued == &pending) continue;
-        const bool same_stream = std::any_of(
-            batch.begin(), batch.end(), [&](const PendingAppend* taken) {
-              return *taken->stream == *queued->stream;
-            });
-        if (static_cast<int>(batch.size()) < options_.max_batch &&
-            !same_stream &&
-            events + queued->events->size() <= kMaxEventsPerAppend) {
-          batch.push_back(queued);
-          events += queued->events->size();
-        } else {
-          rest.push_back(queued);
-        }
-      }
-      queue_ = std::move(rest);
-      for (PendingAppend* taken : batch) taken->state = State::kTaken;
-      ++stats_.batches;
-      stats_.batched_appends += static_cast<int64_t>(batch.size());
+      batch = TakeBatch(&pending);
     } else {
       auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
-        return pending.state != State::kTaken;
+        return pending.state != PendingAppend::State::kTaken;
       };
       batch_mu_.Await(absl::Condition(&answered));
     }
   }
+  // The leader no longer touches a follower once it is settled.
+  if (!batch.empty()) Complete(WriteBatch(std::move(batch)));
+  return AnswerOf(pending);
+}
 
-  if (!batch.empty()) {
-    if (batch.size() == 1) {
-      // Alone, the cheaper single statement is the same write.
-      absl::StatusOr<AppendResult> result =
-          AppendAlone(*pending.stream, *pending.expected, *pending.events,
-                      pending.snapshot);
-      absl::MutexLock lock(&batch_mu_);
-      --in_flight_;
-      pending.result = std::move(result);
-      pending.state = State::kDone;
-    } else {
-      WriteMerged(batch);
-    }
+std::vector<EventStore::PendingAppend*> EventStore::WriteBatch(
+    std::vector<PendingAppend*> batch) {
+  if (batch.size() > 1) return WriteMerged(batch);
+  // Alone, the cheaper single statement is the same write.
+  PendingAppend& only = *batch[0];
+  absl::StatusOr<AppendResult> result =
+      AppendAlone(*only.stream, *only.expected, *only.events, only.snapshot);
+  absl::MutexLock lock(&batch_mu_);
+  only.result = std::move(result);
+  only.state = PendingAppend::State::kDone;
+  return Settle(batch);
+}
+
+std::vector<EventStore::PendingAppend*> EventStore::Settle(
+    const std::vector<PendingAppend*>& batch) {
+  --in_flight_;
+  std::vector<PendingAppend*> unwaited;
+  for (PendingAppend* append : batch) {
+    if (!append->waited_for()) unwaited.push_back(append);
   }
+  return unwaited;
+}
 
-  // The leader no longer touches a follower once it has its outcome.
+absl::StatusOr<AppendResult> EventStore::AnswerOf(PendingAppend& pending) {
   switch (pending.state) {
-    case State::kRefused:
+    case PendingAppend::State::kRefused:
       return ResolveRefusedAppend(*pending.stream, *pending.expected,
                                   *pending.events, /*id_conflict=*/false);
-    case State::kRetryAlone:
+    case PendingAppend::State::kRetryAlone:
       return AppendAlone(*pending.stream, *pending.expected, *pending.events,
                          pending.snapshot);
     default:
@@ -442,7 +542,15 @@ absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
   }
 }
 
-void EventStore::WriteMerged(std::vector<PendingAppend*>& batch) {
+void EventStore::Complete(const std::vector<PendingAppend*>& appends) {
+  for (PendingAppend* append : appends) {
+    std::unique_ptr<PendingAppend> owned(append);
+    std::move(owned->done)(AnswerOf(*owned));
+  }
+}
+
+std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
+    std::vector<PendingAppend*>& batch) {
   using State = PendingAppend::State;
   // One lock order for every writer; a deadlock left is re-run alone below.
   std::sort(batch.begin(), batch.end(),
@@ -516,7 +624,6 @@ void EventStore::WriteMerged(std::vector<PendingAppend*>& batch) {
   });
 
   absl::MutexLock lock(&batch_mu_);
-  --in_flight_;
   ++stats_.merged_statements;
   stats_.merged_appends += static_cast<int64_t>(batch.size());
   // Any failure but a lost server may be one append's fault: re-run alone.
@@ -539,6 +646,7 @@ void EventStore::WriteMerged(std::vector<PendingAppend*>& batch) {
       append.state = State::kRefused;
     }
   }
+  return Settle(batch);
 }
 
 absl::StatusOr<AppendResult> EventStore::AppendAlone(

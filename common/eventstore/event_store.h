@@ -3,11 +3,14 @@
 #include <compare>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -118,6 +121,10 @@ struct AppendResult {
   bool duplicate = false;   // the events were already there: nothing written
 };
 
+// Receives the answer of an append that did not wait for it.
+using AppendCallback =
+    absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
+
 // Group commit: one commit and round trip serve many concurrent appends.
 struct EventStoreOptions {
   // Most appends merged into one statement; 1 turns group commit off.
@@ -146,6 +153,8 @@ class EventStore final {
   // `schema` must already be migrated (see migrations.h).
   EventStore(ConnectionPool* pool, std::string schema,
              EventStoreOptions options = {});
+  // Answers the appends still queued first.
+  ~EventStore();
 
   // Appends `events` atomically if `expected` holds; otherwise writes
   // nothing and returns WRONG_EXPECTED_VERSION (ABORTED). Appending events
@@ -156,6 +165,13 @@ class EventStore final {
                                       const ExpectedVersion& expected,
                                       const std::vector<EventData>& events,
                                       const SnapshotWrite* snapshot = nullptr);
+  // Append without a thread waiting for it: `done` gets what Append would
+  // return, on a thread of the store (or on this one, for input refused
+  // before any write). Callbacks delay the statements behind them: they
+  // must not block.
+  void AppendAsync(std::string stream, ExpectedVersion expected,
+                   std::vector<EventData> events,
+                   std::optional<SnapshotWrite> snapshot, AppendCallback done);
 
   absl::StatusOr<StreamHead> ReadHead(const std::string& stream);
 
@@ -199,8 +215,24 @@ class EventStore final {
                                            const SnapshotWrite* snapshot);
   // Queues `pending` for group commit and returns its answer.
   absl::StatusOr<AppendResult> AppendGrouped(PendingAppend& pending);
-  // The leader's write of two or more appends of distinct streams.
-  void WriteMerged(std::vector<PendingAppend*>& batch);
+  // Takes a free slot and, from the queue, `first` and the oldest appends
+  // that may share its statement.
+  std::vector<PendingAppend*> TakeBatch(PendingAppend* first)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
+  // Writes a taken batch and settles each member; returns the members
+  // nobody waits for, whose callbacks the caller then runs (Complete).
+  std::vector<PendingAppend*> WriteBatch(std::vector<PendingAppend*> batch);
+  // The write of two or more appends of distinct streams.
+  std::vector<PendingAppend*> WriteMerged(std::vector<PendingAppend*>& batch);
+  // Marks `batch` answered and frees its slot; returns its unwaited members.
+  std::vector<PendingAppend*> Settle(const std::vector<PendingAppend*>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
+  // The answer to a settled append (a refused one is looked into here).
+  absl::StatusOr<AppendResult> AnswerOf(PendingAppend& pending);
+  // Runs the callbacks of settled unwaited appends, and frees them.
+  void Complete(const std::vector<PendingAppend*>& appends);
+  // A thread that writes the appends nobody waits for.
+  void WriteQueued();
 
   // Looks at the stream after a refused append: a duplicate of events
   // already there is success, anything else is WRONG_EXPECTED_VERSION.
@@ -225,7 +257,13 @@ class EventStore final {
   // Appends waiting for a batch, oldest first.
   std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(batch_mu_);
   int in_flight_ ABSL_GUARDED_BY(batch_mu_) = 0;
+  // Queued appends that no caller waits for (AppendAsync).
+  int unwaited_ ABSL_GUARDED_BY(batch_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(batch_mu_) = false;
   GroupCommitStats stats_ ABSL_GUARDED_BY(batch_mu_);
+  // Started by the first AppendAsync: one more than the statements in
+  // flight, so that callbacks run while the next statement is written.
+  std::vector<std::thread> writers_ ABSL_GUARDED_BY(batch_mu_);
 };
 
 // Rebuilds a stream's state: `restore` gets the snapshot (if any), then

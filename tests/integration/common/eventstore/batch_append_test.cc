@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/event_store.h"
@@ -389,6 +390,124 @@ TEST_F(EventStoreBatchAppendTest, DefaultOptionsWriteEachAppendAlone) {
   const GroupCommitStats stats = store.group_commit_stats();
   EXPECT_EQ(stats.batches, 0);
   EXPECT_EQ(stats.merged_statements, 0);
+}
+
+// Answers of appends nobody waits for, as their callbacks deliver them.
+class AsyncAnswers final {
+ public:
+  explicit AsyncAnswers(size_t count)
+      : answers_(count, absl::UnknownError("not answered")),
+        answered_(count, false) {}
+
+  AppendCallback For(size_t i) {
+    return [this, i](absl::StatusOr<AppendResult> answer) {
+      absl::MutexLock lock(&mu_);
+      answers_[i] = std::move(answer);
+      answered_[i] = true;
+    };
+  }
+  // Every answer, once all have come.
+  std::vector<absl::StatusOr<AppendResult>> Await() {
+    absl::MutexLock lock(&mu_);
+    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return std::all_of(answered_.begin(), answered_.end(),
+                         [](bool answered) { return answered; });
+    };
+    EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&all), kPatience));
+    return answers_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<absl::StatusOr<AppendResult>> answers_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> answered_ ABSL_GUARDED_BY(mu_);
+};
+
+// Appends nobody waits for share a statement with waiting callers; each
+// callback gets its own answer, a stale expectation its refusal.
+TEST_F(EventStoreBatchAppendTest, AsyncAppendsShareStatementsAndAnswers) {
+  Seed("a", 1);
+  Seed("b", 2);
+  Seed("c", 1);
+  const std::string blocker = "blocker";
+  Seed(blocker, 1);
+  pqxx::connection locker_connection(TestDsn());
+  pqxx::work locker(locker_connection);
+  locker.exec_params(absl::StrCat("SELECT 1 FROM ", schema_.name(),
+                                  ".streams WHERE stream_id = $1 FOR UPDATE"),
+                     blocker);
+  AsyncAnswers answers(3);
+  store_->AppendAsync(blocker, ExpectedVersion::Exactly(1), {Event()},
+                      std::nullopt, answers.For(0));
+  ASSERT_TRUE(store_->AwaitGroupCommit(1, 0, kPatience));
+  store_->AppendAsync("a", ExpectedVersion::Exactly(1), {Event(), Event()},
+                      std::nullopt, answers.For(1));
+  store_->AppendAsync("b", ExpectedVersion::Exactly(1), {Event()}, std::nullopt,
+                      answers.For(2));
+  absl::StatusOr<AppendResult> waited;
+  std::thread caller([&] {
+    waited = store_->Append("c", ExpectedVersion::Exactly(1), {Event()});
+  });
+  ASSERT_TRUE(store_->AwaitGroupCommit(1, 3, kPatience));
+  const GroupCommitStats before = store_->group_commit_stats();
+  locker.commit();
+  std::vector<absl::StatusOr<AppendResult>> results = answers.Await();
+  caller.join();
+
+  ASSERT_TRUE(results[0].ok()) << results[0].status();
+  ASSERT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_EQ(results[1]->version, 3);
+  ExpectWrongVersion(results[2], 2);
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(waited->version, 2);
+  const GroupCommitStats after = store_->group_commit_stats();
+  EXPECT_EQ(after.merged_statements - before.merged_statements, 1);
+  EXPECT_EQ(after.merged_appends - before.merged_appends, 3);
+  absl::StatusOr<std::vector<RecordedEvent>> b =
+      store_->ReadStreamForward("b", 1, 10);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->size(), 2u);
+}
+
+// An append that may create its stream is written alone, and bad input is
+// refused before anything is queued.
+TEST_F(EventStoreBatchAppendTest, AsyncAppendsOfEveryKind) {
+  AsyncAnswers answers(3);
+  store_->AppendAsync("new", ExpectedVersion::NoStream(), {Event()},
+                      std::nullopt, answers.For(0));
+  store_->AppendAsync("any", ExpectedVersion::Any(), {Event(), Event()},
+                      std::nullopt, answers.For(1));
+  store_->AppendAsync("", ExpectedVersion::Any(), {Event()}, std::nullopt,
+                      answers.For(2));
+  std::vector<absl::StatusOr<AppendResult>> results = answers.Await();
+  ASSERT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_EQ(results[0]->version, 1);
+  ASSERT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_EQ(results[1]->version, 2);
+  EXPECT_EQ(results[2].status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A store going away first writes and answers what is queued: an
+// acknowledged append is never dropped.
+TEST_F(EventStoreBatchAppendTest, AsyncAppendsAreWrittenBeforeTheStoreCloses) {
+  constexpr int kAppends = 50;
+  AsyncAnswers answers(kAppends);
+  {
+    EventStore store(pool_.get(), schema_.name(),
+                     EventStoreOptions{.max_batch = 16});
+    for (int i = 0; i < kAppends; ++i) {
+      store.AppendAsync(absl::StrCat("s-", i), ExpectedVersion::NoStream(),
+                        {Event()}, std::nullopt, answers.For(i));
+    }
+  }
+  for (const absl::StatusOr<AppendResult>& result : answers.Await()) {
+    EXPECT_TRUE(result.ok()) << result.status();
+  }
+  for (int i = 0; i < kAppends; ++i) {
+    absl::StatusOr<StreamHead> head = store_->ReadHead(absl::StrCat("s-", i));
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_EQ(head->version, 1);
+  }
 }
 
 }  // namespace
