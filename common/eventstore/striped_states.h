@@ -21,7 +21,8 @@ namespace eventstore {
 // in the database; commands of other streams never wait for them. Cached
 // state may trail other replicas: a write decided on it is still guarded by
 // the append's expected version, and callers confirm refusals and no-ops on
-// a fresh load.
+// a fresh load. An instance is used either with Acquire/Combine, where
+// threads wait for their turn, or with Enter/Next, where none waits.
 template <typename State>
 class StripedStates final {
  public:
@@ -96,19 +97,55 @@ class StripedStates final {
     {
       absl::MutexLock lock(&stripe.mu);
       if (!TakeTurn(stripe, id, waiter)) return;
-      std::deque<Waiter*>& waiting = stripe.queues.at(id).waiting;
-      do {
-        batch.push_back(static_cast<W*>(waiting.front()));
-        waiting.pop_front();
-      } while (waiter->combinable && batch.size() < max_batch &&
-               !waiting.empty() && waiting.front()->combinable);
-      cached = TakeCached(stripe, id);
+      Turn<W> turn = TakeFront<W>(stripe, id, max_batch);
+      batch = std::move(turn.batch);
+      cached = std::move(turn.cached);
     }
     std::optional<Versioned> after = run(std::move(cached), batch);
     absl::MutexLock lock(&stripe.mu);
     if (after.has_value()) PutCached(stripe, id, *std::move(after));
     for (W* member : batch) member->done = true;
     EndTurn(stripe, id);
+  }
+
+  // A stream's turn without a thread waiting for it: the commands to run,
+  // taken from the front of the queue as Combine takes them, and the state
+  // the stream's last write left.
+  template <typename W>
+  struct Turn {
+    std::vector<W*> batch;
+    std::optional<Versioned> cached;
+  };
+
+  // Queues `waiter` behind the commands of stream `id` and returns at once:
+  // with the turn when the stream was free (the caller runs it, then calls
+  // Next), or empty when the turn in progress will take it.
+  template <typename W>
+  std::optional<Turn<W>> Enter(const std::string& id, W* waiter,
+                               size_t max_batch) {
+    Stripe& stripe = StripeOf(id);
+    absl::MutexLock lock(&stripe.mu);
+    Queue& queue = stripe.queues[id];
+    queue.waiting.push_back(waiter);
+    if (queue.running) return std::nullopt;
+    return TakeFront<W>(stripe, id, max_batch);
+  }
+
+  // Ends a turn of `id` from Enter or Next, caching `after` if set. When
+  // commands queued meanwhile, the turn goes on with them: returns them.
+  template <typename W>
+  std::optional<Turn<W>> Next(const std::string& id,
+                              std::optional<Versioned> after,
+                              size_t max_batch) {
+    Stripe& stripe = StripeOf(id);
+    absl::MutexLock lock(&stripe.mu);
+    if (after.has_value()) PutCached(stripe, id, *std::move(after));
+    auto it = stripe.queues.find(id);
+    if (it->second.waiting.empty()) {
+      stripe.queues.erase(it);
+      return std::nullopt;
+    }
+    return TakeFront<W>(stripe, id, max_batch);
   }
 
   // Commands of `id` waiting for their turn (for tests).
@@ -151,6 +188,24 @@ class StripedStates final {
     if (waiter->done) return false;
     stripe.queues.at(id).running = true;
     return true;
+  }
+
+  // Takes the front of a stream's queue, one command that is not
+  // combinable or up to `max_batch` that are, with the cached state.
+  template <typename W>
+  static Turn<W> TakeFront(Stripe& stripe, const std::string& id,
+                           size_t max_batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+    Queue& queue = stripe.queues.at(id);
+    queue.running = true;
+    Turn<W> turn;
+    do {
+      turn.batch.push_back(static_cast<W*>(queue.waiting.front()));
+      queue.waiting.pop_front();
+    } while (turn.batch.front()->combinable && turn.batch.size() < max_batch &&
+             !queue.waiting.empty() && queue.waiting.front()->combinable);
+    turn.cached = TakeCached(stripe, id);
+    return turn;
   }
 
   static void EndTurn(Stripe& stripe, const std::string& id)

@@ -172,5 +172,46 @@ TEST(AcquireTest, TurnsAreHeldPerStream) {
   EXPECT_EQ(states.Acquire("a").Take()->version, 7);
 }
 
+std::vector<std::string> NamesOf(const std::vector<Command*>& batch) {
+  std::vector<std::string> names;
+  for (const Command* command : batch) names.push_back(command->name);
+  return names;
+}
+
+// Without waiting: the first command of a free stream gets the turn, the
+// ones that come meanwhile are handed to it by Next in Combine's batches,
+// and the turn ends with the state it cached.
+TEST(EnterTest, TurnGoesOnWithWhatQueuedMeanwhile) {
+  States states;
+  Command a("a"), b("b"), alone("alone", false), c("c"), d("d");
+  std::optional<States::Turn<Command>> turn = states.Enter("s", &a, 2);
+  ASSERT_TRUE(turn.has_value());
+  EXPECT_THAT(NamesOf(turn->batch), ElementsAre("a"));
+  EXPECT_FALSE(turn->cached.has_value());
+  for (Command* command : {&b, &alone, &c, &d}) {
+    EXPECT_FALSE(states.Enter("s", command, 2).has_value());
+  }
+  EXPECT_EQ(states.Queued("s"), 4u);
+
+  turn = states.Next<Command>("s", States::Versioned{"after a", 1}, 2);
+  ASSERT_TRUE(turn.has_value());
+  EXPECT_THAT(NamesOf(turn->batch), ElementsAre("b"));
+  EXPECT_EQ(turn->cached->state, "after a");
+  turn = states.Next<Command>("s", States::Versioned{"after b", 2}, 2);
+  ASSERT_TRUE(turn.has_value());
+  EXPECT_THAT(NamesOf(turn->batch), ElementsAre("alone"));
+  turn = states.Next<Command>("s", std::nullopt, 2);
+  ASSERT_TRUE(turn.has_value());
+  EXPECT_THAT(NamesOf(turn->batch), ElementsAre("c", "d"));
+  EXPECT_FALSE(turn->cached.has_value());
+  EXPECT_FALSE(states.Next<Command>("s", States::Versioned{"after d", 5}, 2)
+                   .has_value());
+
+  Command e("e");
+  turn = states.Enter("s", &e, 2);
+  ASSERT_TRUE(turn.has_value());
+  EXPECT_EQ(turn->cached->version, 5);
+}
+
 }  // namespace
 }  // namespace eventstore
