@@ -7,7 +7,7 @@
 namespace shop {
 namespace {
 
-std::string Header(const grpc::ServerContext& context, const char* key) {
+std::string Header(const grpc::ServerContextBase& context, const char* key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(key);
   if (it == metadata.end()) return "";
@@ -16,7 +16,7 @@ std::string Header(const grpc::ServerContext& context, const char* key) {
 
 }  // namespace
 
-eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context) {
+eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context) {
   eventstore::Metadata metadata;
   metadata.request_id = Header(context, "x-request-id");
   // Every call gets an id, so the events it causes in both services share

@@ -9,12 +9,12 @@ namespace shop {
 // x-request-id (a new UUID when absent), x-correlation-id (defaults to the
 // request id),
 // x-causation-id, and x-caused-by (defaults to the caller's address).
-eventstore::Metadata MetadataFromCall(const grpc::ServerContext& context);
+eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context);
 
 // The command context of a call: its metadata and, when the request has
 // one, its expected_version.
 template <typename Request>
-eventstore::CommandContext ContextOf(const grpc::ServerContext& context,
+eventstore::CommandContext ContextOf(const grpc::ServerContextBase& context,
                                      const Request& request) {
   eventstore::CommandContext command;
   command.metadata = MetadataFromCall(context);

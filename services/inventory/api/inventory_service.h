@@ -6,24 +6,38 @@
 namespace inventory {
 
 // gRPC handlers: validate every field, call the use case, map the result.
-class InventoryServiceImpl final : public v1::InventoryService::Service {
+// The writes answer from the use case's callback, holding no thread while
+// they wait for their append; the reads are plain blocking handlers.
+class InventoryServiceImpl final
+    : public v1::InventoryService::WithCallbackMethod_AddProduct<
+          v1::InventoryService::WithCallbackMethod_ReceiveStock<
+              v1::InventoryService::WithCallbackMethod_ReserveStock<
+                  v1::InventoryService::WithCallbackMethod_ReleaseStock<
+                      v1::InventoryService::
+                          WithCallbackMethod_CommitReservation<
+                              v1::InventoryService::Service>>>>> {
  public:
   explicit InventoryServiceImpl(Inventory* inventory) : inventory_(inventory) {}
 
-  grpc::Status AddProduct(grpc::ServerContext* context,
-                          const v1::AddProductRequest* request,
-                          v1::AddProductResponse* response) override;
-  grpc::Status ReceiveStock(grpc::ServerContext* context,
-                            const v1::ReceiveStockRequest* request,
-                            v1::ReceiveStockResponse* response) override;
-  grpc::Status ReserveStock(grpc::ServerContext* context,
-                            const v1::ReserveStockRequest* request,
-                            v1::ReserveStockResponse* response) override;
-  grpc::Status ReleaseStock(grpc::ServerContext* context,
-                            const v1::ReleaseStockRequest* request,
-                            v1::ReleaseStockResponse* response) override;
-  grpc::Status CommitReservation(
-      grpc::ServerContext* context, const v1::CommitReservationRequest* request,
+  grpc::ServerUnaryReactor* AddProduct(
+      grpc::CallbackServerContext* context,
+      const v1::AddProductRequest* request,
+      v1::AddProductResponse* response) override;
+  grpc::ServerUnaryReactor* ReceiveStock(
+      grpc::CallbackServerContext* context,
+      const v1::ReceiveStockRequest* request,
+      v1::ReceiveStockResponse* response) override;
+  grpc::ServerUnaryReactor* ReserveStock(
+      grpc::CallbackServerContext* context,
+      const v1::ReserveStockRequest* request,
+      v1::ReserveStockResponse* response) override;
+  grpc::ServerUnaryReactor* ReleaseStock(
+      grpc::CallbackServerContext* context,
+      const v1::ReleaseStockRequest* request,
+      v1::ReleaseStockResponse* response) override;
+  grpc::ServerUnaryReactor* CommitReservation(
+      grpc::CallbackServerContext* context,
+      const v1::CommitReservationRequest* request,
       v1::CommitReservationResponse* response) override;
   grpc::Status GetStock(grpc::ServerContext* context,
                         const v1::GetStockRequest* request,

@@ -1,8 +1,12 @@
 #include "services/inventory/app/inventory.h"
 
+#include <algorithm>
+#include <memory>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
 
 namespace inventory {
@@ -15,42 +19,187 @@ constexpr size_t kMaxBatch = 64;
 }  // namespace
 
 struct Inventory::Command final : eventstore::StripedStates<Product>::Waiter {
-  Command(const CallContext& context, const std::string& reservation_id,
-          Decider decide, absl::FunctionRef<void()> on_unique_violation)
-      : context(context),
-        reservation_id(reservation_id),
-        decide(decide),
-        on_unique_violation(on_unique_violation) {
-    combinable = !context.expected_version.has_value();
+  Command(CallContext context, std::string reservation_id, Decider decide,
+          Done done)
+      : context(std::move(context)),
+        reservation_id(std::move(reservation_id)),
+        decide(std::move(decide)),
+        done(std::move(done)) {
+    combinable = !this->context.expected_version.has_value();
   }
 
-  const CallContext& context;
-  const std::string& reservation_id;
+  const CallContext context;
+  const std::string reservation_id;
   Decider decide;
-  absl::FunctionRef<void()> on_unique_violation;
+  Done done;
+  // A unique index refused this command's events before.
+  bool reused = false;
   bool answered = false;
   absl::StatusOr<Outcome> result = absl::InternalError("command not run");
 };
 
-Inventory::Inventory(ProductStore* store, InventoryOptions options)
-    : store_(store), options_(std::move(options)) {}
+namespace {
 
-absl::StatusOr<Outcome> Inventory::Execute(
-    const std::string& product_id, const CallContext& context,
-    const std::string& reservation_id, Decider decide,
-    absl::FunctionRef<void()> on_unique_violation) {
-  Command command(context, reservation_id, decide, on_unique_violation);
-  products_.Combine<Command>(
-      product_id, &command, kMaxBatch,
-      [&](std::optional<Cached> cached, std::vector<Command*> batch) {
-        // A batch whose events outgrow one append is written in turns.
-        while (!batch.empty()) {
-          cached = RunBatch(product_id, std::move(cached), batch);
-          std::erase_if(batch, [](const Command* c) { return c->answered; });
+// Waits for the answer of a command started by `start`.
+absl::StatusOr<Outcome> Await(absl::FunctionRef<void(Done)> start) {
+  absl::Notification answered;
+  absl::StatusOr<Outcome> outcome;
+  start([&](absl::StatusOr<Outcome> result) {
+    outcome = std::move(result);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return outcome;
+}
+
+// Hands each answered command of `batch` its result and removes it.
+template <typename C>
+void AnswerAnswered(std::vector<C*>& batch) {
+  std::erase_if(batch, [](C* command) {
+    if (!command->answered) return false;
+    std::unique_ptr<C> owned(command);
+    std::move(owned->done)(std::move(owned->result));
+    return true;
+  });
+}
+
+}  // namespace
+
+Inventory::Inventory(ProductStore* store, InventoryOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      workers_(std::max(options_.workers, 1)) {}
+
+Inventory::~Inventory() {
+  absl::MutexLock lock(&turns_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(turns_mu_) {
+    return turns_ == 0;
+  };
+  turns_mu_.Await(absl::Condition(&idle));
+}
+
+void Inventory::Execute(std::string product_id, CallContext context,
+                        std::string reservation_id, Decider decide, Done done) {
+  // Owned by the product's queue until answered.
+  auto* command = new Command(std::move(context), std::move(reservation_id),
+                              std::move(decide), std::move(done));
+  std::optional<Turn> turn =
+      products_.Enter<Command>(product_id, command, kMaxBatch);
+  if (!turn.has_value()) return;
+  {
+    absl::MutexLock lock(&turns_mu_);
+    ++turns_;
+  }
+  Run(std::move(product_id), *std::move(turn));
+}
+
+void Inventory::Run(std::string product_id, Turn turn) {
+  if (!turn.cached.has_value()) {
+    RunOnWorker(std::move(product_id), std::move(turn.batch), std::nullopt);
+    return;
+  }
+  // Kept alive by the append's callback, which moves the snapshot version.
+  auto state = std::make_unique<Cached>(*std::move(turn.cached));
+  const int64_t loaded_version = state->version;
+  auto [data, decided] = DecideInOrder(product_id, *state, turn.batch);
+  if (data.empty()) {
+    // Refusals and no-ops alone are confirmed on a fresh load.
+    RunOnWorker(std::move(product_id), std::move(turn.batch), std::nullopt);
+    return;
+  }
+  Cached& written = *state;
+  store_->AppendAsync(
+      product_id, loaded_version, std::move(data), written.state,
+      &written.snapshot_version,
+      [this, product_id, batch = std::move(turn.batch), decided,
+       state = std::move(state)](
+          absl::StatusOr<eventstore::AppendResult> appended) mutable {
+        if (!appended.ok()) {
+          // A conflict or a refusal: decide again on a fresh load.
+          RunOnWorker(std::move(product_id), std::move(batch), std::nullopt);
+          return;
         }
-        return cached;
+        state->version = appended->version;
+        for (size_t i = 0; i < decided; ++i) batch[i]->answered = true;
+        AnswerAnswered(batch);
+        if (batch.empty()) {
+          Continue(product_id, std::move(*state));
+        } else {
+          Run(std::move(product_id), {std::move(batch), std::move(*state)});
+        }
       });
-  return std::move(command.result);
+}
+
+void Inventory::RunOnWorker(std::string product_id, std::vector<Command*> batch,
+                            std::optional<Cached> cached) {
+  workers_.Schedule([this, product_id = std::move(product_id),
+                     batch = std::move(batch),
+                     cached = std::move(cached)]() mutable {
+    // A batch whose events outgrow one append is written in turns.
+    while (!batch.empty()) {
+      cached = RunBatch(product_id, std::move(cached), batch);
+      AnswerAnswered(batch);
+    }
+    Continue(product_id, std::move(cached));
+  });
+}
+
+void Inventory::Continue(const std::string& product_id,
+                         std::optional<Cached> after) {
+  std::optional<Turn> next =
+      products_.Next<Command>(product_id, std::move(after), kMaxBatch);
+  if (next.has_value()) {
+    Run(product_id, *std::move(next));
+    return;
+  }
+  absl::MutexLock lock(&turns_mu_);
+  --turns_;
+}
+
+std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(
+    const std::string& product_id, Cached& state,
+    const std::vector<Command*>& batch) {
+  const int64_t loaded_version = state.version;
+  std::vector<eventstore::EventData> data;
+  size_t decided = 0;
+  for (Command* command : batch) {
+    // Leave room for the largest decision; the rest go in the next turn.
+    if (decided > 0 && data.size() + kMaxExpiriesPerDecision + 1 >
+                           eventstore::EventStore::kMaxEventsPerAppend) {
+      break;
+    }
+    ++decided;
+    const int64_t version = loaded_version + static_cast<int64_t>(data.size());
+    const std::optional<int64_t>& expected = command->context.expected_version;
+    if (expected.has_value() && *expected != version) {
+      command->result = eventstore::WrongExpectedVersionError(
+          StreamOf(product_id), eventstore::ExpectedVersion::Exactly(*expected),
+          version);
+      continue;
+    }
+    absl::StatusOr<std::vector<Event>> events =
+        command->decide(state.state, command->reused);
+    if (!events.ok()) {
+      command->result = events.status();
+      continue;
+    }
+    for (const Event& event : *events) {
+      state.state = Evolve(std::move(state.state), event);
+    }
+    std::vector<eventstore::EventData> written =
+        EventDataOf(*events, command->context.metadata);
+    data.insert(data.end(), std::make_move_iterator(written.begin()),
+                std::make_move_iterator(written.end()));
+    Outcome outcome{version + static_cast<int64_t>(events->size()),
+                    *std::move(events), state.state.price_cents,
+                    state.state.on_hand, state.state.available()};
+    if (auto live = state.state.reservations().find(command->reservation_id);
+        live != state.state.reservations().end()) {
+      outcome.reservation = live->second;
+    }
+    command->result = std::move(outcome);
+  }
+  return {std::move(data), decided};
 }
 
 std::optional<Inventory::Cached> Inventory::RunBatch(
@@ -78,46 +227,7 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
                fresh->snapshot_version};
     }
     const int64_t loaded_version = state.version;
-    std::vector<eventstore::EventData> data;
-    size_t decided = 0;
-    for (Command* command : batch) {
-      // Leave room for the largest decision; the rest go in the next turn.
-      if (decided > 0 && data.size() + kMaxExpiriesPerDecision + 1 >
-                             eventstore::EventStore::kMaxEventsPerAppend) {
-        break;
-      }
-      ++decided;
-      const int64_t version =
-          loaded_version + static_cast<int64_t>(data.size());
-      const std::optional<int64_t>& expected =
-          command->context.expected_version;
-      if (expected.has_value() && *expected != version) {
-        command->result = eventstore::WrongExpectedVersionError(
-            StreamOf(product_id),
-            eventstore::ExpectedVersion::Exactly(*expected), version);
-        continue;
-      }
-      absl::StatusOr<std::vector<Event>> events = command->decide(state.state);
-      if (!events.ok()) {
-        command->result = events.status();
-        continue;
-      }
-      for (const Event& event : *events) {
-        state.state = Evolve(std::move(state.state), event);
-      }
-      std::vector<eventstore::EventData> written =
-          EventDataOf(*events, command->context.metadata);
-      data.insert(data.end(), std::make_move_iterator(written.begin()),
-                  std::make_move_iterator(written.end()));
-      Outcome outcome{version + static_cast<int64_t>(events->size()),
-                      *std::move(events), state.state.price_cents,
-                      state.state.on_hand, state.state.available()};
-      if (auto live = state.state.reservations().find(command->reservation_id);
-          live != state.state.reservations().end()) {
-        outcome.reservation = live->second;
-      }
-      command->result = std::move(outcome);
-    }
+    auto [data, decided] = DecideInOrder(product_id, state, batch);
     const std::vector<Command*> answered(batch.begin(),
                                          batch.begin() + decided);
     auto answer = [&] {
@@ -138,7 +248,7 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
     if (shop::ReasonOf(appended.status()) ==
         eventstore::kUniqueViolationReason) {
       if (answered.size() == 1) {
-        answered[0]->on_unique_violation();
+        answered[0]->reused = true;
         continue;
       }
       // One command's events were refused: each is decided on its own.
@@ -168,34 +278,42 @@ absl::StatusOr<PastReservation> Inventory::PastOf(
   return store_->FindPastReservation(product_id, reservation_id);
 }
 
-absl::StatusOr<Outcome> Inventory::AddProduct(
-    const std::string& product_id, const inventory::AddProduct& command,
-    const CallContext& context) {
-  return Execute(product_id, context, "", [&](const Product& product) {
-    return Decide(product_id, command, product);
-  });
+void Inventory::AddProduct(std::string product_id,
+                           inventory::AddProduct command, CallContext context,
+                           Done done) {
+  Execute(
+      product_id, std::move(context), "",
+      [product_id, command = std::move(command)](const Product& product, bool) {
+        return Decide(product_id, command, product);
+      },
+      std::move(done));
 }
 
-absl::StatusOr<Outcome> Inventory::ReceiveStock(
-    const std::string& product_id, const inventory::ReceiveStock& command,
-    const CallContext& context) {
-  return Execute(product_id, context, "", [&](const Product& product) {
-    return Decide(product_id, command, product);
-  });
+void Inventory::ReceiveStock(std::string product_id,
+                             inventory::ReceiveStock command,
+                             CallContext context, Done done) {
+  Execute(
+      product_id, std::move(context), "",
+      [product_id, command = std::move(command)](const Product& product, bool) {
+        return Decide(product_id, command, product);
+      },
+      std::move(done));
 }
 
-absl::StatusOr<Outcome> Inventory::ReserveStock(const std::string& product_id,
-                                                inventory::ReserveStock command,
-                                                const CallContext& context) {
+void Inventory::ReserveStock(std::string product_id,
+                             inventory::ReserveStock command,
+                             CallContext context, Done done) {
   if (command.ttl <= absl::ZeroDuration()) command.ttl = options_.default_ttl;
-  // A new id is the common case: history is consulted only once the
-  // reservation_once index has said the id was used before.
-  bool id_used_before = false;
-  return Execute(
-      product_id, context, command.reservation_id,
-      [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
+  std::string reservation_id = command.reservation_id;
+  Execute(
+      product_id, std::move(context), std::move(reservation_id),
+      [this, product_id, command = std::move(command)](
+          const Product& product,
+          bool reused) -> absl::StatusOr<std::vector<Event>> {
+        // A new id is the common case: history is consulted only once the
+        // reservation_once index has said the id was used before.
         PastReservation past = PastReservation::kNone;
-        if (id_used_before) {
+        if (reused) {
           absl::StatusOr<PastReservation> found =
               PastOf(product_id, command.reservation_id, product);
           if (!found.ok()) return found.status();
@@ -203,34 +321,61 @@ absl::StatusOr<Outcome> Inventory::ReserveStock(const std::string& product_id,
         }
         return Decide(product_id, command, product, past, options_.clock());
       },
-      [&] { id_used_before = true; });
+      std::move(done));
 }
 
-absl::StatusOr<Outcome> Inventory::ReleaseStock(
-    const std::string& product_id, const std::string& reservation_id,
-    const CallContext& context) {
-  return Execute(
-      product_id, context, reservation_id,
-      [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
+void Inventory::ReleaseStock(std::string product_id, std::string reservation_id,
+                             CallContext context, Done done) {
+  Execute(
+      product_id, std::move(context), reservation_id,
+      [this, product_id, reservation_id](
+          const Product& product, bool) -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<PastReservation> past =
             PastOf(product_id, reservation_id, product);
         if (!past.ok()) return past.status();
         return DecideRelease(product_id, reservation_id, product, *past);
-      });
+      },
+      std::move(done));
 }
 
-absl::StatusOr<Outcome> Inventory::CommitReservation(
-    const std::string& product_id, const std::string& reservation_id,
-    const CallContext& context) {
-  return Execute(
-      product_id, context, reservation_id,
-      [&](const Product& product) -> absl::StatusOr<std::vector<Event>> {
+void Inventory::CommitReservation(std::string product_id,
+                                  std::string reservation_id,
+                                  CallContext context, Done done) {
+  Execute(
+      product_id, std::move(context), reservation_id,
+      [this, product_id, reservation_id](
+          const Product& product, bool) -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<PastReservation> past =
             PastOf(product_id, reservation_id, product);
         if (!past.ok()) return past.status();
         return DecideCommit(product_id, reservation_id, product, *past,
                             options_.clock());
-      });
+      },
+      std::move(done));
+}
+
+absl::StatusOr<Outcome> Inventory::AddProduct(
+    const std::string& product_id, const inventory::AddProduct& command,
+    const CallContext& context) {
+  return Await([&](Done done) {
+    AddProduct(product_id, command, context, std::move(done));
+  });
+}
+
+absl::StatusOr<Outcome> Inventory::ReserveStock(
+    const std::string& product_id, const inventory::ReserveStock& command,
+    const CallContext& context) {
+  return Await([&](Done done) {
+    ReserveStock(product_id, command, context, std::move(done));
+  });
+}
+
+absl::StatusOr<Outcome> Inventory::ReleaseStock(
+    const std::string& product_id, const std::string& reservation_id,
+    const CallContext& context) {
+  return Await([&](Done done) {
+    ReleaseStock(product_id, reservation_id, context, std::move(done));
+  });
 }
 
 absl::StatusOr<LoadedProduct> Inventory::GetStock(
@@ -265,11 +410,15 @@ absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
   context.metadata.caused_by = "inventory/expiry-sweep";
   int expired = 0;
   for (const std::string& product_id : *due) {
-    absl::StatusOr<Outcome> outcome =
-        Execute(product_id, context, "", [&](const Product& product) {
-          return absl::StatusOr<std::vector<Event>>(
-              DecideExpire(product, options_.clock()));
-        });
+    absl::StatusOr<Outcome> outcome = Await([&](Done done) {
+      Execute(
+          product_id, context, "",
+          [this](const Product& product, bool) {
+            return absl::StatusOr<std::vector<Event>>(
+                DecideExpire(product, options_.clock()));
+          },
+          std::move(done));
+    });
     if (!outcome.ok()) return outcome.status();
     expired += static_cast<int>(outcome->events.size());
   }

@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/striped_states.h"
+#include "common/util/work_queue.h"
 #include "services/inventory/domain/product.h"
 #include "services/inventory/store/product_store.h"
 
@@ -35,30 +36,50 @@ struct InventoryOptions {
   absl::Duration default_ttl = absl::Minutes(15);
   // Optimistic attempts per command before giving up with ABORTED.
   int max_attempts = 8;
+  // Threads for the commands that must wait for the database on their way
+  // (a product not in memory, a conflict, a refusal to confirm).
+  int workers = 16;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
+// Receives a command's answer.
+using Done = absl::AnyInvocable<void(absl::StatusOr<Outcome>) &&>;
+
 // The inventory's use cases: load, decide, append, retry on conflict.
+//
+// A command does not hold a thread while it waits: it joins its product's
+// queue, and the commands queued on one product are decided together on the
+// state the last write left and appended without waiting; `done` runs when
+// the append has been answered, on a thread of the inventory or of the
+// event store. The overloads without `done` wait for it.
 class Inventory final {
  public:
   Inventory(ProductStore* store, InventoryOptions options);
+  // Waits for the commands in progress.
+  ~Inventory();
+
+  void AddProduct(std::string product_id, inventory::AddProduct command,
+                  CallContext context, Done done);
+  void ReceiveStock(std::string product_id, inventory::ReceiveStock command,
+                    CallContext context, Done done);
+  // A zero ttl means the configured default.
+  void ReserveStock(std::string product_id, inventory::ReserveStock command,
+                    CallContext context, Done done);
+  void ReleaseStock(std::string product_id, std::string reservation_id,
+                    CallContext context, Done done);
+  void CommitReservation(std::string product_id, std::string reservation_id,
+                         CallContext context, Done done);
 
   absl::StatusOr<Outcome> AddProduct(const std::string& product_id,
                                      const inventory::AddProduct& command,
                                      const CallContext& context);
-  absl::StatusOr<Outcome> ReceiveStock(const std::string& product_id,
-                                       const inventory::ReceiveStock& command,
-                                       const CallContext& context);
-  // A zero ttl means the configured default.
   absl::StatusOr<Outcome> ReserveStock(const std::string& product_id,
-                                       inventory::ReserveStock command,
+                                       const inventory::ReserveStock& command,
                                        const CallContext& context);
   absl::StatusOr<Outcome> ReleaseStock(const std::string& product_id,
                                        const std::string& reservation_id,
                                        const CallContext& context);
-  absl::StatusOr<Outcome> CommitReservation(const std::string& product_id,
-                                            const std::string& reservation_id,
-                                            const CallContext& context);
+
   absl::StatusOr<LoadedProduct> GetStock(const std::string& product_id);
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ListEvents(
       const std::string& product_id, int64_t from_version, int max_count);
@@ -73,26 +94,38 @@ class Inventory final {
   absl::StatusOr<int> ExpireDue(int max_products);
 
  private:
-  using Decider =
-      absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Product&)>;
-  using Cached = eventstore::StripedStates<Product>::Versioned;
+  // Decides a command on a product's state. `reused` is set once a unique
+  // index refused the events because their reservation id was used before.
+  using Decider = absl::AnyInvocable<absl::StatusOr<std::vector<Event>>(
+      const Product& product, bool reused)>;
   struct Command;
+  using Cached = eventstore::StripedStates<Product>::Versioned;
+  using Turn = eventstore::StripedStates<Product>::Turn<Command>;
 
-  // Queues the command behind others on the same product; commands that
-  // pile up meanwhile are decided together and written in one append.
-  // `reservation_id` names the reservation the outcome reports, if any.
-  // `on_unique_violation` runs when a unique index of the schema refused the
-  // command's events, before it is decided again.
-  absl::StatusOr<Outcome> Execute(
-      const std::string& product_id, const CallContext& context,
-      const std::string& reservation_id, Decider decide,
-      absl::FunctionRef<void()> on_unique_violation = [] {});
+  // Queues a command behind the others on its product. `reservation_id`
+  // names the reservation the outcome reports, if any.
+  void Execute(std::string product_id, CallContext context,
+               std::string reservation_id, Decider decide, Done done);
+  // Runs one turn of a product's queue: decided on the cached state and
+  // appended without waiting when it can, else on a worker.
+  void Run(std::string product_id, Turn turn);
+  // Runs `batch` on a worker thread, waiting for the database as needed.
+  void RunOnWorker(std::string product_id, std::vector<Command*> batch,
+                   std::optional<Cached> cached);
+  // Ends a turn with `after` cached and runs the commands queued meanwhile.
+  void Continue(const std::string& product_id, std::optional<Cached> after);
   // Load (or take the cached state), decide each command of `batch` in
   // order, append all their events at once; decide again on a concurrent
   // change. Returns the state to cache.
   std::optional<Cached> RunBatch(const std::string& product_id,
                                  std::optional<Cached> cached,
                                  const std::vector<Command*>& batch);
+  // Decides the commands of `batch` in order on `state` (which they evolve)
+  // until the events would outgrow one append; returns their events and
+  // how many commands it decided.
+  std::pair<std::vector<eventstore::EventData>, size_t> DecideInOrder(
+      const std::string& product_id, Cached& state,
+      const std::vector<Command*>& batch);
   // The past of `reservation_id` when it is not live on `product`.
   absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
                                          const std::string& reservation_id,
@@ -101,6 +134,9 @@ class Inventory final {
   InventoryOptions options_;
   // A write decided on a cached product skips the load.
   eventstore::StripedStates<Product> products_;
+  absl::Mutex turns_mu_;
+  int turns_ ABSL_GUARDED_BY(turns_mu_) = 0;
+  shop::WorkQueue workers_;
 };
 
 }  // namespace inventory

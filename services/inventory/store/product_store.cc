@@ -127,21 +127,57 @@ absl::StatusOr<PastReservation> ProductStore::FindPastReservation(
   return past;
 }
 
+namespace {
+
+// What an append of `after` at `new_version` writes beside its events.
+eventstore::SnapshotWrite SnapshotFor(const Product& after, int64_t new_version,
+                                      int64_t snapshot_version) {
+  eventstore::SnapshotWrite snapshot{std::nullopt, after.next_expiry()};
+  if (SnapshotDue(new_version, snapshot_version, after)) {
+    snapshot.json = SnapshotJson(after);
+  }
+  return snapshot;
+}
+
+}  // namespace
+
 absl::StatusOr<eventstore::AppendResult> ProductStore::Append(
     const std::string& product_id, int64_t expected_version,
     const std::vector<eventstore::EventData>& events, const Product& after,
     int64_t* snapshot_version) {
-  const int64_t new_version =
-      expected_version + static_cast<int64_t>(events.size());
-  eventstore::SnapshotWrite snapshot{std::nullopt, after.next_expiry()};
-  const bool with_snapshot = SnapshotDue(new_version, *snapshot_version, after);
-  if (with_snapshot) snapshot.json = SnapshotJson(after);
+  const eventstore::SnapshotWrite snapshot =
+      SnapshotFor(after, expected_version + static_cast<int64_t>(events.size()),
+                  *snapshot_version);
   absl::StatusOr<eventstore::AppendResult> appended =
       events_->Append(StreamOf(product_id),
                       eventstore::ExpectedVersion::Exactly(expected_version),
                       events, &snapshot);
-  if (appended.ok() && with_snapshot) *snapshot_version = appended->version;
+  if (appended.ok() && snapshot.json.has_value()) {
+    *snapshot_version = appended->version;
+  }
   return appended;
+}
+
+void ProductStore::AppendAsync(const std::string& product_id,
+                               int64_t expected_version,
+                               std::vector<eventstore::EventData> events,
+                               const Product& after, int64_t* snapshot_version,
+                               eventstore::AppendCallback done) {
+  eventstore::SnapshotWrite snapshot =
+      SnapshotFor(after, expected_version + static_cast<int64_t>(events.size()),
+                  *snapshot_version);
+  const bool with_snapshot = snapshot.json.has_value();
+  events_->AppendAsync(
+      StreamOf(product_id),
+      eventstore::ExpectedVersion::Exactly(expected_version), std::move(events),
+      std::move(snapshot),
+      [with_snapshot, snapshot_version, done = std::move(done)](
+          absl::StatusOr<eventstore::AppendResult> appended) mutable {
+        if (appended.ok() && with_snapshot) {
+          *snapshot_version = appended->version;
+        }
+        std::move(done)(std::move(appended));
+      });
 }
 
 absl::StatusOr<std::vector<eventstore::RecordedEvent>> ProductStore::ReadEvents(

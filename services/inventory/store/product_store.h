@@ -48,6 +48,12 @@ class ProductStore final {
       const std::string& product_id, int64_t expected_version,
       const std::vector<eventstore::EventData>& events, const Product& after,
       int64_t* snapshot_version);
+  // Append without waiting; `*snapshot_version` (which must live until
+  // `done` runs) moves before `done` runs, as Append moves it.
+  void AppendAsync(const std::string& product_id, int64_t expected_version,
+                   std::vector<eventstore::EventData> events,
+                   const Product& after, int64_t* snapshot_version,
+                   eventstore::AppendCallback done);
 
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& product_id, int64_t from_version, int max_count);
