@@ -53,6 +53,15 @@ CREATE TRIGGER events_no_truncate
 -- table until the next vacuum.
 ALTER TABLE {schema}.streams SET (fillfactor = 50);
 )sql"},
+      {"0003_cheaper_keys_and_snapshots", R"sql(
+-- Stream ids are compared byte by byte: their order means nothing, and the
+-- database's locale made every index search and insert pay for strcoll.
+ALTER TABLE {schema}.streams ALTER COLUMN stream_id TYPE text COLLATE "C";
+ALTER TABLE {schema}.events ALTER COLUMN stream_id TYPE text COLLATE "C";
+-- Snapshots are rewritten often and read rarely: lz4 compresses them
+-- several times faster than the default pglz.
+ALTER TABLE {schema}.streams ALTER COLUMN snapshot SET COMPRESSION lz4;
+)sql"},
   };
   return *kMigrations;
 }
