@@ -44,12 +44,12 @@ absl::StatusOr<Product> FromSnapshot(const std::string& json) {
 }
 
 // A snapshot holds every live reservation, so it is rewritten only once the
-// events since the last one number a quarter of its reservations: its cost
-// per event stays constant, and a load folds a bounded number of events.
+// events since the last one are as many as its reservations: its cost per
+// event stays constant, and a load folds no more events than it restores.
 bool SnapshotDue(int64_t new_version, int64_t snapshot_version,
                  const Product& after) {
   const auto held = static_cast<int64_t>(after.reservations().size());
-  return new_version - snapshot_version >= 1 + held / 4;
+  return new_version - snapshot_version >= 1 + held;
 }
 
 }  // namespace

@@ -436,7 +436,7 @@ TEST(ServiceConstraintTest, UniqueIndexRefusalIsReported) {
 
 // Each service's role owns its schema and cannot touch the other's.
 TEST(SchemaIsolationTest, RolesCannotReadEachOthersSchema) {
-  const std::string tag = NewUuid().substr(0, 8);
+  const std::string tag = NewUuid().substr(28);
   const std::string role_a = "iso_a_" + tag, role_b = "iso_b_" + tag;
   for (const std::string& role : {role_a, role_b}) {
     ExecAsAdmin(absl::StrCat("CREATE ROLE ", role, " LOGIN; CREATE SCHEMA ",

@@ -1,7 +1,5 @@
 #include "common/eventstore/expected_version.h"
 
-#include "absl/container/flat_hash_set.h"
-#include "common/eventstore/uuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -33,19 +31,6 @@ TEST(ExpectedVersionTest, WrongExpectedVersionRoundTrips) {
   EXPECT_EQ(typed->expected, "2");
   EXPECT_EQ(typed->actual, 5);
   EXPECT_FALSE(AsWrongExpectedVersion(absl::AbortedError("other")).has_value());
-}
-
-// Generated ids are canonical v4 UUIDs and do not repeat.
-TEST(UuidTest, NewUuidsAreCanonicalAndDistinct) {
-  absl::flat_hash_set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) {
-    std::string id = NewUuid();
-    EXPECT_TRUE(IsUuid(id)) << id;
-    EXPECT_EQ(id[14], '4') << id;
-    EXPECT_TRUE(seen.insert(id).second) << id;
-  }
-  EXPECT_FALSE(IsUuid("not-a-uuid"));
-  EXPECT_FALSE(IsUuid("0123456789abcdef0123456789abcdef0123"));
 }
 
 }  // namespace
