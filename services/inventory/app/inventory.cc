@@ -20,11 +20,12 @@ constexpr size_t kMaxBatch = 64;
 
 struct Inventory::Command final : eventstore::StripedStates<Product>::Waiter {
   Command(CallContext context, std::string reservation_id, Decider decide,
-          Done done)
+          Done done, bool reads_history)
       : context(std::move(context)),
         reservation_id(std::move(reservation_id)),
         decide(std::move(decide)),
-        done(std::move(done)) {
+        done(std::move(done)),
+        reads_history(reads_history) {
     combinable = !this->context.expected_version.has_value();
   }
 
@@ -32,6 +33,7 @@ struct Inventory::Command final : eventstore::StripedStates<Product>::Waiter {
   const std::string reservation_id;
   Decider decide;
   Done done;
+  const bool reads_history;
   // A unique index refused this command's events before.
   bool reused = false;
   bool answered = false;
@@ -39,6 +41,12 @@ struct Inventory::Command final : eventstore::StripedStates<Product>::Waiter {
 };
 
 namespace {
+
+// Whether a command about `reservation_id` must look in the product's
+// history to learn how the reservation ended.
+bool HistoryNeeded(const Product& product, const std::string& reservation_id) {
+  return product.exists && !product.reservations().contains(reservation_id);
+}
 
 // Waits for the answer of a command started by `start`.
 absl::StatusOr<Outcome> Await(absl::FunctionRef<void(Done)> start) {
@@ -79,10 +87,12 @@ Inventory::~Inventory() {
 }
 
 void Inventory::Execute(std::string product_id, CallContext context,
-                        std::string reservation_id, Decider decide, Done done) {
+                        std::string reservation_id, Decider decide, Done done,
+                        bool reads_history) {
   // Owned by the product's queue until answered.
-  auto* command = new Command(std::move(context), std::move(reservation_id),
-                              std::move(decide), std::move(done));
+  auto* command =
+      new Command(std::move(context), std::move(reservation_id),
+                  std::move(decide), std::move(done), reads_history);
   std::optional<Turn> turn =
       products_.Enter<Command>(product_id, command, kMaxBatch);
   if (!turn.has_value()) return;
@@ -101,9 +111,11 @@ void Inventory::Run(std::string product_id, Turn turn) {
   // Kept alive by the append's callback, which moves the snapshot version.
   auto state = std::make_unique<Cached>(*std::move(turn.cached));
   const int64_t loaded_version = state->version;
-  auto [data, decided] = DecideInOrder(product_id, *state, turn.batch);
+  auto [data, decided] =
+      DecideInOrder(product_id, *state, turn.batch, /*may_block=*/false);
   if (data.empty()) {
-    // Refusals and no-ops alone are confirmed on a fresh load.
+    // Refusals and no-ops alone are confirmed on a fresh load, and a
+    // command that reads history waits for the database there.
     RunOnWorker(std::move(product_id), std::move(turn.batch), std::nullopt);
     return;
   }
@@ -158,7 +170,7 @@ void Inventory::Continue(const std::string& product_id,
 
 std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(
     const std::string& product_id, Cached& state,
-    const std::vector<Command*>& batch) {
+    const std::vector<Command*>& batch, bool may_block) {
   const int64_t loaded_version = state.version;
   std::vector<eventstore::EventData> data;
   size_t decided = 0;
@@ -166,6 +178,10 @@ std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(
     // Leave room for the largest decision; the rest go in the next turn.
     if (decided > 0 && data.size() + kMaxExpiriesPerDecision + 1 >
                            eventstore::EventStore::kMaxEventsPerAppend) {
+      break;
+    }
+    if (!may_block && (command->reads_history || command->reused) &&
+        HistoryNeeded(state.state, command->reservation_id)) {
       break;
     }
     ++decided;
@@ -227,7 +243,8 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
                fresh->snapshot_version};
     }
     const int64_t loaded_version = state.version;
-    auto [data, decided] = DecideInOrder(product_id, state, batch);
+    auto [data, decided] =
+        DecideInOrder(product_id, state, batch, /*may_block=*/true);
     const std::vector<Command*> answered(batch.begin(),
                                          batch.begin() + decided);
     auto answer = [&] {
@@ -272,9 +289,7 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
 absl::StatusOr<PastReservation> Inventory::PastOf(
     const std::string& product_id, const std::string& reservation_id,
     const Product& product) {
-  if (!product.exists || product.reservations().contains(reservation_id)) {
-    return PastReservation::kNone;
-  }
+  if (!HistoryNeeded(product, reservation_id)) return PastReservation::kNone;
   return store_->FindPastReservation(product_id, reservation_id);
 }
 
@@ -335,7 +350,7 @@ void Inventory::ReleaseStock(std::string product_id, std::string reservation_id,
         if (!past.ok()) return past.status();
         return DecideRelease(product_id, reservation_id, product, *past);
       },
-      std::move(done));
+      std::move(done), /*reads_history=*/true);
 }
 
 void Inventory::CommitReservation(std::string product_id,
@@ -351,7 +366,7 @@ void Inventory::CommitReservation(std::string product_id,
         return DecideCommit(product_id, reservation_id, product, *past,
                             options_.clock());
       },
-      std::move(done));
+      std::move(done), /*reads_history=*/true);
 }
 
 absl::StatusOr<Outcome> Inventory::AddProduct(

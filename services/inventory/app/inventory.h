@@ -103,9 +103,11 @@ class Inventory final {
   using Turn = eventstore::StripedStates<Product>::Turn<Command>;
 
   // Queues a command behind the others on its product. `reservation_id`
-  // names the reservation the outcome reports, if any.
+  // names the reservation the outcome reports, if any; `reads_history`
+  // says that deciding may look it up in the database when it is not live.
   void Execute(std::string product_id, CallContext context,
-               std::string reservation_id, Decider decide, Done done);
+               std::string reservation_id, Decider decide, Done done,
+               bool reads_history = false);
   // Runs one turn of a product's queue: decided on the cached state and
   // appended without waiting when it can, else on a worker.
   void Run(std::string product_id, Turn turn);
@@ -121,11 +123,12 @@ class Inventory final {
                                  std::optional<Cached> cached,
                                  const std::vector<Command*>& batch);
   // Decides the commands of `batch` in order on `state` (which they evolve)
-  // until the events would outgrow one append; returns their events and
-  // how many commands it decided.
+  // until the events would outgrow one append, or, unless `may_block`, a
+  // command would read history; returns their events and how many commands
+  // it decided.
   std::pair<std::vector<eventstore::EventData>, size_t> DecideInOrder(
       const std::string& product_id, Cached& state,
-      const std::vector<Command*>& batch);
+      const std::vector<Command*>& batch, bool may_block);
   // The past of `reservation_id` when it is not live on `product`.
   absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
                                          const std::string& reservation_id,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/errors/errors.h"
 #include "gmock/gmock.h"
@@ -43,6 +44,39 @@ class InventoryTest : public ::testing::Test {
   TestSchema schema_{"inventory_app"};
   InventoryHarness harness_{schema_.name()};
 };
+
+// A command whose answer needs the product's history (releasing a
+// reservation that already ended) does not read it on the caller's thread,
+// even when the product is in memory: the call returns at once and the
+// answer follows once the database can be read.
+TEST_F(InventoryTest, HistoryIsReadOffTheCallersThread) {
+  AddProduct(harness_, 10);
+  ASSERT_TRUE(Reserve(harness_, 1).ok());
+  ASSERT_TRUE(harness_.app().ReleaseStock("p", "r-1", {}).ok());
+
+  // Every read of the events waits behind this lock.
+  pqxx::connection blocker(shop::testing::TestDsn());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE " + schema_.name() +
+            ".events IN ACCESS EXCLUSIVE MODE");
+  absl::Notification returned, answered;
+  absl::StatusOr<Outcome> outcome = absl::UnknownError("unset");
+  std::thread caller([&] {
+    harness_.app().ReleaseStock("p", "r-1", {},
+                                [&](absl::StatusOr<Outcome> result) {
+                                  outcome = std::move(result);
+                                  answered.Notify();
+                                });
+    returned.Notify();
+  });
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_FALSE(answered.HasBeenNotified());
+  lock.commit();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  caller.join();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->events.empty());
+}
 
 // Callers racing on one product share appends, yet each gets the version of
 // its own event, and each event carries its own caller's metadata.
