@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
                                 common.store);
   inventory::ProductStore store(&events);
+  // Workers wait for the database: one per pooled connection.
   inventory::Inventory inventory(
-      &store, {.default_ttl = absl::Seconds(
-                   absl::GetFlag(FLAGS_reservation_ttl_seconds))});
+      &store, {.default_ttl =
+                   absl::Seconds(absl::GetFlag(FLAGS_reservation_ttl_seconds)),
+               .workers = common.pool_size});
   inventory::InventoryServiceImpl service(&inventory);
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {

@@ -46,7 +46,7 @@ ABSL_FLAG(int, append_batch, 1,
           "commit); 1 writes each alone");
 ABSL_FLAG(int, append_batches_in_flight, 1,
           "append scenarios: merged statements written at once");
-ABSL_FLAG(int, carts, 2000, "carts the additem scenarios make before the run");
+ABSL_FLAG(int, carts, 6000, "carts the additem scenarios make before the run");
 ABSL_FLAG(int, lines_per_cart, 10,
           "AddItem calls per cart before a worker moves to a fresh cart");
 

@@ -52,6 +52,16 @@ bool SnapshotDue(int64_t new_version, int64_t snapshot_version,
   return new_version - snapshot_version >= 1 + held;
 }
 
+// What an append of `after` at `new_version` writes beside its events.
+eventstore::SnapshotWrite SnapshotFor(const Product& after, int64_t new_version,
+                                      int64_t snapshot_version) {
+  eventstore::SnapshotWrite snapshot{std::nullopt, after.next_expiry()};
+  if (SnapshotDue(new_version, snapshot_version, after)) {
+    snapshot.json = SnapshotJson(after);
+  }
+  return snapshot;
+}
+
 }  // namespace
 
 std::vector<eventstore::EventData> EventDataOf(
@@ -126,20 +136,6 @@ absl::StatusOr<PastReservation> ProductStore::FindPastReservation(
   if (!status.ok()) return status;
   return past;
 }
-
-namespace {
-
-// What an append of `after` at `new_version` writes beside its events.
-eventstore::SnapshotWrite SnapshotFor(const Product& after, int64_t new_version,
-                                      int64_t snapshot_version) {
-  eventstore::SnapshotWrite snapshot{std::nullopt, after.next_expiry()};
-  if (SnapshotDue(new_version, snapshot_version, after)) {
-    snapshot.json = SnapshotJson(after);
-  }
-  return snapshot;
-}
-
-}  // namespace
 
 absl::StatusOr<eventstore::AppendResult> ProductStore::Append(
     const std::string& product_id, int64_t expected_version,
