@@ -53,9 +53,11 @@ int main(int argc, char** argv) {
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
                           grpc::InsecureChannelCredentials()),
       absl::Milliseconds(absl::GetFlag(FLAGS_inventory_deadline_ms)));
-  cart::Carts carts(&store, &inventory,
-                    {.reservation_ttl_seconds =
-                         absl::GetFlag(FLAGS_reservation_ttl_seconds)});
+  // Workers wait for the database: one per pooled connection.
+  cart::Carts carts(
+      &store, &inventory,
+      {.reservation_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds),
+       .workers = common.pool_size});
   cart::CartServiceImpl service(&carts);
   return shop::ServeMain("cart-server",
                          {.listen_address = absl::GetFlag(FLAGS_listen),

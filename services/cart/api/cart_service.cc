@@ -82,28 +82,36 @@ grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CartServiceImpl::AddItem(grpc::ServerContext* context,
-                                      const v1::AddItemRequest* request,
-                                      v1::AddItemResponse* response) {
+grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
+    grpc::CallbackServerContext* context, const v1::AddItemRequest* request,
+    v1::AddItemResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (absl::Status valid = Validate(*request); !valid.ok()) {
-    return shop::ToGrpcStatus(valid);
+    reactor->Finish(shop::ToGrpcStatus(valid));
+    return reactor;
   }
-  absl::StatusOr<AddItemOutcome> outcome = carts_->AddItem(
+  carts_->AddItem(
       request->cart_id(), request->product_id(), request->quantity(),
-      request->request_id(), shop::ContextOf(*context, *request));
-  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
-  for (const Item& item : outcome->cart.Items()) {
-    if (item.product_id == request->product_id()) {
-      ToProto(item, response->mutable_item());
-    }
-  }
-  response->set_reservation_id(outcome->line.reservation_id);
-  if (outcome->reservation_expires_at.has_value()) {
-    *response->mutable_reservation_expires_at() =
-        shop::ToProto(*outcome->reservation_expires_at);
-  }
-  response->set_version(outcome->version);
-  return grpc::Status::OK;
+      request->request_id(), shop::ContextOf(*context, *request),
+      [reactor, request, response](absl::StatusOr<AddItemOutcome> outcome) {
+        if (!outcome.ok()) {
+          reactor->Finish(shop::ToGrpcStatus(outcome.status()));
+          return;
+        }
+        for (const Item& item : outcome->cart.Items()) {
+          if (item.product_id == request->product_id()) {
+            ToProto(item, response->mutable_item());
+          }
+        }
+        response->set_reservation_id(outcome->line.reservation_id);
+        if (outcome->reservation_expires_at.has_value()) {
+          *response->mutable_reservation_expires_at() =
+              shop::ToProto(*outcome->reservation_expires_at);
+        }
+        response->set_version(outcome->version);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,

@@ -7,16 +7,20 @@
 namespace cart {
 
 // gRPC handlers: validate every field, call the use case, map the result.
-class CartServiceImpl final : public v1::CartService::Service {
+// AddItem answers from the use case's callback, holding no thread while it
+// waits for inventory and its append; the others are blocking handlers.
+class CartServiceImpl final
+    : public v1::CartService::WithCallbackMethod_AddItem<
+          v1::CartService::Service> {
  public:
   explicit CartServiceImpl(Carts* carts) : carts_(carts) {}
 
   grpc::Status CreateCart(grpc::ServerContext* context,
                           const v1::CreateCartRequest* request,
                           v1::CreateCartResponse* response) override;
-  grpc::Status AddItem(grpc::ServerContext* context,
-                       const v1::AddItemRequest* request,
-                       v1::AddItemResponse* response) override;
+  grpc::ServerUnaryReactor* AddItem(grpc::CallbackServerContext* context,
+                                    const v1::AddItemRequest* request,
+                                    v1::AddItemResponse* response) override;
   grpc::Status RemoveItem(grpc::ServerContext* context,
                           const v1::RemoveItemRequest* request,
                           v1::RemoveItemResponse* response) override;

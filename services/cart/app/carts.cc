@@ -1,8 +1,11 @@
 #include "services/cart/app/carts.h"
 
+#include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
 #include "common/server/periodic_task.h"
@@ -19,14 +22,95 @@ absl::Status CartNotFound(const std::string& cart_id) {
 
 }  // namespace
 
-Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
-    : store_(store), inventory_(inventory), options_(std::move(options)) {}
+// A command waiting for its cart's turn; `start` runs when it comes, with
+// the cart the cache holds.
+struct Carts::Waiter : eventstore::StripedStates<Cart>::Waiter {
+  Waiter() { combinable = false; }
+  absl::AnyInvocable<void(std::optional<Cached> cached) &&> start;
+};
 
-absl::StatusOr<Carts::Current> Carts::Fetch(Lock& lock,
+// A cart's turn for a command that waits for it on its own thread; the
+// turn passes on when this goes away.
+class Carts::HeldTurn final {
+ public:
+  HeldTurn(Carts& carts, std::string cart_id)
+      : carts_(carts), cart_id_(std::move(cart_id)) {
+    absl::Notification granted;
+    waiter_.start = [&](std::optional<Cached> cached) {
+      state_.cached = std::move(cached);
+      granted.Notify();
+    };
+    carts_.Submit(cart_id_, &waiter_);
+    granted.WaitForNotification();
+  }
+  ~HeldTurn() { carts_.EndTurn(cart_id_, std::move(state_.after)); }
+  HeldTurn(const HeldTurn&) = delete;
+  HeldTurn& operator=(const HeldTurn&) = delete;
+
+  TurnState& state() { return state_; }
+
+ private:
+  Carts& carts_;
+  const std::string cart_id_;
+  Waiter waiter_;
+  TurnState state_;
+};
+
+// One AddItem call, from its turn to its answer.
+struct Carts::AddItemOp final : Waiter {
+  std::string cart_id;
+  std::string product_id;
+  int64_t quantity = 0;
+  std::string reservation_id;
+  CallContext context;
+  AddItemDone done;
+  TurnState turn;
+  // The cart as checked before reserving.
+  std::optional<Current> checked;
+  std::optional<Line> line;
+  std::optional<absl::Time> expires_at;
+};
+
+Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
+    : store_(store),
+      inventory_(inventory),
+      options_(std::move(options)),
+      workers_(std::max(options_.workers, 1)) {}
+
+Carts::~Carts() {
+  absl::MutexLock lock(&turns_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(turns_mu_) {
+    return turns_ == 0;
+  };
+  turns_mu_.Await(absl::Condition(&idle));
+}
+
+void Carts::Submit(const std::string& cart_id, Waiter* waiter) {
+  std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> turn =
+      carts_.Enter<Waiter>(cart_id, waiter, 1);
+  if (!turn.has_value()) return;
+  {
+    absl::MutexLock lock(&turns_mu_);
+    ++turns_;
+  }
+  std::move(turn->batch[0]->start)(std::move(turn->cached));
+}
+
+void Carts::EndTurn(const std::string& cart_id, std::optional<Cached> after) {
+  std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> next =
+      carts_.Next<Waiter>(cart_id, std::move(after), 1);
+  if (next.has_value()) {
+    std::move(next->batch[0]->start)(std::move(next->cached));
+    return;
+  }
+  absl::MutexLock lock(&turns_mu_);
+  --turns_;
+}
+
+absl::StatusOr<Carts::Current> Carts::Fetch(TurnState& turn,
                                             const std::string& cart_id,
                                             bool allow_cache) {
-  std::optional<eventstore::StripedStates<Cart>::Versioned> cached =
-      lock.Take();
+  std::optional<Cached> cached = std::exchange(turn.cached, std::nullopt);
   if (allow_cache && cached.has_value()) {
     return Current{LoadedCart{std::move(cached->state), cached->version}, true};
   }
@@ -36,13 +120,13 @@ absl::StatusOr<Carts::Current> Carts::Fetch(Lock& lock,
 }
 
 absl::StatusOr<CartOutcome> Carts::Execute(
-    Lock& lock, const std::string& cart_id, const CallContext& context,
+    TurnState& turn, const std::string& cart_id, const CallContext& context,
     std::optional<Current> first, Decider decide,
     const std::function<void()>& before_append) {
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     absl::StatusOr<Current> current =
         first.has_value() ? *std::exchange(first, std::nullopt)
-                          : Fetch(lock, cart_id, /*allow_cache=*/attempt == 1);
+                          : Fetch(turn, cart_id, /*allow_cache=*/attempt == 1);
     if (!current.ok()) return current.status();
     const LoadedCart& loaded = current->loaded;
     if (context.expected_version.has_value() &&
@@ -65,7 +149,7 @@ absl::StatusOr<CartOutcome> Carts::Execute(
     absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
         cart_id, loaded.version, *events, after, context.metadata);
     if (appended.ok()) {
-      lock.Put({after, appended->version});
+      turn.after = Cached{after, appended->version};
       return CartOutcome{std::move(after), appended->version};
     }
     if (!eventstore::ShouldRetryAppend(appended.status(), context)) {
@@ -80,86 +164,167 @@ absl::StatusOr<CartOutcome> Carts::Execute(
 absl::StatusOr<CartOutcome> Carts::Create(const std::string& cart_id,
                                           const std::string& customer_id,
                                           const CallContext& context) {
-  Lock lock = carts_.Acquire(cart_id);
+  HeldTurn turn(*this, cart_id);
   return Execute(
-      lock, cart_id, context, std::nullopt,
+      turn.state(), cart_id, context, std::nullopt,
       [&](const Cart& cart) {
         return DecideCreate(cart_id, customer_id, cart);
       },
       nullptr);
 }
 
-absl::StatusOr<AddItemOutcome> Carts::AddItem(const std::string& cart_id,
-                                              const std::string& product_id,
-                                              int64_t quantity,
-                                              const std::string& request_id,
-                                              const CallContext& context) {
-  Lock lock = carts_.Acquire(cart_id);
-  const std::string reservation_id =
+void Carts::AddItem(std::string cart_id, std::string product_id,
+                    int64_t quantity, const std::string& request_id,
+                    CallContext context, AddItemDone done) {
+  // Owned by the cart's queue, then by the steps, until answered.
+  auto* op = new AddItemOp;
+  op->reservation_id =
       ReservationIdFor(cart_id, product_id,
                        request_id.empty() ? eventstore::NewUuid() : request_id);
+  op->cart_id = std::move(cart_id);
+  op->product_id = std::move(product_id);
+  op->quantity = quantity;
+  op->context = std::move(context);
+  op->done = std::move(done);
+  op->start = [this, op](std::optional<Cached> cached) {
+    op->turn.cached = std::move(cached);
+    StartAddItem(op);
+  };
+  Submit(op->cart_id, op);
+}
+
+void Carts::StartAddItem(AddItemOp* op) {
+  // A cached cart that lets the item in needs no database before the
+  // reservation; anything else is checked on a fresh load, on a worker.
+  if (op->turn.cached.has_value()) {
+    const Cached& cached = *op->turn.cached;
+    const std::optional<int64_t>& expected = op->context.expected_version;
+    if ((!expected.has_value() || *expected == cached.version) &&
+        cached.state.FindLine(op->reservation_id) == nullptr &&
+        CheckOpen(op->cart_id, cached.state).ok()) {
+      absl::StatusOr<Current> current =
+          Fetch(op->turn, op->cart_id, /*allow_cache=*/true);
+      op->checked = *std::move(current);
+      Reserve(op);
+      return;
+    }
+  }
+  workers_.Schedule([this, op] { CheckAddItem(op); });
+}
+
+void Carts::CheckAddItem(AddItemOp* op) {
   // Checked before reserving; anything but "go ahead" is confirmed fresh.
-  std::optional<Current> checked;
   for (bool allow_cache : {true, false}) {
-    absl::StatusOr<Current> current = Fetch(lock, cart_id, allow_cache);
-    if (!current.ok()) return current.status();
+    absl::StatusOr<Current> current = Fetch(op->turn, op->cart_id, allow_cache);
+    if (!current.ok()) return FinishAddItem(op, current.status());
     const LoadedCart& loaded = current->loaded;
     absl::Status refusal = absl::OkStatus();
-    if (context.expected_version.has_value() &&
-        *context.expected_version != loaded.version) {
+    if (op->context.expected_version.has_value() &&
+        *op->context.expected_version != loaded.version) {
       refusal = eventstore::WrongExpectedVersionError(
-          StreamOf(cart_id),
-          eventstore::ExpectedVersion::Exactly(*context.expected_version),
+          StreamOf(op->cart_id),
+          eventstore::ExpectedVersion::Exactly(*op->context.expected_version),
           loaded.version);
-    } else if (const Line* line = loaded.cart.FindLine(reservation_id)) {
+    } else if (const Line* line = loaded.cart.FindLine(op->reservation_id)) {
       // A retry of a call that already went through: same answer.
       if (!current->from_cache) {
-        return AddItemOutcome{loaded.cart, loaded.version, *line, std::nullopt};
+        return FinishAddItem(op, AddItemOutcome{loaded.cart, loaded.version,
+                                                *line, std::nullopt});
       }
       continue;
     } else {
-      refusal = CheckOpen(cart_id, loaded.cart);
+      refusal = CheckOpen(op->cart_id, loaded.cart);
     }
     if (refusal.ok()) {
-      checked = *std::move(current);
-      break;
+      op->checked = *std::move(current);
+      return Reserve(op);
     }
-    if (!current->from_cache) return refusal;
+    if (!current->from_cache) return FinishAddItem(op, refusal);
   }
+}
 
-  absl::StatusOr<inventory::v1::ReserveStockResponse> reserved =
-      inventory_->Reserve(product_id, quantity, reservation_id,
-                          options_.reservation_ttl_seconds, context.metadata);
-  if (!reserved.ok()) return reserved.status();
-  const Line line{reservation_id, product_id, quantity,
-                  reserved->unit_price_cents()};
+void Carts::Reserve(AddItemOp* op) {
+  inventory_->Reserve(
+      op->product_id, op->quantity, op->reservation_id,
+      options_.reservation_ttl_seconds, op->context.metadata,
+      [this, op](absl::StatusOr<inventory::v1::ReserveStockResponse> reserved) {
+        if (!reserved.ok()) return FinishAddItem(op, reserved.status());
+        op->line = Line{op->reservation_id, op->product_id, op->quantity,
+                        reserved->unit_price_cents()};
+        op->expires_at = shop::FromProto(reserved->expires_at());
+        AppendItem(op);
+      });
+}
 
+void Carts::AppendItem(AddItemOp* op) {
+  const LoadedCart& loaded = op->checked->loaded;
+  absl::StatusOr<std::vector<Event>> events =
+      DecideAddItem(op->cart_id, *op->line, loaded.cart);
+  if (!op->checked->from_cache || !events.ok() || events->empty()) {
+    // Decided on a fresh load, or to be confirmed on one: the waiting path.
+    workers_.Schedule([this, op] { AppendItemWaiting(op); });
+    return;
+  }
+  Cart after = loaded.cart;
+  for (const Event& event : *events) after = Evolve(std::move(after), event);
+  if (options_.before_add_append) options_.before_add_append();
+  // The callback keeps a copy: the store still reads `after` while the
+  // arguments are built.
+  store_->AppendAsync(
+      op->cart_id, loaded.version, *events, after, op->context.metadata,
+      [this, op,
+       after](absl::StatusOr<eventstore::AppendResult> appended) mutable {
+        if (!appended.ok()) {
+          // A conflict: decided again on fresh loads, on a worker.
+          workers_.Schedule([this, op] { AppendItemWaiting(op); });
+          return;
+        }
+        op->turn.after = Cached{after, appended->version};
+        FinishAddItem(op, AddItemOutcome{std::move(after), appended->version,
+                                         *op->line, op->expires_at});
+      });
+}
+
+void Carts::AppendItemWaiting(AddItemOp* op) {
+  std::optional<Current> first;
+  if (!op->checked->from_cache)
+    first = std::exchange(op->checked, std::nullopt);
   absl::StatusOr<CartOutcome> outcome = Execute(
-      lock, cart_id, context, std::move(checked),
-      [&](const Cart& cart) { return DecideAddItem(cart_id, line, cart); },
+      op->turn, op->cart_id, op->context, std::move(first),
+      [&](const Cart& cart) {
+        return DecideAddItem(op->cart_id, *op->line, cart);
+      },
       options_.before_add_append);
   if (!outcome.ok()) {
     // The cart does not show these units, so inventory must not hold them.
-    absl::Status released =
-        inventory_->Release(product_id, reservation_id, context.metadata);
+    absl::Status released = inventory_->Release(
+        op->product_id, op->reservation_id, op->context.metadata);
     if (!released.ok()) {
-      shop::LogJson("warn", absl::StrCat("reservation ", reservation_id, " of ",
-                                         product_id, " left to expire: ",
-                                         released.ToString()));
+      shop::LogJson("warn",
+                    absl::StrCat("reservation ", op->reservation_id, " of ",
+                                 op->product_id,
+                                 " left to expire: ", released.ToString()));
     }
-    return outcome.status();
+    return FinishAddItem(op, outcome.status());
   }
-  return AddItemOutcome{std::move(outcome->cart), outcome->version, line,
-                        shop::FromProto(reserved->expires_at())};
+  FinishAddItem(op, AddItemOutcome{std::move(outcome->cart), outcome->version,
+                                   *op->line, op->expires_at});
+}
+
+void Carts::FinishAddItem(AddItemOp* op,
+                          absl::StatusOr<AddItemOutcome> result) {
+  std::unique_ptr<AddItemOp> owned(op);
+  std::move(owned->done)(std::move(result));
+  EndTurn(owned->cart_id, std::move(owned->turn.after));
 }
 
 absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
                                               const std::string& product_id,
                                               const CallContext& context) {
-  Lock lock = carts_.Acquire(cart_id);
+  HeldTurn turn(*this, cart_id);
   std::vector<std::string> released;
   absl::StatusOr<CartOutcome> outcome = Execute(
-      lock, cart_id, context, std::nullopt,
+      turn.state(), cart_id, context, std::nullopt,
       [&](const Cart& cart) -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<std::vector<Event>> events =
             DecideRemoveItem(cart_id, product_id, cart);
@@ -190,9 +355,9 @@ absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
 
 absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
                                             const CallContext& context) {
-  Lock lock = carts_.Acquire(cart_id);
+  HeldTurn turn(*this, cart_id);
   return Execute(
-      lock, cart_id, context, std::nullopt,
+      turn.state(), cart_id, context, std::nullopt,
       [&](const Cart& cart) -> absl::StatusOr<std::vector<Event>> {
         if (absl::Status can = CheckCanCheckout(cart_id, cart); !can.ok()) {
           return can;

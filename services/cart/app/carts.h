@@ -5,11 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/striped_states.h"
+#include "common/util/work_queue.h"
 #include "services/cart/domain/cart.h"
 #include "services/cart/inventory_client/inventory_client.h"
 #include "services/cart/store/cart_store.h"
@@ -30,30 +33,40 @@ struct AddItemOutcome {
   std::optional<absl::Time> reservation_expires_at;
 };
 
+using AddItemDone = absl::AnyInvocable<void(absl::StatusOr<AddItemOutcome>) &&>;
+
 struct CartsOptions {
   // How long inventory holds the units of an open cart.
   int64_t reservation_ttl_seconds = 900;
   // Optimistic attempts per command before giving up with ABORTED.
   int max_attempts = 8;
+  // Threads for the steps that wait for the database.
+  int workers = 16;
   // Test seam: runs before each append attempt of AddItem.
   std::function<void()> before_add_append = nullptr;
 };
 
 // The cart's use cases. AddItem reserves in inventory before it appends,
 // and gives the reservation back if the append does not happen.
+//
+// A cart's commands take turns. AddItem holds no thread while it waits for
+// inventory and for its append: on a cart in memory it runs from callbacks,
+// and whatever must wait for the database runs on a worker. The other
+// commands wait for their turn and work on the caller's thread.
 class Carts final {
  public:
   Carts(CartStore* store, InventoryClient* inventory, CartsOptions options);
+  // Waits for the commands in progress.
+  ~Carts();
 
   absl::StatusOr<CartOutcome> Create(const std::string& cart_id,
                                      const std::string& customer_id,
                                      const CallContext& context);
   // `request_id` makes retries idempotent; empty means every call is new.
-  absl::StatusOr<AddItemOutcome> AddItem(const std::string& cart_id,
-                                         const std::string& product_id,
-                                         int64_t quantity,
-                                         const std::string& request_id,
-                                         const CallContext& context);
+  // `done` runs on a thread of the service, gRPC or the event store.
+  void AddItem(std::string cart_id, std::string product_id, int64_t quantity,
+               const std::string& request_id, CallContext context,
+               AddItemDone done);
   absl::StatusOr<CartOutcome> RemoveItem(const std::string& cart_id,
                                          const std::string& product_id,
                                          const CallContext& context);
@@ -66,28 +79,57 @@ class Carts final {
  private:
   using Decider =
       absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Cart&)>;
-  using Lock = eventstore::StripedStates<Cart>::Lock;
+  using Cached = eventstore::StripedStates<Cart>::Versioned;
+  struct Waiter;
+  struct AddItemOp;
+  class HeldTurn;
+
+  // What a command's turn holds: the cart the cache had, taken by the first
+  // Fetch, and the cart to cache when the turn ends.
+  struct TurnState {
+    std::optional<Cached> cached;
+    std::optional<Cached> after;
+  };
 
   // A cart to decide on: the cached one if any (`from_cache`), else loaded.
   struct Current {
     LoadedCart loaded;
     bool from_cache = false;
   };
-  absl::StatusOr<Current> Fetch(Lock& lock, const std::string& cart_id,
+  absl::StatusOr<Current> Fetch(TurnState& turn, const std::string& cart_id,
                                 bool allow_cache);
 
   // Decide and append; decided again on a concurrent change unless the
   // caller pinned the version. `first` is the cart the caller already
   // fetched. Refusals and no-ops are confirmed on a fresh load.
   absl::StatusOr<CartOutcome> Execute(
-      Lock& lock, const std::string& cart_id, const CallContext& context,
+      TurnState& turn, const std::string& cart_id, const CallContext& context,
       std::optional<Current> first, Decider decide,
       const std::function<void()>& before_append);
+
+  // Queues `waiter` for its cart's turn, and starts it if the cart is free.
+  void Submit(const std::string& cart_id, Waiter* waiter);
+  // Passes a cart's turn on, caching `after`.
+  void EndTurn(const std::string& cart_id, std::optional<Cached> after);
+
+  // AddItem's steps, in its turn.
+  void StartAddItem(AddItemOp* op);
+  // Checks the cart, waiting for a load when needed (on a worker).
+  void CheckAddItem(AddItemOp* op);
+  void Reserve(AddItemOp* op);
+  void AppendItem(AddItemOp* op);
+  // The append retried on fresh loads (on a worker), and the reservation
+  // released if it still fails.
+  void AppendItemWaiting(AddItemOp* op);
+  void FinishAddItem(AddItemOp* op, absl::StatusOr<AddItemOutcome> result);
 
   CartStore* store_;
   InventoryClient* inventory_;
   CartsOptions options_;
   eventstore::StripedStates<Cart> carts_;
+  absl::Mutex turns_mu_;
+  int turns_ ABSL_GUARDED_BY(turns_mu_) = 0;
+  shop::WorkQueue workers_;
 };
 
 }  // namespace cart

@@ -38,21 +38,35 @@ void InventoryClient::Prepare(const eventstore::Metadata& metadata,
   shop::PropagateCallMetadata(metadata, context);
 }
 
-absl::StatusOr<inventory::v1::ReserveStockResponse> InventoryClient::Reserve(
-    const std::string& product_id, int64_t quantity,
-    const std::string& reservation_id, int64_t ttl_seconds,
-    const eventstore::Metadata& metadata) {
-  inventory::v1::ReserveStockRequest request;
-  request.set_product_id(product_id);
-  request.set_quantity(quantity);
-  request.set_reservation_id(reservation_id);
-  request.set_ttl_seconds(ttl_seconds);
-  inventory::v1::ReserveStockResponse response;
-  grpc::ClientContext context;
-  Prepare(metadata, &context);
-  grpc::Status status = stub_->ReserveStock(&context, request, &response);
-  if (!status.ok()) return FromInventory(status);
-  return response;
+void InventoryClient::Reserve(const std::string& product_id, int64_t quantity,
+                              const std::string& reservation_id,
+                              int64_t ttl_seconds,
+                              const eventstore::Metadata& metadata,
+                              ReserveDone done) {
+  // What the call needs until it ends; freed by its callback.
+  struct Call {
+    grpc::ClientContext context;
+    inventory::v1::ReserveStockRequest request;
+    inventory::v1::ReserveStockResponse response;
+    ReserveDone done;
+  };
+  auto* call = new Call;
+  call->request.set_product_id(product_id);
+  call->request.set_quantity(quantity);
+  call->request.set_reservation_id(reservation_id);
+  call->request.set_ttl_seconds(ttl_seconds);
+  call->done = std::move(done);
+  Prepare(metadata, &call->context);
+  stub_->async()->ReserveStock(
+      &call->context, &call->request, &call->response,
+      [call](grpc::Status status) {
+        std::unique_ptr<Call> owned(call);
+        if (!status.ok()) {
+          std::move(owned->done)(FromInventory(status));
+        } else {
+          std::move(owned->done)(std::move(owned->response));
+        }
+      });
 }
 
 absl::Status InventoryClient::Release(const std::string& product_id,

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -16,13 +17,17 @@ namespace cart {
 // deadline; errors come back with inventory's code and reason intact.
 class InventoryClient final {
  public:
+  using ReserveDone = absl::AnyInvocable<
+      void(absl::StatusOr<inventory::v1::ReserveStockResponse>) &&>;
+
   InventoryClient(std::shared_ptr<grpc::Channel> channel,
                   absl::Duration deadline);
 
-  absl::StatusOr<inventory::v1::ReserveStockResponse> Reserve(
-      const std::string& product_id, int64_t quantity,
-      const std::string& reservation_id, int64_t ttl_seconds,
-      const eventstore::Metadata& metadata);
+  // Reserve without waiting: `done` runs on a gRPC thread, and must not
+  // block.
+  void Reserve(const std::string& product_id, int64_t quantity,
+               const std::string& reservation_id, int64_t ttl_seconds,
+               const eventstore::Metadata& metadata, ReserveDone done);
   absl::Status Release(const std::string& product_id,
                        const std::string& reservation_id,
                        const eventstore::Metadata& metadata);

@@ -68,12 +68,22 @@ absl::StatusOr<eventstore::AppendResult> CartStore::Append(
     const std::string& cart_id, int64_t expected_version,
     const std::vector<Event>& events, const Cart& after,
     const eventstore::Metadata& metadata) {
-  std::vector<eventstore::EventData> data =
-      eventstore::NewEventData(events, metadata, TypeOf, ToJson);
-  eventstore::SnapshotWrite snapshot{SnapshotJson(after), std::nullopt};
-  return events_->Append(StreamOf(cart_id),
-                         eventstore::ExpectedVersion::Exactly(expected_version),
-                         data, &snapshot);
+  const eventstore::SnapshotWrite snapshot{SnapshotJson(after), std::nullopt};
+  return events_->Append(
+      StreamOf(cart_id), eventstore::ExpectedVersion::Exactly(expected_version),
+      eventstore::NewEventData(events, metadata, TypeOf, ToJson), &snapshot);
+}
+
+void CartStore::AppendAsync(const std::string& cart_id,
+                            int64_t expected_version,
+                            const std::vector<Event>& events, const Cart& after,
+                            const eventstore::Metadata& metadata,
+                            eventstore::AppendCallback done) {
+  events_->AppendAsync(
+      StreamOf(cart_id), eventstore::ExpectedVersion::Exactly(expected_version),
+      eventstore::NewEventData(events, metadata, TypeOf, ToJson),
+      eventstore::SnapshotWrite{SnapshotJson(after), std::nullopt},
+      std::move(done));
 }
 
 absl::StatusOr<std::vector<eventstore::RecordedEvent>> CartStore::ReadEvents(

@@ -28,6 +28,11 @@ class CartStore final {
       const std::string& cart_id, int64_t expected_version,
       const std::vector<Event>& events, const Cart& after,
       const eventstore::Metadata& metadata);
+  // Append without waiting for it.
+  void AppendAsync(const std::string& cart_id, int64_t expected_version,
+                   const std::vector<Event>& events, const Cart& after,
+                   const eventstore::Metadata& metadata,
+                   eventstore::AppendCallback done);
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& cart_id, int64_t from_version, int max_count);
 
