@@ -128,6 +128,8 @@ class StripedStates final {
     Queue& queue = stripe.queues[id];
     queue.waiting.push_back(waiter);
     if (queue.running) return std::nullopt;
+    absl::MutexLock count(&turns_mu_);
+    ++turns_;
     return TakeFront<W>(stripe, id, max_batch);
   }
 
@@ -138,14 +140,30 @@ class StripedStates final {
                               std::optional<Versioned> after,
                               size_t max_batch) {
     Stripe& stripe = StripeOf(id);
-    absl::MutexLock lock(&stripe.mu);
-    if (after.has_value()) PutCached(stripe, id, *std::move(after));
-    auto it = stripe.queues.find(id);
-    if (it->second.waiting.empty()) {
+    {
+      absl::MutexLock lock(&stripe.mu);
+      if (after.has_value()) PutCached(stripe, id, *std::move(after));
+      auto it = stripe.queues.find(id);
+      if (!it->second.waiting.empty()) {
+        return TakeFront<W>(stripe, id, max_batch);
+      }
       stripe.queues.erase(it);
-      return std::nullopt;
     }
-    return TakeFront<W>(stripe, id, max_batch);
+    // Last, so that AwaitNoTurns returns only once this is out of the
+    // stripes.
+    absl::MutexLock count(&turns_mu_);
+    --turns_;
+    return std::nullopt;
+  }
+
+  // Waits until no turn from Enter is in progress: every command queued
+  // with Enter has been run and passed on with Next.
+  void AwaitNoTurns() {
+    absl::MutexLock lock(&turns_mu_);
+    auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(turns_mu_) {
+      return turns_ == 0;
+    };
+    turns_mu_.Await(absl::Condition(&none));
   }
 
   // Commands of `id` waiting for their turn (for tests).
@@ -232,6 +250,9 @@ class StripedStates final {
   }
 
   std::array<Stripe, 64> stripes_;
+  absl::Mutex turns_mu_;
+  // Turns from Enter not yet ended by Next.
+  int turns_ ABSL_GUARDED_BY(turns_mu_) = 0;
 };
 
 }  // namespace eventstore

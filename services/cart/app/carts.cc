@@ -77,23 +77,14 @@ Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
       options_(std::move(options)),
       workers_(std::max(options_.workers, 1)) {}
 
-Carts::~Carts() {
-  absl::MutexLock lock(&turns_mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(turns_mu_) {
-    return turns_ == 0;
-  };
-  turns_mu_.Await(absl::Condition(&idle));
-}
+Carts::~Carts() { carts_.AwaitNoTurns(); }
 
 void Carts::Submit(const std::string& cart_id, Waiter* waiter) {
   std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> turn =
       carts_.Enter<Waiter>(cart_id, waiter, 1);
-  if (!turn.has_value()) return;
-  {
-    absl::MutexLock lock(&turns_mu_);
-    ++turns_;
+  if (turn.has_value()) {
+    std::move(turn->batch[0]->start)(std::move(turn->cached));
   }
-  std::move(turn->batch[0]->start)(std::move(turn->cached));
 }
 
 void Carts::EndTurn(const std::string& cart_id, std::optional<Cached> after) {
@@ -101,10 +92,7 @@ void Carts::EndTurn(const std::string& cart_id, std::optional<Cached> after) {
       carts_.Next<Waiter>(cart_id, std::move(after), 1);
   if (next.has_value()) {
     std::move(next->batch[0]->start)(std::move(next->cached));
-    return;
   }
-  absl::MutexLock lock(&turns_mu_);
-  --turns_;
 }
 
 absl::StatusOr<Carts::Current> Carts::Fetch(TurnState& turn,

@@ -127,8 +127,6 @@ class Carts final {
   InventoryClient* inventory_;
   CartsOptions options_;
   eventstore::StripedStates<Cart> carts_;
-  absl::Mutex turns_mu_;
-  int turns_ ABSL_GUARDED_BY(turns_mu_) = 0;
   shop::WorkQueue workers_;
 };
 

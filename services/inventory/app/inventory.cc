@@ -78,13 +78,7 @@ Inventory::Inventory(ProductStore* store, InventoryOptions options)
       options_(std::move(options)),
       workers_(std::max(options_.workers, 1)) {}
 
-Inventory::~Inventory() {
-  absl::MutexLock lock(&turns_mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(turns_mu_) {
-    return turns_ == 0;
-  };
-  turns_mu_.Await(absl::Condition(&idle));
-}
+Inventory::~Inventory() { products_.AwaitNoTurns(); }
 
 void Inventory::Execute(std::string product_id, CallContext context,
                         std::string reservation_id, Decider decide, Done done,
@@ -95,12 +89,7 @@ void Inventory::Execute(std::string product_id, CallContext context,
                   std::move(decide), std::move(done), reads_history);
   std::optional<Turn> turn =
       products_.Enter<Command>(product_id, command, kMaxBatch);
-  if (!turn.has_value()) return;
-  {
-    absl::MutexLock lock(&turns_mu_);
-    ++turns_;
-  }
-  Run(std::move(product_id), *std::move(turn));
+  if (turn.has_value()) Run(std::move(product_id), *std::move(turn));
 }
 
 void Inventory::Run(std::string product_id, Turn turn) {
@@ -160,12 +149,7 @@ void Inventory::Continue(const std::string& product_id,
                          std::optional<Cached> after) {
   std::optional<Turn> next =
       products_.Next<Command>(product_id, std::move(after), kMaxBatch);
-  if (next.has_value()) {
-    Run(product_id, *std::move(next));
-    return;
-  }
-  absl::MutexLock lock(&turns_mu_);
-  --turns_;
+  if (next.has_value()) Run(product_id, *std::move(next));
 }
 
 std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(

@@ -137,8 +137,6 @@ class Inventory final {
   InventoryOptions options_;
   // A write decided on a cached product skips the load.
   eventstore::StripedStates<Product> products_;
-  absl::Mutex turns_mu_;
-  int turns_ ABSL_GUARDED_BY(turns_mu_) = 0;
   shop::WorkQueue workers_;
 };
 

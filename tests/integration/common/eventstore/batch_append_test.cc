@@ -50,6 +50,23 @@ struct Request {
   std::optional<SnapshotWrite> snapshot;
 };
 
+// Holds `stream`'s row locked until Release: an append to it waits in the
+// database, holding its in-flight slot.
+class StreamLock final {
+ public:
+  StreamLock(const std::string& schema, const std::string& stream)
+      : connection_(TestDsn()), work_(connection_) {
+    work_.exec_params(absl::StrCat("SELECT 1 FROM ", schema,
+                                   ".streams WHERE stream_id = $1 FOR UPDATE"),
+                      stream);
+  }
+  void Release() { work_.commit(); }
+
+ private:
+  pqxx::connection connection_;
+  pqxx::work work_;
+};
+
 class EventStoreBatchAppendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,11 +97,7 @@ class EventStoreBatchAppendTest : public ::testing::Test {
     const std::string blocker = "blocker-" + NewUuid();
     Seed(blocker, 1);
 
-    pqxx::connection locker_connection(TestDsn());
-    pqxx::work locker(locker_connection);
-    locker.exec_params(absl::StrCat("SELECT 1 FROM ", schema_.name(),
-                                    ".streams WHERE stream_id = $1 FOR UPDATE"),
-                       blocker);
+    StreamLock locker(schema_.name(), blocker);
     absl::StatusOr<AppendResult> blocked;
     std::thread leader([&] {
       blocked = store_->Append(blocker, ExpectedVersion::Exactly(1), {Event()});
@@ -105,7 +118,7 @@ class EventStoreBatchAppendTest : public ::testing::Test {
     }
     EXPECT_TRUE(store_->AwaitGroupCommit(1, static_cast<int>(requests.size()),
                                          kPatience));
-    locker.commit();
+    locker.Release();
     leader.join();
     for (std::thread& caller : callers) caller.join();
     EXPECT_TRUE(blocked.ok()) << blocked.status();
@@ -431,11 +444,7 @@ TEST_F(EventStoreBatchAppendTest, AsyncAppendsShareStatementsAndAnswers) {
   Seed("c", 1);
   const std::string blocker = "blocker";
   Seed(blocker, 1);
-  pqxx::connection locker_connection(TestDsn());
-  pqxx::work locker(locker_connection);
-  locker.exec_params(absl::StrCat("SELECT 1 FROM ", schema_.name(),
-                                  ".streams WHERE stream_id = $1 FOR UPDATE"),
-                     blocker);
+  StreamLock locker(schema_.name(), blocker);
   AsyncAnswers answers(3);
   store_->AppendAsync(blocker, ExpectedVersion::Exactly(1), {Event()},
                       std::nullopt, answers.For(0));
@@ -450,7 +459,7 @@ TEST_F(EventStoreBatchAppendTest, AsyncAppendsShareStatementsAndAnswers) {
   });
   ASSERT_TRUE(store_->AwaitGroupCommit(1, 3, kPatience));
   const GroupCommitStats before = store_->group_commit_stats();
-  locker.commit();
+  locker.Release();
   std::vector<absl::StatusOr<AppendResult>> results = answers.Await();
   caller.join();
 

@@ -213,5 +213,22 @@ TEST(EnterTest, TurnGoesOnWithWhatQueuedMeanwhile) {
   EXPECT_EQ(turn->cached->version, 5);
 }
 
+// AwaitNoTurns returns once the turn in progress has been passed on and
+// nothing is left queued.
+TEST(EnterTest, AwaitNoTurnsWaitsForTheTurnInProgress) {
+  States states;
+  Command a("a");
+  ASSERT_TRUE(states.Enter("s", &a, 1).has_value());
+  absl::Notification idle;
+  std::thread waiter([&] {
+    states.AwaitNoTurns();
+    idle.Notify();
+  });
+  EXPECT_FALSE(idle.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  EXPECT_FALSE(states.Next<Command>("s", std::nullopt, 1).has_value());
+  EXPECT_TRUE(idle.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  waiter.join();
+}
+
 }  // namespace
 }  // namespace eventstore
