@@ -79,20 +79,28 @@ Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
 
 Carts::~Carts() { carts_.AwaitNoTurns(); }
 
+namespace {
+
+// Starts the command whose turn it is. The callable is moved out first: the
+// command may be finished, and freed, by another thread before it returns.
+template <typename Turn>
+void Begin(Turn& turn) {
+  auto start = std::move(turn.batch[0]->start);
+  std::move(start)(std::move(turn.cached));
+}
+
+}  // namespace
+
 void Carts::Submit(const std::string& cart_id, Waiter* waiter) {
   std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> turn =
       carts_.Enter<Waiter>(cart_id, waiter, 1);
-  if (turn.has_value()) {
-    std::move(turn->batch[0]->start)(std::move(turn->cached));
-  }
+  if (turn.has_value()) Begin(*turn);
 }
 
 void Carts::EndTurn(const std::string& cart_id, std::optional<Cached> after) {
   std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> next =
       carts_.Next<Waiter>(cart_id, std::move(after), 1);
-  if (next.has_value()) {
-    std::move(next->batch[0]->start)(std::move(next->cached));
-  }
+  if (next.has_value()) Begin(*next);
 }
 
 absl::StatusOr<Carts::Current> Carts::Fetch(TurnState& turn,
