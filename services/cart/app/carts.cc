@@ -244,7 +244,12 @@ void Carts::Reserve(AddItemOp* op) {
       op->product_id, op->quantity, op->reservation_id,
       options_.reservation_ttl_seconds, op->context.metadata,
       [this, op](absl::StatusOr<inventory::v1::ReserveStockResponse> reserved) {
-        if (!reserved.ok()) return FinishAddItem(op, reserved.status());
+        if (!reserved.ok()) {
+          // Nothing was written: the cart as checked is still current.
+          const LoadedCart& loaded = op->checked->loaded;
+          op->turn.after = Cached{loaded.cart, loaded.version};
+          return FinishAddItem(op, reserved.status());
+        }
         op->line = Line{op->reservation_id, op->product_id, op->quantity,
                         reserved->unit_price_cents()};
         op->expires_at = shop::FromProto(reserved->expires_at());
