@@ -10,7 +10,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/synchronization/mutex.h"
 
@@ -21,8 +20,9 @@ namespace eventstore {
 // in the database; commands of other streams never wait for them. Cached
 // state may trail other replicas: a write decided on it is still guarded by
 // the append's expected version, and callers confirm refusals and no-ops on
-// a fresh load. An instance is used either with Acquire/Combine, where
-// threads wait for their turn, or with Enter/Next, where none waits.
+// a fresh load. No thread waits for its turn: the command that finds its
+// stream free runs, and whoever ends a turn runs the commands queued
+// meanwhile, so a busy stream's commands share one write.
 template <typename State>
 class StripedStates final {
  public:
@@ -37,80 +37,12 @@ class StripedStates final {
   struct Waiter {
     // Whether it may share a batch with other commands of its stream.
     bool combinable = true;
-    bool done = false;
   };
 
-  // Holds one stream's turn for the duration of a command.
-  class Lock final {
-   public:
-    Lock(const Lock&) = delete;
-    Lock& operator=(const Lock&) = delete;
-    ~Lock() {
-      absl::MutexLock lock(&stripe_->mu);
-      EndTurn(*stripe_, id_);
-    }
-
-    // The cached state of the stream, removed from the cache: only a
-    // successful write puts a state back.
-    std::optional<Versioned> Take() {
-      absl::MutexLock lock(&stripe_->mu);
-      return TakeCached(*stripe_, id_);
-    }
-    void Put(Versioned value) {
-      absl::MutexLock lock(&stripe_->mu);
-      PutCached(*stripe_, id_, std::move(value));
-    }
-
-   private:
-    friend class StripedStates;
-    Lock(typename StripedStates::Stripe* stripe, std::string id)
-        : stripe_(stripe), id_(std::move(id)) {}
-    typename StripedStates::Stripe* stripe_;
-    std::string id_;
-  };
-
-  // Waits for the turn of stream `id`, behind the commands already queued.
-  Lock Acquire(const std::string& id) {
-    Stripe& stripe = StripeOf(id);
-    Waiter waiter{.combinable = false};
-    absl::MutexLock lock(&stripe.mu);
-    TakeTurn(stripe, id, &waiter);
-    stripe.queues.at(id).waiting.pop_front();
-    return Lock(&stripe, id);
-  }
-
-  // Runs `waiter` in turn with the other commands of stream `id`. The first
-  // in line leads: it takes the front of the queue (one command that is not
-  // combinable, or up to `max_batch` that are) and, outside the stripe's
-  // lock, hands them and the stream's cached state to `run`, which answers
-  // every command of the batch and returns the state to cache, if any. So a
-  // busy stream's commands share one write instead of queueing for one
-  // each. Returns once `waiter` has been run, by this thread or another.
-  template <typename W>
-  void Combine(const std::string& id, W* waiter, size_t max_batch,
-               absl::FunctionRef<std::optional<Versioned>(
-                   std::optional<Versioned> cached, std::vector<W*> batch)>
-                   run) {
-    Stripe& stripe = StripeOf(id);
-    std::vector<W*> batch;
-    std::optional<Versioned> cached;
-    {
-      absl::MutexLock lock(&stripe.mu);
-      if (!TakeTurn(stripe, id, waiter)) return;
-      Turn<W> turn = TakeFront<W>(stripe, id, max_batch);
-      batch = std::move(turn.batch);
-      cached = std::move(turn.cached);
-    }
-    std::optional<Versioned> after = run(std::move(cached), batch);
-    absl::MutexLock lock(&stripe.mu);
-    if (after.has_value()) PutCached(stripe, id, *std::move(after));
-    for (W* member : batch) member->done = true;
-    EndTurn(stripe, id);
-  }
-
-  // A stream's turn without a thread waiting for it: the commands to run,
-  // taken from the front of the queue as Combine takes them, and the state
-  // the stream's last write left.
+  // A stream's turn: the commands to run, taken from the front of its
+  // queue (one command that is not combinable, or up to `max_batch` that
+  // are), and the state the stream's last write left, removed from the
+  // cache (the turn's end puts a state back).
   template <typename W>
   struct Turn {
     std::vector<W*> batch;
@@ -125,9 +57,10 @@ class StripedStates final {
                                size_t max_batch) {
     Stripe& stripe = StripeOf(id);
     absl::MutexLock lock(&stripe.mu);
-    Queue& queue = stripe.queues[id];
-    queue.waiting.push_back(waiter);
-    if (queue.running) return std::nullopt;
+    // A stream has a queue while one of its turns is in progress.
+    auto [queue, free] = stripe.queues.try_emplace(id);
+    queue->second.push_back(waiter);
+    if (!free) return std::nullopt;
     absl::MutexLock count(&turns_mu_);
     ++turns_;
     return TakeFront<W>(stripe, id, max_batch);
@@ -143,11 +76,9 @@ class StripedStates final {
     {
       absl::MutexLock lock(&stripe.mu);
       if (after.has_value()) PutCached(stripe, id, *std::move(after));
-      auto it = stripe.queues.find(id);
-      if (!it->second.waiting.empty()) {
-        return TakeFront<W>(stripe, id, max_batch);
-      }
-      stripe.queues.erase(it);
+      auto queue = stripe.queues.find(id);
+      if (!queue->second.empty()) return TakeFront<W>(stripe, id, max_batch);
+      stripe.queues.erase(queue);
     }
     // Last, so that AwaitNoTurns returns only once this is out of the
     // stripes.
@@ -172,40 +103,21 @@ class StripedStates final {
     absl::MutexLock lock(&stripe.mu);
     auto it = stripe.queues.find(id);
     if (it == stripe.queues.end()) return 0;
-    return it->second.waiting.size();
+    return it->second.size();
   }
 
  private:
   static constexpr size_t kMaxPerStripe = 4096;
-  struct Queue {
-    std::deque<Waiter*> waiting;
-    bool running = false;  // a command of this stream holds its turn
-  };
   struct Stripe {
     absl::Mutex mu;
     absl::flat_hash_map<std::string, Versioned> cache ABSL_GUARDED_BY(mu);
-    absl::flat_hash_map<std::string, Queue> queues ABSL_GUARDED_BY(mu);
+    // Commands waiting for the turn in progress, per stream.
+    absl::flat_hash_map<std::string, std::deque<Waiter*>> queues
+        ABSL_GUARDED_BY(mu);
   };
 
   Stripe& StripeOf(const std::string& id) {
     return stripes_[absl::Hash<std::string>{}(id) % stripes_.size()];
-  }
-
-  // Queues `waiter` and waits until another command's turn has run it
-  // (false) or it is first in line with the stream free (true: the turn is
-  // taken, and the waiter still at the front of the queue).
-  static bool TakeTurn(Stripe& stripe, const std::string& id, Waiter* waiter)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
-    stripe.queues[id].waiting.push_back(waiter);
-    auto done_or_first = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
-      if (waiter->done) return true;
-      const Queue& queue = stripe.queues.at(id);
-      return !queue.running && queue.waiting.front() == waiter;
-    };
-    stripe.mu.Await(absl::Condition(&done_or_first));
-    if (waiter->done) return false;
-    stripe.queues.at(id).running = true;
-    return true;
   }
 
   // Takes the front of a stream's queue, one command that is not
@@ -214,23 +126,15 @@ class StripedStates final {
   static Turn<W> TakeFront(Stripe& stripe, const std::string& id,
                            size_t max_batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
-    Queue& queue = stripe.queues.at(id);
-    queue.running = true;
+    std::deque<Waiter*>& queue = stripe.queues.at(id);
     Turn<W> turn;
     do {
-      turn.batch.push_back(static_cast<W*>(queue.waiting.front()));
-      queue.waiting.pop_front();
+      turn.batch.push_back(static_cast<W*>(queue.front()));
+      queue.pop_front();
     } while (turn.batch.front()->combinable && turn.batch.size() < max_batch &&
-             !queue.waiting.empty() && queue.waiting.front()->combinable);
+             !queue.empty() && queue.front()->combinable);
     turn.cached = TakeCached(stripe, id);
     return turn;
-  }
-
-  static void EndTurn(Stripe& stripe, const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
-    auto it = stripe.queues.find(id);
-    it->second.running = false;
-    if (it->second.waiting.empty()) stripe.queues.erase(it);
   }
 
   static std::optional<Versioned> TakeCached(Stripe& stripe,
