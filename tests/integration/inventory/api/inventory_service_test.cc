@@ -576,6 +576,17 @@ TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
   grpc::ClientContext down_context;
   EXPECT_EQ(harness.stub().GetStock(&down_context, get, &stock).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+  // A write on the product the server holds in memory fails the same way.
+  v1::ReserveStockRequest reserve;
+  reserve.set_product_id("p");
+  reserve.set_quantity(1);
+  reserve.set_reservation_id("during-outage");
+  v1::ReserveStockResponse reserved;
+  grpc::ClientContext reserve_context;
+  EXPECT_EQ(harness.stub()
+                .ReserveStock(&reserve_context, reserve, &reserved)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(AwaitReadiness(
       harness, grpc::health::v1::HealthCheckResponse::NOT_SERVING));
 
@@ -586,6 +597,8 @@ TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
   grpc::Status back = harness.stub().GetStock(&up_context, get, &stock);
   ASSERT_TRUE(back.ok()) << back.error_message();
   EXPECT_EQ(stock.on_hand(), 2);
+  EXPECT_EQ(stock.reserved(), 0);
+  EXPECT_EQ(stock.version(), 1);
 }
 
 }  // namespace
