@@ -16,12 +16,15 @@ std::string NewUuid() {
   const uint64_t random_a = absl::Uniform<uint64_t>(gen);
   const uint64_t random_b = absl::Uniform<uint64_t>(gen);
   uint8_t bytes[16];
-  for (int i = 0; i < 6; ++i)
+  for (int i = 0; i < 6; ++i) {
     bytes[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
-  for (int i = 6; i < 8; ++i)
+  }
+  for (int i = 6; i < 8; ++i) {
     bytes[i] = static_cast<uint8_t>(random_a >> (8 * i));
-  for (int i = 8; i < 16; ++i)
+  }
+  for (int i = 8; i < 16; ++i) {
     bytes[i] = static_cast<uint8_t>(random_b >> (8 * (i - 8)));
+  }
   bytes[6] = (bytes[6] & 0x0f) | 0x70;  // version 7
   bytes[8] = (bytes[8] & 0x3f) | 0x80;  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";

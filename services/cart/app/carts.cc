@@ -288,8 +288,9 @@ void Carts::AppendItem(AddItemOp* op) {
 
 void Carts::AppendItemWaiting(AddItemOp* op) {
   std::optional<Current> first;
-  if (!op->checked->from_cache)
+  if (!op->checked->from_cache) {
     first = std::exchange(op->checked, std::nullopt);
+  }
   absl::StatusOr<CartOutcome> outcome = Execute(
       op->turn, op->cart_id, op->context, std::move(first),
       [&](const Cart& cart) {

@@ -59,7 +59,7 @@ void InventoryClient::Reserve(const std::string& product_id, int64_t quantity,
   Prepare(metadata, &call->context);
   stub_->async()->ReserveStock(
       &call->context, &call->request, &call->response,
-      [call](grpc::Status status) {
+      [call](const grpc::Status& status) {
         std::unique_ptr<Call> owned(call);
         if (!status.ok()) {
           std::move(owned->done)(FromInventory(status));

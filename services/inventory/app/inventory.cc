@@ -100,8 +100,10 @@ void Inventory::Run(std::string product_id, Turn turn) {
   // Kept alive by the append's callback, which moves the snapshot version.
   auto state = std::make_unique<Cached>(*std::move(turn.cached));
   const int64_t loaded_version = state->version;
-  auto [data, decided] =
+  std::pair<std::vector<eventstore::EventData>, size_t> decision =
       DecideInOrder(product_id, *state, turn.batch, /*may_block=*/false);
+  std::vector<eventstore::EventData>& data = decision.first;
+  const size_t decided = decision.second;
   if (data.empty()) {
     // Refusals and no-ops alone are confirmed on a fresh load, and a
     // command that reads history waits for the database there.
@@ -229,8 +231,8 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
     const int64_t loaded_version = state.version;
     auto [data, decided] =
         DecideInOrder(product_id, state, batch, /*may_block=*/true);
-    const std::vector<Command*> answered(batch.begin(),
-                                         batch.begin() + decided);
+    const std::vector<Command*> answered(
+        batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(decided));
     auto answer = [&] {
       for (Command* command : answered) command->answered = true;
     };
@@ -277,7 +279,7 @@ absl::StatusOr<PastReservation> Inventory::PastOf(
   return store_->FindPastReservation(product_id, reservation_id);
 }
 
-void Inventory::AddProduct(std::string product_id,
+void Inventory::AddProduct(const std::string& product_id,
                            inventory::AddProduct command, CallContext context,
                            Done done) {
   Execute(
@@ -288,7 +290,7 @@ void Inventory::AddProduct(std::string product_id,
       std::move(done));
 }
 
-void Inventory::ReceiveStock(std::string product_id,
+void Inventory::ReceiveStock(const std::string& product_id,
                              inventory::ReceiveStock command,
                              CallContext context, Done done) {
   Execute(
@@ -299,7 +301,7 @@ void Inventory::ReceiveStock(std::string product_id,
       std::move(done));
 }
 
-void Inventory::ReserveStock(std::string product_id,
+void Inventory::ReserveStock(const std::string& product_id,
                              inventory::ReserveStock command,
                              CallContext context, Done done) {
   if (command.ttl <= absl::ZeroDuration()) command.ttl = options_.default_ttl;
@@ -323,7 +325,8 @@ void Inventory::ReserveStock(std::string product_id,
       std::move(done));
 }
 
-void Inventory::ReleaseStock(std::string product_id, std::string reservation_id,
+void Inventory::ReleaseStock(const std::string& product_id,
+                             const std::string& reservation_id,
                              CallContext context, Done done) {
   Execute(
       product_id, std::move(context), reservation_id,
@@ -337,8 +340,8 @@ void Inventory::ReleaseStock(std::string product_id, std::string reservation_id,
       std::move(done), /*reads_history=*/true);
 }
 
-void Inventory::CommitReservation(std::string product_id,
-                                  std::string reservation_id,
+void Inventory::CommitReservation(const std::string& product_id,
+                                  const std::string& reservation_id,
                                   CallContext context, Done done) {
   Execute(
       product_id, std::move(context), reservation_id,

@@ -58,17 +58,21 @@ class Inventory final {
   // Waits for the commands in progress.
   ~Inventory();
 
-  void AddProduct(std::string product_id, inventory::AddProduct command,
+  void AddProduct(const std::string& product_id, inventory::AddProduct command,
                   CallContext context, Done done);
-  void ReceiveStock(std::string product_id, inventory::ReceiveStock command,
-                    CallContext context, Done done);
+  void ReceiveStock(const std::string& product_id,
+                    inventory::ReceiveStock command, CallContext context,
+                    Done done);
   // A zero ttl means the configured default.
-  void ReserveStock(std::string product_id, inventory::ReserveStock command,
-                    CallContext context, Done done);
-  void ReleaseStock(std::string product_id, std::string reservation_id,
-                    CallContext context, Done done);
-  void CommitReservation(std::string product_id, std::string reservation_id,
-                         CallContext context, Done done);
+  void ReserveStock(const std::string& product_id,
+                    inventory::ReserveStock command, CallContext context,
+                    Done done);
+  void ReleaseStock(const std::string& product_id,
+                    const std::string& reservation_id, CallContext context,
+                    Done done);
+  void CommitReservation(const std::string& product_id,
+                         const std::string& reservation_id, CallContext context,
+                         Done done);
 
   absl::StatusOr<Outcome> AddProduct(const std::string& product_id,
                                      const inventory::AddProduct& command,
