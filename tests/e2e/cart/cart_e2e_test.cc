@@ -1,6 +1,8 @@
 // Both services over loopback gRPC against a real PostgreSQL: the cart
 // reserves in inventory before it records an item.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -73,6 +75,9 @@ class CartE2eTest : public ::testing::Test {
     request.set_quantity(quantity);
     request.set_request_id(request_id);
     grpc::ClientContext context;
+    // A call stuck in a cart's queue fails the test instead of hanging it.
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
     return harness.stub().AddItem(&context, request, response);
   }
   grpc::Status AddItem(const std::string& cart, const std::string& product,
@@ -196,6 +201,41 @@ TEST_F(CartE2eTest, RaceForTheLastUnitHasOneWinner) { RaceForUnits(50, 1); }
 
 // 100 carts race for 10 units: exactly 10 carts hold one each.
 TEST_F(CartE2eTest, RaceForTenUnitsHasTenWinners) { RaceForUnits(100, 10); }
+
+// Many AddItems on one cart at once, with a RemoveItem among them, take
+// turns: each lands once, at its own version, and the cart and inventory
+// agree at the end.
+TEST_F(CartE2eTest, ConcurrentCallsOnOneCartTakeTurns) {
+  constexpr int kAdds = 24;
+  AddProduct("shoe", 100);
+  AddProduct("sock", 5);
+  CreateCart("c");
+  ASSERT_TRUE(AddItem("c", "sock", 2).ok());
+  std::vector<int64_t> versions(kAdds, 0);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kAdds; ++i) {
+    callers.emplace_back([&, i] {
+      v1::AddItemResponse response;
+      grpc::Status status = AddItem(*cart_, "c", "shoe", 1, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      versions[i] = response.version();
+    });
+  }
+  callers.emplace_back([&] { EXPECT_TRUE(RemoveItem("c", "sock").ok()); });
+  for (std::thread& caller : callers) caller.join();
+
+  std::sort(versions.begin(), versions.end());
+  EXPECT_EQ(std::adjacent_find(versions.begin(), versions.end()),
+            versions.end());
+  v1::GetCartResponse cart = GetCart("c");
+  EXPECT_EQ(cart.version(), 3 + kAdds);
+  ASSERT_THAT(cart.items(), SizeIs(1));
+  EXPECT_EQ(cart.items(0).product_id(), "shoe");
+  EXPECT_EQ(cart.items(0).quantity(), kAdds);
+  EXPECT_THAT(cart.items(0).reservations(), SizeIs(kAdds));
+  EXPECT_EQ(Stock("shoe").reserved(), kAdds);
+  EXPECT_EQ(Stock("sock").reserved(), 0);
+}
 
 // The cart records the item with the price inventory answered with.
 TEST_F(CartE2eTest, AddItemRecordsReservationAndPrice) {
