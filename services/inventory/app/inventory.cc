@@ -48,6 +48,15 @@ bool HistoryNeeded(const Product& product, const std::string& reservation_id) {
   return product.exists && !product.reservations().contains(reservation_id);
 }
 
+// A decider for a command whose rule needs nothing but the product.
+template <typename C>
+auto DecideOnState(const std::string& product_id, C command) {
+  return [product_id, command = std::move(command)](const Product& product,
+                                                    bool /*reused*/) {
+    return Decide(product_id, command, product);
+  };
+}
+
 // Waits for the answer of a command started by `start`.
 absl::StatusOr<Outcome> Await(absl::FunctionRef<void(Done)> start) {
   absl::Notification answered;
@@ -282,23 +291,15 @@ absl::StatusOr<PastReservation> Inventory::PastOf(
 void Inventory::AddProduct(const std::string& product_id,
                            inventory::AddProduct command, CallContext context,
                            Done done) {
-  Execute(
-      product_id, std::move(context), "",
-      [product_id, command = std::move(command)](const Product& product, bool) {
-        return Decide(product_id, command, product);
-      },
-      std::move(done));
+  Execute(product_id, std::move(context), "",
+          DecideOnState(product_id, std::move(command)), std::move(done));
 }
 
 void Inventory::ReceiveStock(const std::string& product_id,
                              inventory::ReceiveStock command,
                              CallContext context, Done done) {
-  Execute(
-      product_id, std::move(context), "",
-      [product_id, command = std::move(command)](const Product& product, bool) {
-        return Decide(product_id, command, product);
-      },
-      std::move(done));
+  Execute(product_id, std::move(context), "",
+          DecideOnState(product_id, std::move(command)), std::move(done));
 }
 
 void Inventory::ReserveStock(const std::string& product_id,
