@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
@@ -17,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "cart/v1/cart.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -94,6 +96,57 @@ std::vector<std::unique_ptr<typename Service::Stub>> StubsFor(
   return stubs;
 }
 
+// A scenario whose operation is one or more gRPC calls through the
+// callback API; Run, for the runner's thread mode, waits for Start.
+class CallScenario : public Scenario {
+ public:
+  bool CanStart() const override { return true; }
+
+  OpResult Run(int worker) override {
+    absl::Notification finished;
+    OpResult result;
+    Start(worker, [&](OpResult answer) {
+      result = std::move(answer);
+      finished.Notify();
+    });
+    finished.WaitForNotification();
+    return result;
+  }
+
+  void Start(int worker, Done done) override = 0;
+};
+
+// Calls `invoke(context, request, response, callback)`, a stub's async()
+// method, with `request`; on the answer, `finish(status, response)` makes
+// the operation's result and `done` receives it.
+template <typename Response, typename Request, typename Invoke>
+void StartCall(
+    Request request, Invoke invoke,
+    absl::AnyInvocable<OpResult(const grpc::Status&, const Response&) &&>
+        finish,
+    Scenario::Done done) {
+  struct Call {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+    absl::AnyInvocable<OpResult(const grpc::Status&, const Response&) &&>
+        finish;
+    Scenario::Done done;
+  };
+  auto* call = new Call;
+  call->request = std::move(request);
+  call->finish = std::move(finish);
+  call->done = std::move(done);
+  SetDeadline(call->context);
+  invoke(&call->context, &call->request, &call->response,
+         [call](grpc::Status status) {
+           OpResult result = std::move(call->finish)(status, call->response);
+           Scenario::Done done = std::move(call->done);
+           delete call;
+           std::move(done)(std::move(result));
+         });
+}
+
 // Runs fn(0 .. n-1) on a few threads; returns the first error.
 absl::Status ParallelFor(int n, absl::FunctionRef<absl::Status(int)> fn) {
   std::atomic<int> next = 0;
@@ -140,7 +193,7 @@ class Problems final {
   std::vector<std::string> quoted_ ABSL_GUARDED_BY(mu_);
 };
 
-class HealthScenario final : public Scenario {
+class HealthScenario final : public CallScenario {
  public:
   explicit HealthScenario(const LoadOptions& options)
       : options_(options), serving_(options.concurrency) {}
@@ -153,23 +206,29 @@ class HealthScenario final : public Scenario {
     return absl::OkStatus();
   }
 
-  OpResult Run(int worker) override {
+  void Start(int worker, Done done) override {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(kService);
-    grpc::health::v1::HealthCheckResponse response;
-    grpc::ClientContext context;
-    SetDeadline(context);
-    OpResult result = FromCall(
-        stubs_[worker % stubs_.size()]->Check(&context, request, &response),
-        "Health/Check");
-    if (result.outcome != Outcome::kOk) return result;
-    if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-      return OpResult{.outcome = Outcome::kError,
-                      .error = absl::UnavailableError(
-                          absl::StrCat(kService, " is not SERVING"))};
-    }
-    ++serving_[worker].count;
-    return result;
+    HealthStub* stub = stubs_[worker % stubs_.size()].get();
+    StartCall<grpc::health::v1::HealthCheckResponse>(
+        std::move(request),
+        [stub](auto* context, auto* request, auto* response, auto callback) {
+          stub->async()->Check(context, request, response, std::move(callback));
+        },
+        [this, worker](const grpc::Status& status,
+                       const grpc::health::v1::HealthCheckResponse& response) {
+          OpResult result = FromCall(status, "Health/Check");
+          if (result.outcome != Outcome::kOk) return result;
+          if (response.status() !=
+              grpc::health::v1::HealthCheckResponse::SERVING) {
+            return OpResult{.outcome = Outcome::kError,
+                            .error = absl::UnavailableError(
+                                absl::StrCat(kService, " is not SERVING"))};
+          }
+          ++serving_[worker].count;
+          return result;
+        },
+        std::move(done));
   }
 
   // Every successful call saw SERVING: there is no state to check.
@@ -301,7 +360,7 @@ class Products {
   std::vector<std::unique_ptr<InventoryStub>> stubs_;
 };
 
-class ReserveScenario final : public Scenario {
+class ReserveScenario final : public CallScenario {
  public:
   ReserveScenario(const LoadOptions& options, int products)
       : options_(options),
@@ -316,21 +375,29 @@ class ReserveScenario final : public Scenario {
     return products_.Create();
   }
 
-  OpResult Run(int worker) override {
+  void Start(int worker, Done done) override {
     const int product = products_.Pick(worker);
     inventory::v1::ReserveStockRequest request;
     request.set_product_id(products_.Id(product));
     request.set_quantity(1);
     request.set_reservation_id(
         absl::StrCat(run_id_, "-w", worker, "-", next_[worker].n++));
-    inventory::v1::ReserveStockResponse response;
-    grpc::ClientContext context;
-    SetDeadline(context);
-    OpResult result = FromCall(
-        products_.StubFor(worker).ReserveStock(&context, request, &response),
-        "ReserveStock");
-    if (result.outcome == Outcome::kOk) products_.Reserved(worker, product);
-    return result;
+    InventoryStub* stub = &products_.StubFor(worker);
+    StartCall<inventory::v1::ReserveStockResponse>(
+        std::move(request),
+        [stub](auto* context, auto* request, auto* response, auto callback) {
+          stub->async()->ReserveStock(context, request, response,
+                                      std::move(callback));
+        },
+        [this, worker, product](const grpc::Status& status,
+                                const inventory::v1::ReserveStockResponse&) {
+          OpResult result = FromCall(status, "ReserveStock");
+          if (result.outcome == Outcome::kOk) {
+            products_.Reserved(worker, product);
+          }
+          return result;
+        },
+        std::move(done));
   }
 
   absl::Status Check(const Tally& total) override {
@@ -350,7 +417,7 @@ class ReserveScenario final : public Scenario {
   std::vector<Sequence> next_;
 };
 
-class AddItemScenario final : public Scenario {
+class AddItemScenario final : public CallScenario {
  public:
   AddItemScenario(const LoadOptions& options, int products)
       : options_(options),
@@ -386,37 +453,37 @@ class AddItemScenario final : public Scenario {
     });
   }
 
-  OpResult Run(int worker) override {
+  void Start(int worker, Done done) override {
     Worker& self = workers_[worker];
-    if (self.carts[self.current].added >= options_.lines_per_cart) {
-      // This cart is full: on to the worker's next one, made in Setup
-      // unless the run outlasted them (then this op pays for one more).
-      if (++self.current == self.carts.size()) {
-        self.carts.push_back({CartId(worker, self.current), 0});
-        ++self.created_in_run;
-        if (absl::Status status = CreateCart(worker, self.carts.back().id);
-            !status.ok()) {
-          return OpResult{.outcome = Outcome::kError, .error = status};
-        }
-      }
+    if (self.carts[self.current].added < options_.lines_per_cart) {
+      StartAddItem(worker, std::move(done));
+      return;
     }
-    CartUse& use = self.carts[self.current];
-    const int product = products_.Pick(worker);
-    cart::v1::AddItemRequest request;
-    request.set_cart_id(use.id);
-    request.set_product_id(products_.Id(product));
-    request.set_quantity(1);
-    cart::v1::AddItemResponse response;
-    grpc::ClientContext context;
-    SetDeadline(context);
-    OpResult result = FromCall(
-        stubs_[worker % stubs_.size()]->AddItem(&context, request, &response),
-        "AddItem");
-    if (result.outcome == Outcome::kOk) {
-      ++use.added;
-      products_.Reserved(worker, product);
+    // This cart is full: on to the worker's next one, made in Setup unless
+    // the run outlasted them (then this op pays for one more).
+    if (++self.current < self.carts.size()) {
+      StartAddItem(worker, std::move(done));
+      return;
     }
-    return result;
+    self.carts.push_back({CartId(worker, self.current), 0});
+    ++self.created_in_run;
+    CartStub* stub = StubFor(worker);
+    StartCall<cart::v1::CreateCartResponse>(
+        CreateCartRequest(worker, self.carts.back().id),
+        [stub](auto* context, auto* request, auto* response, auto callback) {
+          stub->async()->CreateCart(context, request, response,
+                                    std::move(callback));
+        },
+        [](const grpc::Status& status, const cart::v1::CreateCartResponse&) {
+          return FromCall(status, "CreateCart");
+        },
+        [this, worker, done = std::move(done)](OpResult created) mutable {
+          if (created.outcome != Outcome::kOk) {
+            std::move(done)(std::move(created));
+            return;
+          }
+          StartAddItem(worker, std::move(done));
+        });
   }
 
   // Each cart holds exactly the units its worker added; inventory holds
@@ -486,16 +553,50 @@ class AddItemScenario final : public Scenario {
     return absl::StrCat(run_id_, "-c", worker, "-", k);
   }
 
-  absl::Status CreateCart(int worker, const std::string& cart_id) {
+  CartStub* StubFor(int worker) { return stubs_[worker % stubs_.size()].get(); }
+
+  cart::v1::CreateCartRequest CreateCartRequest(
+      int worker, const std::string& cart_id) const {
     cart::v1::CreateCartRequest request;
     request.set_cart_id(cart_id);
     request.set_customer_id(absl::StrCat(run_id_, "-customer-", worker));
+    return request;
+  }
+
+  absl::Status CreateCart(int worker, const std::string& cart_id) {
     cart::v1::CreateCartResponse response;
     grpc::ClientContext context;
     SetDeadline(context);
-    grpc::Status status = stubs_[worker % stubs_.size()]->CreateCart(
-        &context, request, &response);
+    grpc::Status status = StubFor(worker)->CreateCart(
+        &context, CreateCartRequest(worker, cart_id), &response);
     return status.ok() ? absl::OkStatus() : FromGrpc(status, "CreateCart");
+  }
+
+  // AddItem of one unit of a random product to the worker's current cart.
+  void StartAddItem(int worker, Done done) {
+    CartUse* use = &workers_[worker].carts[workers_[worker].current];
+    const int product = products_.Pick(worker);
+    cart::v1::AddItemRequest request;
+    request.set_cart_id(use->id);
+    request.set_product_id(products_.Id(product));
+    request.set_quantity(1);
+    CartStub* stub = StubFor(worker);
+    StartCall<cart::v1::AddItemResponse>(
+        std::move(request),
+        [stub](auto* context, auto* request, auto* response, auto callback) {
+          stub->async()->AddItem(context, request, response,
+                                 std::move(callback));
+        },
+        [this, worker, product, use](const grpc::Status& status,
+                                     const cart::v1::AddItemResponse&) {
+          OpResult result = FromCall(status, "AddItem");
+          if (result.outcome == Outcome::kOk) {
+            ++use->added;
+            products_.Reserved(worker, product);
+          }
+          return result;
+        },
+        std::move(done));
   }
 
   const LoadOptions options_;

@@ -22,7 +22,10 @@
 
 ABSL_FLAG(std::string, scenario, "", "scenario to run (see --list)");
 ABSL_FLAG(bool, list, false, "print the scenarios and exit");
-ABSL_FLAG(int, concurrency, 1, "worker threads, each with one op in flight");
+ABSL_FLAG(int, concurrency, 1, "workers, each with one op in flight");
+ABSL_FLAG(bool, worker_threads, false,
+          "gRPC scenarios: one thread per worker making blocking calls, "
+          "instead of callbacks starting each worker's next call");
 ABSL_FLAG(double, duration_s, 5, "measured seconds");
 ABSL_FLAG(double, warmup_s, 1, "seconds of unmeasured operations first");
 ABSL_FLAG(std::string, dsn, "",
@@ -167,6 +170,7 @@ int Main() {
 
   RunOptions run;
   run.concurrency = options.concurrency;
+  run.use_start = !absl::GetFlag(FLAGS_worker_threads);
   run.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s));
   run.duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s));
   absl::StatusOr<std::vector<WindowCounter>> cpu =

@@ -6,11 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <latch>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 
 namespace shop::bench {
@@ -99,43 +101,66 @@ absl::StatusOr<RunReport> RunLoad(const ScenarioInfo& info, Scenario& scenario,
 
   std::vector<WorkerRecord> records(options.concurrency);
   ErrorLog errors;
-  std::latch ready(options.concurrency + 1);
-  // Set by the main thread once every worker is up, then read-only.
+  // Set before the first operation starts, then read-only.
   Clock::time_point window_start;
   Clock::time_point window_end;
-  std::atomic<bool> go = false;
+  auto record = [&](int w, Clock::time_point start, const OpResult& result) {
+    const Clock::time_point end = Clock::now();
+    WorkerRecord& self = records[w];
+    self.total.Add(result);
+    if (result.outcome == Outcome::kError) errors.Log(w, result.error);
+    if (start < window_start) return;
+    self.window.Add(result);
+    if (result.outcome != Outcome::kError) {
+      self.latencies_ns.push_back(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(end - start)
+              .count());
+    }
+  };
+  auto open_window = [&] {
+    window_start = Clock::now() + absl::ToChronoNanoseconds(options.warmup);
+    window_end = window_start + absl::ToChronoNanoseconds(options.duration);
+  };
+  for (WorkerRecord& self : records) self.latencies_ns.reserve(1 << 16);
 
   std::vector<std::thread> workers;
-  workers.reserve(options.concurrency);
-  for (int w = 0; w < options.concurrency; ++w) {
-    workers.emplace_back([&, w] {
-      WorkerRecord& record = records[w];
-      record.latencies_ns.reserve(1 << 16);
-      ready.arrive_and_wait();
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      while (true) {
-        const Clock::time_point start = Clock::now();
-        if (start >= window_end) break;
-        const OpResult result = scenario.Run(w);
-        const Clock::time_point end = Clock::now();
-        record.total.Add(result);
-        if (result.outcome == Outcome::kError) errors.Log(w, result.error);
-        if (start < window_start) continue;
-        record.window.Add(result);
-        if (result.outcome != Outcome::kError) {
-          record.latencies_ns.push_back(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(end - start)
-                  .count());
-        }
-      }
+  absl::BlockingCounter stopped(options.concurrency);
+  // Start mode: each worker's next operation starts from the callback of
+  // its previous one.
+  std::function<void(int)> start_next = [&](int w) {
+    const Clock::time_point start = Clock::now();
+    if (start >= window_end) {
+      stopped.DecrementCount();
+      return;
+    }
+    scenario.Start(w, [&, w, start](OpResult result) {
+      record(w, start, result);
+      start_next(w);
     });
+  };
+  if (options.use_start && scenario.CanStart()) {
+    open_window();
+    for (int w = 0; w < options.concurrency; ++w) start_next(w);
+  } else {
+    std::latch ready(options.concurrency + 1);
+    std::atomic<bool> go = false;
+    workers.reserve(options.concurrency);
+    for (int w = 0; w < options.concurrency; ++w) {
+      workers.emplace_back([&, w] {
+        ready.arrive_and_wait();
+        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+        while (true) {
+          const Clock::time_point start = Clock::now();
+          if (start >= window_end) break;
+          record(w, start, scenario.Run(w));
+        }
+        stopped.DecrementCount();
+      });
+    }
+    ready.arrive_and_wait();
+    open_window();
+    go.store(true, std::memory_order_release);
   }
-
-  ready.arrive_and_wait();
-  const Clock::time_point now = Clock::now();
-  window_start = now + absl::ToChronoNanoseconds(options.warmup);
-  window_end = window_start + absl::ToChronoNanoseconds(options.duration);
-  go.store(true, std::memory_order_release);
   auto read_counters = [&] {
     std::vector<double> values;
     for (const WindowCounter& counter : options.counters) {
@@ -149,6 +174,7 @@ absl::StatusOr<RunReport> RunLoad(const ScenarioInfo& info, Scenario& scenario,
   std::this_thread::sleep_until(window_end);
   const double cpu_end = CpuSeconds();
   const std::vector<double> counters_end = read_counters();
+  stopped.Wait();
   for (std::thread& worker : workers) worker.join();
 
   RunReport report;

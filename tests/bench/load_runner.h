@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -71,6 +72,15 @@ class Scenario {
   // One operation by `worker` (0 .. concurrency-1). Workers call it in
   // parallel; one worker never calls it twice at once.
   virtual OpResult Run(int worker) = 0;
+  // Called once when a started operation ends, on any thread.
+  using Done = absl::AnyInvocable<void(OpResult) &&>;
+  // True when Start begins an operation without waiting for it. The runner
+  // then keeps one operation per worker in flight from the completion
+  // callbacks, not from one blocked thread per worker, so the load
+  // generator takes less of the machine it measures.
+  virtual bool CanStart() const { return false; }
+  // Starts one operation by `worker`; same contract as Run.
+  virtual void Start(int worker, Done done) { std::move(done)(Run(worker)); }
   // The invariant, given every operation of the run (warm-up included).
   virtual absl::Status Check(const Tally& total) = 0;
   // Undoes Setup; called whether or not Check passed.
@@ -93,6 +103,8 @@ struct WindowCounter {
 
 struct RunOptions {
   int concurrency = 1;
+  // Use Scenario::Start where the scenario has it (see CanStart).
+  bool use_start = true;
   // Operations before the measured window: opens connections, prepares
   // statements, warms caches. They still count for the invariant.
   absl::Duration warmup = absl::Seconds(1);

@@ -19,7 +19,8 @@
 # Environment: BENCH_CONCURRENCY (default "1 16 64"), BENCH_WORKLOADS
 # (default: all; names as in the table's first column, e.g. "raw-insert
 # reserve-many"), BENCH_INVENTORY_POOL and BENCH_CART_POOL (the servers'
-# --pool_size, default 16 each), BENCH_BUILD=0 to skip the build. Uses the
+# --pool_size, default 16 each), BENCH_LOAD_FLAGS (more shop_load flags,
+# e.g. --worker_threads), BENCH_BUILD=0 to skip the build. Uses the
 # "bench" cluster of deploy/local/pg.sh and stops it at the end if it was
 # not running before.
 set -euo pipefail
@@ -32,6 +33,7 @@ read -r -a concurrencies <<<"${BENCH_CONCURRENCY:-1 16 64}"
 read -r -a workloads <<<"${BENCH_WORKLOADS:-raw-insert hot-update health reserve-many reserve-hot additem-many additem-hot}"
 inventory_pool=${BENCH_INVENTORY_POOL:-16}
 cart_pool=${BENCH_CART_POOL:-16}
+read -r -a load_flags <<<"${BENCH_LOAD_FLAGS:-}"
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 shop_load="$repo/build/tests/bench/shop_load"
@@ -193,7 +195,8 @@ run_scenario() {  # scenario callers round
   quiesce
   if ! line=$("$shop_load" --scenario="$scenario" --concurrency="$c" \
               --duration_s="$duration" "${addresses[@]}" \
-              --watch_cpu="$watch,postgres=$postmaster+" --count_xacts); then
+              --watch_cpu="$watch,postgres=$postmaster+" --count_xacts \
+              "${load_flags[@]}"); then
     failed=1
   fi
   stop_servers
@@ -208,7 +211,7 @@ run_scenario() {  # scenario callers round
 }
 
 log "revision $revision, $tree"
-log "nproc=$(nproc) max_connections=$max_connections inventory pool=$inventory_pool cart pool=$cart_pool"
+log "nproc=$(nproc) max_connections=$max_connections inventory pool=$inventory_pool cart pool=$cart_pool shop_load flags: ${load_flags[*]:-none}"
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$rounds"); do
   for c in "${concurrencies[@]}"; do
