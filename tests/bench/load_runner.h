@@ -62,8 +62,9 @@ struct Tally {
   void Merge(const Tally& other);
 };
 
-// A workload: set up state, one operation run by N worker threads until
-// time is up, then a check of the end state against what the workers saw.
+// A workload: set up state, one operation run by N workers, each with one
+// in flight, until time is up, then a check of the end state against what
+// the workers saw.
 class Scenario {
  public:
   virtual ~Scenario() = default;
