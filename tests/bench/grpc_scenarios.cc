@@ -18,7 +18,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "cart/v1/cart.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -96,35 +95,49 @@ std::vector<std::unique_ptr<typename Service::Stub>> StubsFor(
   return stubs;
 }
 
-// A scenario whose operation is one or more gRPC calls through the
-// callback API; Run, for the runner's thread mode, waits for Start.
+// A scenario whose operation is one or more gRPC calls, made through the
+// callback API (Start) or the blocking one (Run, the runner's thread mode).
 class CallScenario : public Scenario {
  public:
   bool CanStart() const override { return true; }
 
+  void Start(int worker, Done done) override {
+    Call(worker, std::move(done), /*blocking=*/false);
+  }
+
   OpResult Run(int worker) override {
-    absl::Notification finished;
     OpResult result;
-    Start(worker, [&](OpResult answer) {
-      result = std::move(answer);
-      finished.Notify();
-    });
-    finished.WaitForNotification();
+    Call(
+        worker, [&](OpResult answer) { result = std::move(answer); },
+        /*blocking=*/true);
     return result;
   }
 
-  void Start(int worker, Done done) override = 0;
+ protected:
+  // One operation by `worker`. With `blocking`, its calls use the stubs'
+  // blocking methods on this thread, and `done` has run on return.
+  virtual void Call(int worker, Done done, bool blocking) = 0;
 };
 
-// Calls `invoke(context, request, response, callback)`, a stub's async()
-// method, with `request`; on the answer, `finish(status, response)` makes
-// the operation's result and `done` receives it.
-template <typename Response, typename Request, typename Invoke>
-void StartCall(
-    Request request, Invoke invoke,
+// Calls an RPC with `request`: `call_blocking(context, request, response)`
+// is a stub's blocking method, `call_async(context, request, response,
+// callback)` its async() one. On the answer, `finish(status, response)`
+// makes the operation's result and `done` receives it.
+template <typename Response, typename Request, typename Blocking,
+          typename Async>
+void CallRpc(
+    bool blocking, Request request, Blocking call_blocking, Async call_async,
     absl::AnyInvocable<OpResult(const grpc::Status&, const Response&) &&>
         finish,
     Scenario::Done done) {
+  if (blocking) {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    Response response;
+    const grpc::Status status = call_blocking(&context, request, &response);
+    std::move(done)(std::move(finish)(status, response));
+    return;
+  }
   struct Call {
     grpc::ClientContext context;
     Request request;
@@ -138,13 +151,14 @@ void StartCall(
   call->finish = std::move(finish);
   call->done = std::move(done);
   SetDeadline(call->context);
-  invoke(&call->context, &call->request, &call->response,
-         [call](grpc::Status status) {
-           OpResult result = std::move(call->finish)(status, call->response);
-           Scenario::Done done = std::move(call->done);
-           delete call;
-           std::move(done)(std::move(result));
-         });
+  call_async(&call->context, &call->request, &call->response,
+             [call](grpc::Status status) {
+               OpResult result =
+                   std::move(call->finish)(status, call->response);
+               Scenario::Done done = std::move(call->done);
+               delete call;
+               std::move(done)(std::move(result));
+             });
 }
 
 // Runs fn(0 .. n-1) on a few threads; returns the first error.
@@ -206,12 +220,15 @@ class HealthScenario final : public CallScenario {
     return absl::OkStatus();
   }
 
-  void Start(int worker, Done done) override {
+  void Call(int worker, Done done, bool blocking) override {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(kService);
     HealthStub* stub = stubs_[worker % stubs_.size()].get();
-    StartCall<grpc::health::v1::HealthCheckResponse>(
-        std::move(request),
+    CallRpc<grpc::health::v1::HealthCheckResponse>(
+        blocking, std::move(request),
+        [stub](auto* context, const auto& request, auto* response) {
+          return stub->Check(context, request, response);
+        },
         [stub](auto* context, auto* request, auto* response, auto callback) {
           stub->async()->Check(context, request, response, std::move(callback));
         },
@@ -375,7 +392,7 @@ class ReserveScenario final : public CallScenario {
     return products_.Create();
   }
 
-  void Start(int worker, Done done) override {
+  void Call(int worker, Done done, bool blocking) override {
     const int product = products_.Pick(worker);
     inventory::v1::ReserveStockRequest request;
     request.set_product_id(products_.Id(product));
@@ -383,8 +400,11 @@ class ReserveScenario final : public CallScenario {
     request.set_reservation_id(
         absl::StrCat(run_id_, "-w", worker, "-", next_[worker].n++));
     InventoryStub* stub = &products_.StubFor(worker);
-    StartCall<inventory::v1::ReserveStockResponse>(
-        std::move(request),
+    CallRpc<inventory::v1::ReserveStockResponse>(
+        blocking, std::move(request),
+        [stub](auto* context, const auto& request, auto* response) {
+          return stub->ReserveStock(context, request, response);
+        },
         [stub](auto* context, auto* request, auto* response, auto callback) {
           stub->async()->ReserveStock(context, request, response,
                                       std::move(callback));
@@ -453,23 +473,26 @@ class AddItemScenario final : public CallScenario {
     });
   }
 
-  void Start(int worker, Done done) override {
+  void Call(int worker, Done done, bool blocking) override {
     Worker& self = workers_[worker];
     if (self.carts[self.current].added < options_.lines_per_cart) {
-      StartAddItem(worker, std::move(done));
+      CallAddItem(worker, std::move(done), blocking);
       return;
     }
     // This cart is full: on to the worker's next one, made in Setup unless
     // the run outlasted them (then this op pays for one more).
     if (++self.current < self.carts.size()) {
-      StartAddItem(worker, std::move(done));
+      CallAddItem(worker, std::move(done), blocking);
       return;
     }
     self.carts.push_back({CartId(worker, self.current), 0});
     ++self.created_in_run;
     CartStub* stub = StubFor(worker);
-    StartCall<cart::v1::CreateCartResponse>(
-        CreateCartRequest(worker, self.carts.back().id),
+    CallRpc<cart::v1::CreateCartResponse>(
+        blocking, CreateCartRequest(worker, self.carts.back().id),
+        [stub](auto* context, const auto& request, auto* response) {
+          return stub->CreateCart(context, request, response);
+        },
         [stub](auto* context, auto* request, auto* response, auto callback) {
           stub->async()->CreateCart(context, request, response,
                                     std::move(callback));
@@ -477,12 +500,13 @@ class AddItemScenario final : public CallScenario {
         [](const grpc::Status& status, const cart::v1::CreateCartResponse&) {
           return FromCall(status, "CreateCart");
         },
-        [this, worker, done = std::move(done)](OpResult created) mutable {
+        [this, worker, blocking,
+         done = std::move(done)](OpResult created) mutable {
           if (created.outcome != Outcome::kOk) {
             std::move(done)(std::move(created));
             return;
           }
-          StartAddItem(worker, std::move(done));
+          CallAddItem(worker, std::move(done), blocking);
         });
   }
 
@@ -573,7 +597,7 @@ class AddItemScenario final : public CallScenario {
   }
 
   // AddItem of one unit of a random product to the worker's current cart.
-  void StartAddItem(int worker, Done done) {
+  void CallAddItem(int worker, Done done, bool blocking) {
     CartUse* use = &workers_[worker].carts[workers_[worker].current];
     const int product = products_.Pick(worker);
     cart::v1::AddItemRequest request;
@@ -581,8 +605,11 @@ class AddItemScenario final : public CallScenario {
     request.set_product_id(products_.Id(product));
     request.set_quantity(1);
     CartStub* stub = StubFor(worker);
-    StartCall<cart::v1::AddItemResponse>(
-        std::move(request),
+    CallRpc<cart::v1::AddItemResponse>(
+        blocking, std::move(request),
+        [stub](auto* context, const auto& request, auto* response) {
+          return stub->AddItem(context, request, response);
+        },
         [stub](auto* context, auto* request, auto* response, auto callback) {
           stub->async()->AddItem(context, request, response,
                                  std::move(callback));
