@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
+
+#include "absl/strings/string_view.h"
 
 namespace shop::testing {
 
@@ -67,16 +70,31 @@ void TcpProxy::AcceptLoop() {
     }
     sockets_.push_back(client);
     sockets_.push_back(upstream);
-    pumps_.emplace_back([this, client, upstream] { Pump(client, upstream); });
-    pumps_.emplace_back([this, client, upstream] { Pump(upstream, client); });
+    auto doomed = std::make_shared<std::atomic<bool>>(false);
+    pumps_.emplace_back([this, client, upstream, doomed] {
+      Pump(client, upstream, /*from_target=*/false, doomed);
+    });
+    pumps_.emplace_back([this, client, upstream, doomed] {
+      Pump(upstream, client, /*from_target=*/true, doomed);
+    });
   }
 }
 
-void TcpProxy::Pump(int from, int to) {
+void TcpProxy::Pump(int from, int to, bool from_target, Doomed doomed) {
   char buffer[16384];
   while (true) {
     ssize_t n = read(from, buffer, sizeof(buffer));
     if (n <= 0) break;
+    if (from_target && doomed->load()) break;
+    if (!from_target) {
+      absl::MutexLock lock(&mu_);
+      if (!drop_marker_.empty() &&
+          absl::string_view(buffer, static_cast<size_t>(n))
+                  .find(drop_marker_) != absl::string_view::npos) {
+        drop_marker_.clear();
+        *doomed = true;
+      }
+    }
     if (write(to, buffer, static_cast<size_t>(n)) != n) break;
   }
   shutdown(to, SHUT_RDWR);
@@ -92,6 +110,11 @@ void TcpProxy::Cut() {
 void TcpProxy::Restore() {
   absl::MutexLock lock(&mu_);
   cut_ = false;
+}
+
+void TcpProxy::DropReplyTo(std::string marker) {
+  absl::MutexLock lock(&mu_);
+  drop_marker_ = std::move(marker);
 }
 
 }  // namespace shop::testing

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,10 +22,19 @@ class TcpProxy final {
   // Drops every open connection and refuses new ones until Restore().
   void Cut();
   void Restore();
+  // The next request whose bytes contain `marker` reaches the target, but
+  // its reply does not reach the client: that connection drops as the reply
+  // arrives, so the client cannot know how the request ended.
+  void DropReplyTo(std::string marker);
 
  private:
+  // Whether the next bytes from the target on one connection are dropped.
+  using Doomed = std::shared_ptr<std::atomic<bool>>;
+
   void AcceptLoop();
-  void Pump(int from, int to);
+  // Copies `from` to `to`; `doomed` is checked on the target's side
+  // (`from_target`) and set on the client's.
+  void Pump(int from, int to, bool from_target, Doomed doomed);
 
   std::string target_host_;
   int target_port_;
@@ -34,6 +44,7 @@ class TcpProxy final {
   std::thread acceptor_;
   absl::Mutex mu_;
   bool cut_ ABSL_GUARDED_BY(mu_) = false;
+  std::string drop_marker_ ABSL_GUARDED_BY(mu_);
   std::vector<int> sockets_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
 };

@@ -48,6 +48,13 @@ bool HistoryNeeded(const Product& product, const std::string& reservation_id) {
   return product.exists && !product.reservations().contains(reservation_id);
 }
 
+// Whether a failed append certainly wrote nothing and may be decided again:
+// the stream had moved on, or a unique index refused an event.
+bool RefusedUnwritten(const absl::Status& status) {
+  return eventstore::AsWrongExpectedVersion(status).has_value() ||
+         shop::ReasonOf(status) == eventstore::kUniqueViolationReason;
+}
+
 // A decider for a command whose rule needs nothing but the product.
 template <typename C>
 auto DecideOnState(const std::string& product_id, C command) {
@@ -127,8 +134,20 @@ void Inventory::Run(std::string product_id, Turn turn) {
        state = std::move(state)](
           absl::StatusOr<eventstore::AppendResult> appended) mutable {
         if (!appended.ok()) {
-          // A conflict or a refusal: decide again on a fresh load.
-          RunOnWorker(std::move(product_id), std::move(batch), std::nullopt);
+          if (RefusedUnwritten(appended.status())) {
+            // A stale cache or a reused id: decide again on a fresh load.
+            RunOnWorker(std::move(product_id), std::move(batch), std::nullopt);
+            return;
+          }
+          // The write may have landed (a connection lost after the commit):
+          // deciding again could apply it twice, so its callers get the
+          // error, as on the waiting path, and the product is reloaded.
+          for (Command* command : batch) {
+            command->result = appended.status();
+            command->answered = true;
+          }
+          AnswerAnswered(batch);
+          Continue(product_id, std::nullopt);
           return;
         }
         state->version = appended->version;

@@ -1,7 +1,9 @@
 #include "services/inventory/api/inventory_service.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -545,21 +547,37 @@ bool AwaitReadiness(InventoryHarness& harness,
   return false;
 }
 
+// A proxy in front of the test database, and the DSN that goes through it.
+class ProxiedDatabase {
+ public:
+  ProxiedDatabase() : dsn_(shop::testing::TestDsn()) {
+    at_ = dsn_.find("port=");
+    if (at_ == std::string::npos) std::abort();  // SHOP_TEST_DSN needs port=
+    end_ = dsn_.find(' ', at_);
+    proxy_ = std::make_unique<shop::testing::TcpProxy>(
+        "127.0.0.1", std::stoi(dsn_.substr(at_ + 5, end_ - at_ - 5)));
+  }
+
+  shop::testing::TcpProxy& proxy() { return *proxy_; }
+  std::string dsn() const {
+    return absl::StrCat(dsn_.substr(0, at_), "port=", proxy_->port(),
+                        end_ == std::string::npos ? "" : dsn_.substr(end_));
+  }
+
+ private:
+  const std::string dsn_;
+  size_t at_ = 0;
+  size_t end_ = 0;
+  std::unique_ptr<shop::testing::TcpProxy> proxy_;
+};
+
 // The database goes away and comes back: calls are UNAVAILABLE and
 // readiness NOT_SERVING meanwhile, then both recover, history intact.
 TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
-  const std::string dsn = shop::testing::TestDsn();
-  const size_t at = dsn.find("port=");
-  ASSERT_NE(at, std::string::npos) << "SHOP_TEST_DSN needs port=";
-  const size_t end = dsn.find(' ', at);
-  const int db_port = std::stoi(dsn.substr(at + 5, end - at - 5));
-  shop::testing::TcpProxy proxy("127.0.0.1", db_port);
-  const std::string proxied =
-      absl::StrCat(dsn.substr(0, at), "port=", proxy.port(),
-                   end == std::string::npos ? "" : dsn.substr(end));
-
+  ProxiedDatabase database;
+  shop::testing::TcpProxy& proxy = database.proxy();
   TestSchema schema("inv_outage");
-  InventoryHarness harness(schema.name(), proxied);
+  InventoryHarness harness(schema.name(), database.dsn());
   v1::AddProductRequest add;
   add.set_product_id("p");
   add.set_name("P");
@@ -599,6 +617,44 @@ TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
   EXPECT_EQ(stock.on_hand(), 2);
   EXPECT_EQ(stock.reserved(), 0);
   EXPECT_EQ(stock.version(), 1);
+}
+
+// An append that commits but whose answer is lost with its connection is
+// not decided and written again: the caller hears UNAVAILABLE, and the
+// units are received once.
+TEST(InventoryOutageTest, AnAppendWhoseAnswerIsLostIsNotWrittenTwice) {
+  ProxiedDatabase database;
+  TestSchema schema("inv_lost_answer");
+  // One connection: the append's statement is prepared on it by the
+  // first ReceiveStock, so the dropped reply is the append's own.
+  InventoryHarness harness(schema.name(), database.dsn(), /*pool_size=*/1);
+  auto receive = [&](int64_t quantity) {
+    v1::ReceiveStockRequest request;
+    request.set_product_id("p");
+    request.set_quantity(quantity);
+    v1::ReceiveStockResponse response;
+    grpc::ClientContext context;
+    return harness.stub().ReceiveStock(&context, request, &response);
+  };
+  v1::AddProductRequest add;
+  add.set_product_id("p");
+  add.set_name("P");
+  add.set_initial_quantity(2);
+  v1::AddProductResponse added;
+  grpc::ClientContext add_context;
+  ASSERT_TRUE(harness.stub().AddProduct(&add_context, add, &added).ok());
+  ASSERT_TRUE(receive(1).ok());
+
+  database.proxy().DropReplyTo(schema.name() + "_append_exact");
+  EXPECT_EQ(receive(5).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  v1::GetStockRequest get;
+  get.set_product_id("p");
+  v1::GetStockResponse stock;
+  grpc::ClientContext get_context;
+  ASSERT_TRUE(harness.stub().GetStock(&get_context, get, &stock).ok());
+  EXPECT_EQ(stock.on_hand(), 2 + 1 + 5);
+  EXPECT_EQ(stock.version(), 3);
 }
 
 }  // namespace
