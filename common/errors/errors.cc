@@ -31,4 +31,18 @@ std::string ReasonOf(const absl::Status& status) {
   return info.has_value() ? info->reason() : "";
 }
 
+bool OutcomeUnknown(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace shop

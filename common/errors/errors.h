@@ -29,4 +29,9 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status);
 // The reason attached to `status`, or "" when there is none.
 std::string ReasonOf(const absl::Status& status);
 
+// Whether a write that failed with `status` may still have taken effect:
+// its answer was lost (connection, deadline) or nobody chose to refuse it.
+// Such a write is neither redone nor undone blindly.
+bool OutcomeUnknown(const absl::Status& status);
+
 }  // namespace shop

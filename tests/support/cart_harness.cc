@@ -9,9 +9,10 @@ namespace shop::testing {
 CartHarness::CartHarness(const std::string& schema,
                          const std::string& inventory_address,
                          cart::CartsOptions options,
-                         absl::Duration inventory_deadline) {
+                         absl::Duration inventory_deadline,
+                         const std::string& dsn, int pool_size) {
   pool_ = std::make_unique<eventstore::ConnectionPool>(
-      eventstore::PoolOptions{.dsn = TestDsn(), .size = 16});
+      eventstore::PoolOptions{.dsn = dsn, .size = pool_size});
   absl::Status migrated = eventstore::Migrate(*pool_, schema, {});
   EXPECT_TRUE(migrated.ok()) << migrated;
   // As in production: appends of concurrent calls share statements.

@@ -22,7 +22,8 @@ class CartHarness final {
  public:
   CartHarness(const std::string& schema, const std::string& inventory_address,
               cart::CartsOptions options = {},
-              absl::Duration inventory_deadline = absl::Seconds(5));
+              absl::Duration inventory_deadline = absl::Seconds(5),
+              const std::string& dsn = TestDsn(), int pool_size = 16);
   ~CartHarness();
 
   cart::v1::CartService::Stub& stub() { return *stub_; }

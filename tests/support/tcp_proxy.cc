@@ -6,10 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "tests/support/test_database.h"
 
 namespace shop::testing {
 
@@ -85,7 +88,14 @@ void TcpProxy::Pump(int from, int to, bool from_target, Doomed doomed) {
   while (true) {
     ssize_t n = read(from, buffer, sizeof(buffer));
     if (n <= 0) break;
-    if (from_target && doomed->load()) break;
+    if (from_target && doomed->load()) {
+      absl::MutexLock lock(&mu_);
+      if (std::exchange(cut_after_drop_, false)) {
+        cut_ = true;
+        for (int socket : sockets_) shutdown(socket, SHUT_RDWR);
+      }
+      break;
+    }
     if (!from_target) {
       absl::MutexLock lock(&mu_);
       if (!drop_marker_.empty() &&
@@ -95,7 +105,8 @@ void TcpProxy::Pump(int from, int to, bool from_target, Doomed doomed) {
         *doomed = true;
       }
     }
-    if (write(to, buffer, static_cast<size_t>(n)) != n) break;
+    // A peer that is gone must not kill the test with SIGPIPE.
+    if (send(to, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) != n) break;
   }
   shutdown(to, SHUT_RDWR);
   shutdown(from, SHUT_RDWR);
@@ -112,9 +123,24 @@ void TcpProxy::Restore() {
   cut_ = false;
 }
 
-void TcpProxy::DropReplyTo(std::string marker) {
+void TcpProxy::DropReplyTo(std::string marker, bool then_cut) {
   absl::MutexLock lock(&mu_);
   drop_marker_ = std::move(marker);
+  cut_after_drop_ = then_cut;
+}
+
+ProxiedDatabase::ProxiedDatabase() {
+  const std::string dsn = TestDsn();
+  const size_t at = dsn.find("port=");
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "SHOP_TEST_DSN needs port=\n");
+    std::abort();
+  }
+  const size_t end = dsn.find(' ', at);
+  proxy_ = std::make_unique<TcpProxy>(
+      "127.0.0.1", std::stoi(dsn.substr(at + 5, end - at - 5)));
+  dsn_ = absl::StrCat(dsn.substr(0, at), "port=", proxy_->port(),
+                      end == std::string::npos ? "" : dsn.substr(end));
 }
 
 }  // namespace shop::testing

@@ -24,8 +24,9 @@ class TcpProxy final {
   void Restore();
   // The next request whose bytes contain `marker` reaches the target, but
   // its reply does not reach the client: that connection drops as the reply
-  // arrives, so the client cannot know how the request ended.
-  void DropReplyTo(std::string marker);
+  // arrives, so the client cannot know how the request ended. With
+  // `then_cut`, the proxy also cuts (see Cut) at that moment.
+  void DropReplyTo(std::string marker, bool then_cut = false);
 
  private:
   // Whether the next bytes from the target on one connection are dropped.
@@ -45,8 +46,22 @@ class TcpProxy final {
   absl::Mutex mu_;
   bool cut_ ABSL_GUARDED_BY(mu_) = false;
   std::string drop_marker_ ABSL_GUARDED_BY(mu_);
+  bool cut_after_drop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<int> sockets_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
+};
+
+// A proxy in front of the test database, and the DSN that goes through it.
+class ProxiedDatabase final {
+ public:
+  ProxiedDatabase();
+
+  TcpProxy& proxy() { return *proxy_; }
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  std::unique_ptr<TcpProxy> proxy_;
+  std::string dsn_;
 };
 
 }  // namespace shop::testing

@@ -62,6 +62,8 @@ struct Carts::AddItemOp final : Waiter {
   std::string product_id;
   int64_t quantity = 0;
   std::string reservation_id;
+  // A retry of the call (same request id) claims the same reservation.
+  bool claimable = false;
   CallContext context;
   AddItemDone done;
   TurnState turn;
@@ -177,6 +179,7 @@ void Carts::AddItem(std::string cart_id, std::string product_id,
   op->reservation_id =
       ReservationIdFor(cart_id, product_id,
                        request_id.empty() ? eventstore::NewUuid() : request_id);
+  op->claimable = !request_id.empty();
   op->cart_id = std::move(cart_id);
   op->product_id = std::move(product_id);
   op->quantity = quantity;
@@ -245,6 +248,15 @@ void Carts::Reserve(AddItemOp* op) {
       options_.reservation_ttl_seconds, op->context.metadata,
       [this, op](absl::StatusOr<inventory::v1::ReserveStockResponse> reserved) {
         if (!reserved.ok()) {
+          if (!op->claimable && shop::OutcomeUnknown(reserved.status())) {
+            // Inventory may have reserved after all, under an id that no
+            // retry will use: give the units back rather than hold them.
+            workers_.Schedule([this, product_id = op->product_id,
+                               reservation_id = op->reservation_id,
+                               metadata = op->context.metadata] {
+              ReleaseOrLeave(product_id, reservation_id, metadata);
+            });
+          }
           // Nothing was written: the cart as checked is still current.
           const LoadedCart& loaded = op->checked->loaded;
           op->turn.after = Cached{loaded.cart, loaded.version};
@@ -298,19 +310,33 @@ void Carts::AppendItemWaiting(AddItemOp* op) {
       },
       options_.before_add_append);
   if (!outcome.ok()) {
-    // The cart does not show these units, so inventory must not hold them.
-    absl::Status released = inventory_->Release(
-        op->product_id, op->reservation_id, op->context.metadata);
-    if (!released.ok()) {
-      shop::LogJson("warn",
-                    absl::StrCat("reservation ", op->reservation_id, " of ",
-                                 op->product_id,
-                                 " left to expire: ", released.ToString()));
+    if (shop::OutcomeUnknown(outcome.status())) {
+      // The line may be in the cart (an answer lost after the commit), so
+      // its reservation stays: a retry claims it, or it expires.
+      shop::LogJson("warn", absl::StrCat("reservation ", op->reservation_id,
+                                         " of ", op->product_id,
+                                         " kept, cart write unconfirmed: ",
+                                         outcome.status().ToString()));
+    } else {
+      // The cart does not show these units, so inventory must not hold them.
+      ReleaseOrLeave(op->product_id, op->reservation_id, op->context.metadata);
     }
     return FinishAddItem(op, outcome.status());
   }
   FinishAddItem(op, AddItemOutcome{std::move(outcome->cart), outcome->version,
                                    *op->line, op->expires_at});
+}
+
+void Carts::ReleaseOrLeave(const std::string& product_id,
+                           const std::string& reservation_id,
+                           const eventstore::Metadata& metadata) {
+  absl::Status released =
+      inventory_->Release(product_id, reservation_id, metadata);
+  if (!released.ok() && released.code() != absl::StatusCode::kNotFound) {
+    shop::LogJson(
+        "warn", absl::StrCat("reservation ", reservation_id, " of ", product_id,
+                             " left to expire: ", released.ToString()));
+  }
 }
 
 void Carts::FinishAddItem(AddItemOp* op,

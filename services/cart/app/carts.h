@@ -111,6 +111,11 @@ class Carts final {
   void Submit(const std::string& cart_id, Waiter* waiter);
   // Passes a cart's turn on, caching `after`.
   void EndTurn(const std::string& cart_id, std::optional<Cached> after);
+  // Gives a reservation back to inventory; one it cannot reach keeps it
+  // until it expires.
+  void ReleaseOrLeave(const std::string& product_id,
+                      const std::string& reservation_id,
+                      const eventstore::Metadata& metadata);
 
   // AddItem's steps, in its turn.
   void StartAddItem(AddItemOp* op);

@@ -220,9 +220,12 @@ std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(
         EventDataOf(*events, command->context.metadata);
     data.insert(data.end(), std::make_move_iterator(written.begin()),
                 std::make_move_iterator(written.end()));
-    Outcome outcome{version + static_cast<int64_t>(events->size()),
-                    *std::move(events), state.state.price_cents,
-                    state.state.on_hand, state.state.available()};
+    Outcome outcome{.version = version + static_cast<int64_t>(events->size()),
+                    .events = *std::move(events),
+                    .price_cents = state.state.price_cents,
+                    .on_hand = state.state.on_hand,
+                    .available = state.state.available(),
+                    .reservation = std::nullopt};
     if (auto live = state.state.reservations().find(command->reservation_id);
         live != state.state.reservations().end()) {
       outcome.reservation = live->second;

@@ -8,18 +8,21 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/eventstore/uuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "tests/support/cart_harness.h"
 #include "tests/support/inventory_harness.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace cart {
 namespace {
 
 using ::shop::testing::CartHarness;
 using ::shop::testing::InventoryHarness;
+using ::shop::testing::ProxiedDatabase;
 using ::shop::testing::ReasonOf;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
@@ -330,6 +333,64 @@ TEST_F(CartE2eTest, FailedAppendAfterReservationReleasesIt) {
   EXPECT_EQ(stock.available(), 3);
   EXPECT_EQ(CountInventoryEvents("shoe", "stock.released"), 1);
   EXPECT_THAT(GetCart("c").items(), SizeIs(0));
+}
+
+// The cart's append commits but its answer is lost, and the cart cannot
+// reload to learn how it ended: the reservation stays, so every unit the
+// cart shows stays reserved in inventory.
+TEST_F(CartE2eTest, UnconfirmedCartWriteKeepsItsReservation) {
+  AddProduct("shoe", 5);
+  ProxiedDatabase database;
+  // One connection: the first AddItem prepares the append on it, so the
+  // dropped reply is the second AddItem's append.
+  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
+                   absl::Seconds(5), database.dsn(), /*pool_size=*/1);
+  CreateCart(cart, "c");
+  v1::AddItemResponse response;
+  ASSERT_TRUE(AddItem(cart, "c", "shoe", 1, &response).ok());
+
+  database.proxy().DropReplyTo(cart_schema_.name() + "_append_exact",
+                               /*then_cut=*/true);
+  EXPECT_EQ(AddItem(cart, "c", "shoe", 2, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  database.proxy().Restore();
+
+  const v1::GetCartResponse after = GetCart(cart, "c");
+  int64_t in_cart = 0;
+  for (const v1::CartItem& item : after.items()) in_cart += item.quantity();
+  EXPECT_EQ(in_cart, 3);
+  EXPECT_EQ(Stock("shoe").reserved(), 3);
+}
+
+// Inventory answers too late and the cart's call gives up: the cart gives
+// the units back, since a call without a request id is never retried
+// under the same reservation.
+TEST_F(CartE2eTest, TimedOutReservationWithoutRequestIdIsReleased) {
+  AddProduct("shoe", 5);
+  CreateCart("c");
+  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
+                   absl::Milliseconds(300));
+  // Inventory's writes wait behind this lock; the cart's release queues
+  // behind the reservation on the product.
+  pqxx::connection blocker(shop::testing::TestDsn());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE " + inventory_schema_.name() +
+            ".events IN ACCESS EXCLUSIVE MODE");
+  v1::AddItemResponse response;
+  EXPECT_EQ(AddItem(cart, "c", "shoe", 2, &response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  absl::SleepFor(absl::Milliseconds(300));
+  lock.commit();
+
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (CountInventoryEvents("shoe", "stock.released") == 0 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(CountInventoryEvents("shoe", "stock.reserved"), 1);
+  EXPECT_EQ(CountInventoryEvents("shoe", "stock.released"), 1);
+  EXPECT_EQ(Stock("shoe").reserved(), 0);
+  EXPECT_THAT(GetCart(cart, "c").items(), SizeIs(0));
 }
 
 // Remove releases; re-add reserves again; checkout sells once; a checked

@@ -20,6 +20,7 @@ namespace inventory {
 namespace {
 
 using ::shop::testing::InventoryHarness;
+using ::shop::testing::ProxiedDatabase;
 using ::shop::testing::ReasonOf;
 using ::shop::testing::TestSchema;
 using ::testing::Contains;
@@ -546,30 +547,6 @@ bool AwaitReadiness(InventoryHarness& harness,
   }
   return false;
 }
-
-// A proxy in front of the test database, and the DSN that goes through it.
-class ProxiedDatabase {
- public:
-  ProxiedDatabase() : dsn_(shop::testing::TestDsn()) {
-    at_ = dsn_.find("port=");
-    if (at_ == std::string::npos) std::abort();  // SHOP_TEST_DSN needs port=
-    end_ = dsn_.find(' ', at_);
-    proxy_ = std::make_unique<shop::testing::TcpProxy>(
-        "127.0.0.1", std::stoi(dsn_.substr(at_ + 5, end_ - at_ - 5)));
-  }
-
-  shop::testing::TcpProxy& proxy() { return *proxy_; }
-  std::string dsn() const {
-    return absl::StrCat(dsn_.substr(0, at_), "port=", proxy_->port(),
-                        end_ == std::string::npos ? "" : dsn_.substr(end_));
-  }
-
- private:
-  const std::string dsn_;
-  size_t at_ = 0;
-  size_t end_ = 0;
-  std::unique_ptr<shop::testing::TcpProxy> proxy_;
-};
 
 // The database goes away and comes back: calls are UNAVAILABLE and
 // readiness NOT_SERVING meanwhile, then both recover, history intact.
