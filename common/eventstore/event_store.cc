@@ -414,17 +414,23 @@ void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
     std::move(done)(absl::InvalidArgumentError("stream id is empty"));
     return;
   }
-  auto* pending = new PendingAppend(
-      {std::move(stream), expected, std::move(events), std::move(snapshot)},
-      std::move(done));
-  absl::MutexLock lock(&batch_mu_);
-  if (writers_.empty()) {
-    for (int i = 0; i <= options_.max_in_flight; ++i) {
-      writers_.emplace_back([this] { WriteQueued(); });
+  {
+    absl::MutexLock lock(&batch_mu_);
+    if (!stopping_) {
+      if (writers_.empty()) {
+        for (int i = 0; i <= options_.max_in_flight; ++i) {
+          writers_.emplace_back([this] { WriteQueued(); });
+        }
+      }
+      queue_.push_back(new PendingAppend(
+          {std::move(stream), expected, std::move(events), std::move(snapshot)},
+          std::move(done)));
+      ++unwaited_;
+      return;
     }
   }
-  queue_.push_back(pending);
-  ++unwaited_;
+  // Closing: the writers drain what was queued and take nothing new.
+  std::move(done)(absl::UnavailableError("the event store is closing"));
 }
 
 void EventStore::WriteQueued() {

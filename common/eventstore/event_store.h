@@ -167,8 +167,8 @@ class EventStore final {
                                       const SnapshotWrite* snapshot = nullptr);
   // Append without a thread waiting for it: `done` gets what Append would
   // return, on a thread of the store (or on this one, for input refused
-  // before any write). Callbacks delay the statements behind them: they
-  // must not block.
+  // before any write, and UNAVAILABLE once the store is being destroyed).
+  // Callbacks delay the statements behind them: they must not block.
   void AppendAsync(std::string stream, ExpectedVersion expected,
                    std::vector<EventData> events,
                    std::optional<SnapshotWrite> snapshot, AppendCallback done);

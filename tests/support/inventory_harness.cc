@@ -9,7 +9,8 @@
 namespace shop::testing {
 
 InventoryHarness::InventoryHarness(const std::string& schema,
-                                   const std::string& dsn, int pool_size) {
+                                   const std::string& dsn, int pool_size,
+                                   inventory::InventoryOptions options) {
   pool_ = std::make_unique<eventstore::ConnectionPool>(
       eventstore::PoolOptions{.dsn = dsn, .size = pool_size});
   absl::Status migrated = eventstore::Migrate(
@@ -19,10 +20,9 @@ InventoryHarness::InventoryHarness(const std::string& schema,
   events_ = std::make_unique<eventstore::EventStore>(
       pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
   store_ = std::make_unique<inventory::ProductStore>(events_.get());
-  inventory_ = std::make_unique<inventory::Inventory>(
-      store_.get(),
-      inventory::InventoryOptions{.default_ttl = absl::Minutes(15),
-                                  .clock = [this] { return clock_.Now(); }});
+  options.clock = [this] { return clock_.Now(); };
+  inventory_ =
+      std::make_unique<inventory::Inventory>(store_.get(), std::move(options));
   service_ =
       std::make_unique<inventory::InventoryServiceImpl>(inventory_.get());
   absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(

@@ -35,9 +35,11 @@ class FakeClock final {
 class InventoryHarness final {
  public:
   // `schema` may be shared by two harnesses to play two replicas.
+  // The harness sets `options.clock` to its own.
   explicit InventoryHarness(const std::string& schema,
                             const std::string& dsn = TestDsn(),
-                            int pool_size = 16);
+                            int pool_size = 16,
+                            inventory::InventoryOptions options = {});
   ~InventoryHarness();
 
   std::string address() const;

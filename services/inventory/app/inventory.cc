@@ -245,7 +245,9 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
     }
     return std::nullopt;
   };
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+  // Counts the attempts lost to other writers; confirming a decision on a
+  // fresh load, or learning from history that an id was used, costs none.
+  for (int attempt = 1; attempt <= options_.max_attempts;) {
     // Only a write may rest on cached state (its append checks the
     // version); refusals and no-ops alone are confirmed on a fresh load.
     const bool from_cache = cached.has_value();
@@ -282,6 +284,7 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
     if (shop::ReasonOf(appended.status()) ==
         eventstore::kUniqueViolationReason) {
       if (answered.size() == 1) {
+        if (answered[0]->reused) ++attempt;
         answered[0]->reused = true;
         continue;
       }
@@ -297,7 +300,7 @@ std::optional<Inventory::Cached> Inventory::RunBatch(
     if (!eventstore::ShouldRetryAppend(appended.status(), batch[0]->context)) {
       return answer_all(appended.status());
     }
-    eventstore::BackoffBeforeRetry(attempt + 1);
+    eventstore::BackoffBeforeRetry(++attempt);
   }
   return answer_all(eventstore::ConflictsExhausted(
       kErrorDomain, StreamOf(product_id), options_.max_attempts));

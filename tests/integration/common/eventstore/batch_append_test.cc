@@ -519,5 +519,27 @@ TEST_F(EventStoreBatchAppendTest, AsyncAppendsAreWrittenBeforeTheStoreCloses) {
   }
 }
 
+// A callback that appends again while the store is going away is told
+// the store is closing; its own append was written.
+TEST_F(EventStoreBatchAppendTest, AsyncAppendFromACallbackWhileClosing) {
+  AsyncAnswers answers(2);
+  {
+    EventStore store(pool_.get(), schema_.name(),
+                     EventStoreOptions{.max_batch = 16});
+    AppendCallback second = answers.For(1);
+    store.AppendAsync(
+        "first", ExpectedVersion::NoStream(), {Event()}, std::nullopt,
+        [&store, first = answers.For(0), second = std::move(second)](
+            absl::StatusOr<AppendResult> answer) mutable {
+          std::move(first)(std::move(answer));
+          store.AppendAsync("second", ExpectedVersion::NoStream(), {Event()},
+                            std::nullopt, std::move(second));
+        });
+  }
+  std::vector<absl::StatusOr<AppendResult>> results = answers.Await();
+  EXPECT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace eventstore

@@ -223,5 +223,24 @@ TEST_F(InventoryTest, SweepExpiresEverythingOverdueInTurns) {
   EXPECT_EQ(stock->product.available(), kReservations);
 }
 
+// A reservation id used before is refused by the index, and the command
+// then reads history for its real answer: that look is no lost attempt, so
+// even one attempt gives the answer, not ABORTED.
+TEST(InventoryAttemptsTest, AReusedIdGetsItsAnswerWithOneAttempt) {
+  TestSchema schema("inventory_one_attempt");
+  InventoryHarness harness(schema.name(), shop::testing::TestDsn(), 16,
+                           InventoryOptions{.max_attempts = 1});
+  ASSERT_TRUE(
+      harness.app().AddProduct("p", {"Product", 100, 10}, CallContext{}).ok());
+  const ReserveStock reserve{2, "r-1", absl::Minutes(15)};
+  ASSERT_TRUE(harness.app().ReserveStock("p", reserve, {}).ok());
+  ASSERT_TRUE(harness.app().ReleaseStock("p", "r-1", {}).ok());
+
+  absl::StatusOr<Outcome> again = harness.app().ReserveStock("p", reserve, {});
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition)
+      << again.status();
+  EXPECT_EQ(shop::ReasonOf(again.status()), "RESERVATION_RELEASED");
+}
+
 }  // namespace
 }  // namespace inventory
