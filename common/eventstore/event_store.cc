@@ -279,6 +279,8 @@ absl::StatusOr<int64_t> LoadStream(
     if (!page.ok()) return page.status();
     if (page->empty()) break;
     for (const RecordedEvent& event : *page) {
+      // An append after the head was read stays out: state and version agree.
+      if (event.version > head->version) return head->version;
       if (absl::Status status = apply(event); !status.ok()) return status;
       version = event.version;
     }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
+#include "common/server/periodic_task.h"
 
 namespace inventory {
 
@@ -447,7 +448,14 @@ absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
           },
           std::move(done));
     });
-    if (!outcome.ok()) return outcome.status();
+    if (!outcome.ok()) {
+      // Without the database the rest would fail the same way.
+      if (absl::IsUnavailable(outcome.status())) return outcome.status();
+      // One product that cannot be expired does not hold up the others.
+      shop::LogJson("warn", absl::StrCat("expiry sweep: product ", product_id,
+                                         ": ", outcome.status().ToString()));
+      continue;
+    }
     expired += static_cast<int>(outcome->events.size());
   }
   return expired;

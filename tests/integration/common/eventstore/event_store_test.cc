@@ -474,5 +474,33 @@ TEST(SchemaIsolationTest, RolesCannotReadEachOthersSchema) {
   }
 }
 
+// A load reads the head, then the events after the snapshot: an append in
+// between stays out, so the state matches the version the load returns.
+TEST_F(EventStoreTest, LoadStopsAtTheHeadItRead) {
+  const SnapshotWrite snapshot{R"({"seen": 1})", std::nullopt};
+  ASSERT_TRUE(
+      store_
+          ->Append("s-load", ExpectedVersion::NoStream(), {Event()}, &snapshot)
+          .ok());
+  ASSERT_TRUE(
+      store_->Append("s-load", ExpectedVersion::Exactly(1), {Event()}).ok());
+  int applied = 0;
+  absl::StatusOr<int64_t> version = LoadStream(
+      *store_, "s-load",
+      [&](const std::string&) {
+        // Lands after the head was read, before the events are.
+        return store_->Append("s-load", ExpectedVersion::Exactly(2), {Event()})
+            .status();
+      },
+      [&](const RecordedEvent&) {
+        ++applied;
+        return absl::OkStatus();
+      },
+      nullptr);
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(applied, 1);
+}
+
 }  // namespace
 }  // namespace eventstore

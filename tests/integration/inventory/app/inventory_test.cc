@@ -223,6 +223,30 @@ TEST_F(InventoryTest, SweepExpiresEverythingOverdueInTurns) {
   EXPECT_EQ(stock->product.available(), kReservations);
 }
 
+// A product that cannot be loaded does not stop the sweep for the others.
+TEST_F(InventoryTest, SweepGoesOnPastAProductItCannotLoad) {
+  ASSERT_TRUE(harness_.app().AddProduct("broken", {"Broken", 100, 5}, {}).ok());
+  ASSERT_TRUE(harness_.app()
+                  .ReserveStock("broken", {1, "rb", absl::Minutes(1)}, {})
+                  .ok());
+  AddProduct(harness_, 5);
+  ASSERT_TRUE(
+      harness_.app().ReserveStock("p", {1, "rp", absl::Minutes(2)}, {}).ok());
+  pqxx::connection connection(shop::testing::TestDsn());
+  pqxx::work work(connection);
+  work.exec("UPDATE " + schema_.name() +
+            ".streams SET snapshot = '{\"onHand\": \"many\"}' "
+            "WHERE stream_id = 'product-broken'");
+  work.commit();
+
+  // A replica holding neither product in memory; "broken" is due first.
+  InventoryHarness replica(schema_.name());
+  replica.clock().Advance(absl::Minutes(3));
+  absl::StatusOr<int> expired = replica.app().ExpireDue(100);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(*expired, 1);
+}
+
 // A reservation id used before is refused by the index, and the command
 // then reads history for its real answer: that look is no lost attempt, so
 // even one attempt gives the answer, not ABORTED.
