@@ -143,6 +143,7 @@ grpc::Status CartServiceImpl::GetCart(grpc::ServerContext* /*context*/,
   response->set_total_cents(cart.total_cents());
   response->set_version(loaded->version);
   response->set_checked_out(cart.checked_out);
+  response->set_checkout_in_progress(cart.checkout_started);
   response->set_order_id(cart.order_id);
   return grpc::Status::OK;
 }

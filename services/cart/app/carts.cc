@@ -384,23 +384,26 @@ absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
 absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
                                             const CallContext& context) {
   HeldTurn turn(*this, cart_id);
-  return Execute(
+  // The cart is frozen before the first sale, so the lines sold are the
+  // lines the cart shows, whichever replica serves the next call.
+  absl::StatusOr<CartOutcome> started = Execute(
       turn.state(), cart_id, context, std::nullopt,
-      [&](const Cart& cart) -> absl::StatusOr<std::vector<Event>> {
-        if (absl::Status can = CheckCanCheckout(cart_id, cart); !can.ok()) {
-          return can;
-        }
-        if (cart.checked_out) return std::vector<Event>{};
-        // Committing is idempotent in inventory, so a retried checkout that
-        // died half-way finishes the job without selling anything twice.
-        for (const Line& line : cart.lines) {
-          absl::Status committed = inventory_->Commit(
-              line.product_id, line.reservation_id, context.metadata);
-          if (!committed.ok()) return committed;
-        }
-        return DecideCheckout(cart_id, cart);
-      },
+      [&](const Cart& cart) { return DecideStartCheckout(cart_id, cart); },
       nullptr);
+  if (!started.ok() || started->cart.checked_out) return started;
+  // Committing is idempotent in inventory, so a retried checkout that
+  // died half-way finishes the job without selling anything twice.
+  for (const Line& line : started->cart.lines) {
+    absl::Status committed = inventory_->Commit(
+        line.product_id, line.reservation_id, context.metadata);
+    if (!committed.ok()) return committed;
+  }
+  // The caller's expected version was checked when the checkout started.
+  CallContext finishing = context;
+  finishing.expected_version.reset();
+  return Execute(
+      turn.state(), cart_id, finishing, std::nullopt,
+      [&](const Cart& cart) { return DecideCheckout(cart_id, cart); }, nullptr);
 }
 
 absl::StatusOr<LoadedCart> Carts::Get(const std::string& cart_id) {

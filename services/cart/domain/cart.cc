@@ -48,6 +48,7 @@ absl::string_view TypeOf(const Event& event) {
           [](const v1::CartCreated&) { return "cart.created"; },
           [](const v1::ItemAdded&) { return "item.added"; },
           [](const v1::ItemRemoved&) { return "item.removed"; },
+          [](const v1::CheckoutStarted&) { return "checkout.started"; },
           [](const v1::CartCheckedOut&) { return "cart.checked_out"; },
       },
       event);
@@ -62,6 +63,7 @@ absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
   if (type == "cart.created") return Parse<v1::CartCreated>(json);
   if (type == "item.added") return Parse<v1::ItemAdded>(json);
   if (type == "item.removed") return Parse<v1::ItemRemoved>(json);
+  if (type == "checkout.started") return Parse<v1::CheckoutStarted>(json);
   if (type == "cart.checked_out") return Parse<v1::CartCheckedOut>(json);
   return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
 }
@@ -112,7 +114,12 @@ Cart Evolve(Cart cart, const Event& event) {
                      return line.reservation_id == e.reservation_id();
                    });
                  },
+                 [&](const v1::CheckoutStarted& e) {
+                   cart.checkout_started = true;
+                   cart.order_id = e.order_id();
+                 },
                  [&](const v1::CartCheckedOut& e) {
+                   cart.checkout_started = false;
                    cart.checked_out = true;
                    cart.order_id = e.order_id();
                  },
@@ -155,6 +162,15 @@ absl::Status CheckOpen(const std::string& cart_id, const Cart& cart) {
         absl::StatusCode::kFailedPrecondition, kErrorDomain, "CART_CHECKED_OUT",
         absl::StrCat("cart ", cart_id, " is checked out (order ", cart.order_id,
                      ") and cannot change"),
+        {{"cart_id", cart_id}, {"order_id", cart.order_id}});
+  }
+  if (cart.checkout_started) {
+    return shop::MakeError(
+        absl::StatusCode::kFailedPrecondition, kErrorDomain,
+        "CHECKOUT_IN_PROGRESS",
+        absl::StrCat("cart ", cart_id, " is being checked out (order ",
+                     cart.order_id,
+                     ") and cannot change; call Checkout to finish it"),
         {{"cart_id", cart_id}, {"order_id", cart.order_id}});
   }
   return absl::OkStatus();
@@ -206,6 +222,15 @@ absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart) {
         {{"cart_id", cart_id}});
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> DecideStartCheckout(
+    const std::string& cart_id, const Cart& cart) {
+  if (absl::Status can = CheckCanCheckout(cart_id, cart); !can.ok()) return can;
+  if (cart.checked_out || cart.checkout_started) return std::vector<Event>{};
+  v1::CheckoutStarted started;
+  started.set_order_id(OrderIdFor(cart_id));
+  return std::vector<Event>{started};
 }
 
 absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,

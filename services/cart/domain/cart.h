@@ -17,7 +17,7 @@ namespace cart {
 inline constexpr char kErrorDomain[] = "cart.v1";
 
 using Event = std::variant<v1::CartCreated, v1::ItemAdded, v1::ItemRemoved,
-                           v1::CartCheckedOut>;
+                           v1::CheckoutStarted, v1::CartCheckedOut>;
 
 absl::string_view TypeOf(const Event& event);
 std::string ToJson(const Event& event);
@@ -43,6 +43,8 @@ struct Cart {
   bool exists = false;
   std::string customer_id;
   std::vector<Line> lines;  // live reservations, in the order added
+  // Lines are being committed as sales: nothing but Checkout may follow.
+  bool checkout_started = false;
   bool checked_out = false;
   std::string order_id;
 
@@ -67,7 +69,8 @@ std::string OrderIdFor(absl::string_view cart_id);
 absl::StatusOr<std::vector<Event>> DecideCreate(const std::string& cart_id,
                                                 const std::string& customer_id,
                                                 const Cart& cart);
-// Whether items may still be added: the cart exists and is open.
+// Whether lines may still change: the cart exists, is open, and no
+// checkout has started.
 absl::Status CheckOpen(const std::string& cart_id, const Cart& cart);
 // After inventory reserved `line`: records it, or nothing if already there.
 absl::StatusOr<std::vector<Event>> DecideAddItem(const std::string& cart_id,
@@ -80,6 +83,9 @@ absl::StatusOr<std::vector<Event>> DecideRemoveItem(
 // Refuses a cart that cannot be checked out; an already checked-out cart
 // is fine (the checkout is repeated, not redone).
 absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart);
+// Freezes the cart before its lines are committed; nothing if it already is.
+absl::StatusOr<std::vector<Event>> DecideStartCheckout(
+    const std::string& cart_id, const Cart& cart);
 // After inventory committed every line: closes the cart.
 absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,
                                                   const Cart& cart);

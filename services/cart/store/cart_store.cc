@@ -18,6 +18,7 @@ std::string SnapshotJson(const Cart& cart) {
     out->set_quantity(line.quantity);
     out->set_unit_price_cents(line.unit_price_cents);
   }
+  snapshot.set_checkout_started(cart.checkout_started);
   snapshot.set_checked_out(cart.checked_out);
   snapshot.set_order_id(cart.order_id);
   return shop::ToJson(snapshot);
@@ -34,6 +35,7 @@ absl::Status Restore(const std::string& json, Cart* cart) {
     cart->lines.push_back({line.reservation_id(), line.product_id(),
                            line.quantity(), line.unit_price_cents()});
   }
+  cart->checkout_started = snapshot.checkout_started();
   cart->checked_out = snapshot.checked_out();
   cart->order_id = snapshot.order_id();
   return absl::OkStatus();

@@ -436,12 +436,59 @@ TEST_F(CartE2eTest, RemoveReaddCheckoutLifecycle) {
   EXPECT_EQ(Stock("sock").reserved(), 0);
 
   EXPECT_EQ(CartEventTypes("c"),
-            (std::vector<std::string>{"cart.created", "item.added",
-                                      "item.removed", "item.added",
-                                      "item.added", "cart.checked_out"}));
+            (std::vector<std::string>{
+                "cart.created", "item.added", "item.removed", "item.added",
+                "item.added", "checkout.started", "cart.checked_out"}));
   v1::GetCartResponse cart = GetCart("c");
   EXPECT_TRUE(cart.checked_out());
   EXPECT_EQ(cart.order_id(), "order-c");
+}
+
+// A checkout that stops part-way (inventory too slow for one line) leaves
+// the cart frozen: the units already sold stay in it, AddItem and
+// RemoveItem are refused (the refused AddItem's units go back), and a
+// retried Checkout finishes the order with every line.
+TEST_F(CartE2eTest, InterruptedCheckoutKeepsTheCartFrozenUntilFinished) {
+  AddProduct("shoe", 1);
+  AddProduct("hat", 1);
+  AddProduct("sock", 5);
+  CreateCart("c");
+  ASSERT_TRUE(AddItem("c", "shoe", 1).ok());
+  ASSERT_TRUE(AddItem("c", "hat", 1).ok());
+  // Inventory holds the hat's commit back: its product's row is locked.
+  pqxx::connection blocker(shop::testing::TestDsn());
+  pqxx::work lock(blocker);
+  lock.exec("SELECT 1 FROM " + inventory_schema_.name() +
+            ".streams WHERE stream_id = 'product-hat' FOR UPDATE");
+  CartHarness impatient(cart_schema_.name(), inventory_->address(), {},
+                        absl::Milliseconds(500));
+  v1::CheckoutRequest request;
+  request.set_cart_id("c");
+  v1::CheckoutResponse checkout;
+  grpc::ClientContext context;
+  EXPECT_FALSE(impatient.stub().Checkout(&context, request, &checkout).ok());
+  lock.commit();
+  EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
+
+  grpc::Status add = AddItem("c", "sock", 1);
+  EXPECT_EQ(add.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(add), "CHECKOUT_IN_PROGRESS");
+  EXPECT_EQ(Stock("sock").reserved(), 0);
+  grpc::Status remove = RemoveItem("c", "shoe");
+  EXPECT_EQ(remove.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(remove), "CHECKOUT_IN_PROGRESS");
+  v1::GetCartResponse frozen = GetCart("c");
+  EXPECT_TRUE(frozen.checkout_in_progress());
+  EXPECT_THAT(frozen.items(), SizeIs(2));
+
+  ASSERT_TRUE(Checkout("c", &checkout).ok());
+  EXPECT_EQ(checkout.total_cents(), 1000);
+  v1::GetCartResponse done = GetCart("c");
+  EXPECT_TRUE(done.checked_out());
+  EXPECT_FALSE(done.checkout_in_progress());
+  EXPECT_THAT(done.items(), SizeIs(2));
+  EXPECT_EQ(Stock("hat").on_hand(), 0);
+  EXPECT_EQ(CountInventoryEvents("hat", "stock.committed"), 1);
 }
 
 // A reservation that expired before checkout cannot be sold.

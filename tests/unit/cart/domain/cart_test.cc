@@ -1,0 +1,83 @@
+#include "services/cart/domain/cart.h"
+
+#include <variant>
+
+#include "common/errors/errors.h"
+#include "gtest/gtest.h"
+
+namespace cart {
+namespace {
+
+Cart CartWithOneLine() {
+  Cart cart;
+  cart = Evolve(cart, v1::CartCreated());
+  v1::ItemAdded added;
+  added.set_product_id("shoe");
+  added.set_quantity(1);
+  added.set_reservation_id("r-1");
+  added.set_unit_price_cents(500);
+  return Evolve(cart, added);
+}
+
+TEST(CartCheckoutTest, StartingFreezesTheCartOnce) {
+  const Cart open = CartWithOneLine();
+  absl::StatusOr<std::vector<Event>> started = DecideStartCheckout("c", open);
+  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_EQ(started->size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<v1::CheckoutStarted>((*started)[0]));
+  EXPECT_EQ(std::get<v1::CheckoutStarted>((*started)[0]).order_id(),
+            OrderIdFor("c"));
+
+  const Cart frozen = Evolve(open, (*started)[0]);
+  EXPECT_TRUE(frozen.checkout_started);
+  absl::StatusOr<std::vector<Event>> again = DecideStartCheckout("c", frozen);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(CartCheckoutTest, AFrozenCartRefusesChanges) {
+  const Cart frozen = Evolve(CartWithOneLine(), v1::CheckoutStarted());
+  absl::Status open = CheckOpen("c", frozen);
+  EXPECT_EQ(open.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(shop::ReasonOf(open), "CHECKOUT_IN_PROGRESS");
+  EXPECT_EQ(shop::ReasonOf(DecideRemoveItem("c", "shoe", frozen).status()),
+            "CHECKOUT_IN_PROGRESS");
+  EXPECT_EQ(shop::ReasonOf(
+                DecideAddItem("c", {"r-2", "sock", 1, 100}, frozen).status()),
+            "CHECKOUT_IN_PROGRESS");
+  // A retried AddItem whose line is already in the cart still succeeds.
+  absl::StatusOr<std::vector<Event>> retried =
+      DecideAddItem("c", {"r-1", "shoe", 1, 500}, frozen);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->empty());
+}
+
+TEST(CartCheckoutTest, CheckingOutEndsTheFreeze) {
+  Cart cart = Evolve(CartWithOneLine(), v1::CheckoutStarted());
+  absl::StatusOr<std::vector<Event>> done = DecideCheckout("c", cart);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->size(), 1u);
+  cart = Evolve(cart, (*done)[0]);
+  EXPECT_TRUE(cart.checked_out);
+  EXPECT_FALSE(cart.checkout_started);
+  EXPECT_EQ(shop::ReasonOf(CheckOpen("c", cart)), "CART_CHECKED_OUT");
+}
+
+TEST(CartCheckoutTest, AnEmptyCartDoesNotStart) {
+  const Cart empty = Evolve(Cart(), v1::CartCreated());
+  EXPECT_EQ(shop::ReasonOf(DecideStartCheckout("c", empty).status()),
+            "CART_EMPTY");
+}
+
+TEST(CartEventsTest, CheckoutStartedRoundTripsThroughJson) {
+  v1::CheckoutStarted started;
+  started.set_order_id("order-c");
+  const Event event = started;
+  EXPECT_EQ(TypeOf(event), "checkout.started");
+  absl::StatusOr<Event> parsed = FromJson(TypeOf(event), ToJson(event));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(std::get<v1::CheckoutStarted>(*parsed).order_id(), "order-c");
+}
+
+}  // namespace
+}  // namespace cart
