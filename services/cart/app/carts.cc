@@ -366,17 +366,23 @@ absl::StatusOr<CartOutcome> Carts::RemoveItem(const std::string& cart_id,
         return events;
       },
       nullptr);
+  if (!outcome.ok() && shop::OutcomeUnknown(outcome.status()) &&
+      !released.empty()) {
+    // The removal may have landed with its answer lost: a fresh load says.
+    absl::StatusOr<LoadedCart> now = store_->Load(cart_id);
+    if (now.ok() && std::none_of(released.begin(), released.end(),
+                                 [&](const std::string& reservation_id) {
+                                   return now->cart.FindLine(reservation_id) !=
+                                          nullptr;
+                                 })) {
+      outcome = CartOutcome{std::move(now->cart), now->version};
+    }
+  }
   if (!outcome.ok()) return outcome;
   // Released after the cart stopped showing them: a failure here only
   // leaves the units held until their reservation expires.
   for (const std::string& reservation_id : released) {
-    absl::Status status =
-        inventory_->Release(product_id, reservation_id, context.metadata);
-    if (!status.ok()) {
-      shop::LogJson("warn", absl::StrCat("reservation ", reservation_id, " of ",
-                                         product_id, " left to expire: ",
-                                         status.ToString()));
-    }
+    ReleaseOrLeave(product_id, reservation_id, context.metadata);
   }
   return outcome;
 }

@@ -362,6 +362,31 @@ TEST_F(CartE2eTest, UnconfirmedCartWriteKeepsItsReservation) {
   EXPECT_EQ(Stock("shoe").reserved(), 3);
 }
 
+// RemoveItem's append commits but its answer is lost: a fresh load shows
+// the product gone, so the call succeeds and the units are released.
+TEST_F(CartE2eTest, RemovalWhoseAnswerIsLostStillReleases) {
+  AddProduct("shoe", 5);
+  ProxiedDatabase database;
+  // One connection: AddItem prepares the append on it, so the dropped reply
+  // is RemoveItem's append.
+  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
+                   absl::Seconds(5), database.dsn(), /*pool_size=*/1);
+  CreateCart(cart, "c");
+  v1::AddItemResponse response;
+  ASSERT_TRUE(AddItem(cart, "c", "shoe", 2, &response).ok());
+
+  database.proxy().DropReplyTo(cart_schema_.name() + "_append_exact");
+  v1::RemoveItemRequest request;
+  request.set_cart_id("c");
+  request.set_product_id("shoe");
+  v1::RemoveItemResponse removed;
+  grpc::ClientContext context;
+  grpc::Status status = cart.stub().RemoveItem(&context, request, &removed);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(GetCart(cart, "c").items(), SizeIs(0));
+  EXPECT_EQ(Stock("shoe").reserved(), 0);
+}
+
 // Inventory answers too late and the cart's call gives up: the cart gives
 // the units back, since a call without a request id is never retried
 // under the same reservation.
