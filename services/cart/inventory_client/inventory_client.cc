@@ -9,12 +9,14 @@
 namespace cart {
 namespace {
 
-// Keeps inventory's code and reason; says where the error came from.
+// Keeps inventory's code and reason; says where the error came from. Our
+// own deadline on the call passing means inventory is unreachable in time:
+// UNAVAILABLE, as DEADLINE_EXCEEDED would blame the caller's deadline.
 absl::Status FromInventory(const grpc::Status& status) {
   absl::Status result = shop::FromGrpcStatus(status);
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    absl::Status wrapped(result.code(),
+    absl::Status wrapped(absl::StatusCode::kUnavailable,
                          absl::StrCat("inventory: ", result.message()));
     result.ForEachPayload(
         [&](absl::string_view url, const absl::Cord& payload) {
