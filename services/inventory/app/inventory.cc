@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <utility>
+#include <variant>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
 #include "common/server/periodic_task.h"
+#include "common/util/overloaded.h"
 
 namespace inventory {
 
@@ -189,14 +193,18 @@ std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(
   const int64_t loaded_version = state.version;
   std::vector<eventstore::EventData> data;
   size_t decided = 0;
+  // Reservations this batch ends: history in the database does not show
+  // them until the batch is written.
+  absl::flat_hash_set<std::string> ended;
   for (Command* command : batch) {
     // Leave room for the largest decision; the rest go in the next turn.
     if (decided > 0 && data.size() + kMaxExpiriesPerDecision + 1 >
                            eventstore::EventStore::kMaxEventsPerAppend) {
       break;
     }
-    if (!may_block && (command->reads_history || command->reused) &&
-        HistoryNeeded(state.state, command->reservation_id)) {
+    if ((command->reads_history || command->reused) &&
+        HistoryNeeded(state.state, command->reservation_id) &&
+        (!may_block || ended.contains(command->reservation_id))) {
       break;
     }
     ++decided;
@@ -216,6 +224,19 @@ std::pair<std::vector<eventstore::EventData>, size_t> Inventory::DecideInOrder(
     }
     for (const Event& event : *events) {
       state.state = Evolve(std::move(state.state), event);
+      std::visit(shop::Overloaded{
+                     [&](const v1::StockReleased& e) {
+                       ended.insert(e.reservation_id());
+                     },
+                     [&](const v1::StockCommitted& e) {
+                       ended.insert(e.reservation_id());
+                     },
+                     [&](const v1::ReservationExpired& e) {
+                       ended.insert(e.reservation_id());
+                     },
+                     [](const auto&) {},
+                 },
+                 event);
     }
     std::vector<eventstore::EventData> written =
         EventDataOf(*events, command->context.metadata);

@@ -223,6 +223,48 @@ TEST_F(InventoryTest, SweepExpiresEverythingOverdueInTurns) {
   EXPECT_EQ(stock->product.available(), kReservations);
 }
 
+// Commands queued together are answered as if one at a time: a repeated
+// commit after a commit in the same batch is a no-op, not NOT_FOUND,
+// although history in the database does not show the first one yet.
+TEST_F(InventoryTest, ARepeatInOneBatchSeesTheBatchBeforeIt) {
+  AddProduct(harness_, 10);
+  ASSERT_TRUE(Reserve(harness_, 0).ok());
+  ASSERT_TRUE(Reserve(harness_, 1).ok());
+  ASSERT_TRUE(harness_.app().ReleaseStock("p", "r-0", {}).ok());
+
+  // The product's next append waits behind this lock, and the commands
+  // below queue behind it, to be decided as one batch.
+  pqxx::connection blocker(shop::testing::TestDsn());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE " + schema_.name() +
+            ".events IN ACCESS EXCLUSIVE MODE");
+  struct Answer {
+    absl::Notification done;
+    absl::StatusOr<Outcome> result = absl::UnknownError("unset");
+  };
+  Answer received, released, committed, recommitted;
+  auto into = [](Answer& answer) {
+    return [&answer](absl::StatusOr<Outcome> result) {
+      answer.result = std::move(result);
+      answer.done.Notify();
+    };
+  };
+  harness_.app().ReceiveStock("p", {1, "delivery"}, {}, into(received));
+  ASSERT_TRUE(harness_.events().AwaitGroupCommit(1, 0, absl::Seconds(10)));
+  harness_.app().ReleaseStock("p", "r-0", {}, into(released));
+  harness_.app().CommitReservation("p", "r-1", {}, into(committed));
+  harness_.app().CommitReservation("p", "r-1", {}, into(recommitted));
+  lock.commit();
+
+  for (Answer* answer : {&received, &released, &committed, &recommitted}) {
+    ASSERT_TRUE(answer->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_TRUE(answer->result.ok()) << answer->result.status();
+  }
+  EXPECT_TRUE(released.result->events.empty());
+  EXPECT_EQ(committed.result->events.size(), 1u);
+  EXPECT_TRUE(recommitted.result->events.empty());
+}
+
 // A product that cannot be loaded does not stop the sweep for the others.
 TEST_F(InventoryTest, SweepGoesOnPastAProductItCannotLoad) {
   ASSERT_TRUE(harness_.app().AddProduct("broken", {"Broken", 100, 5}, {}).ok());
