@@ -176,6 +176,11 @@ absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
   if (!product.exists) return ProductNotFound(product_id);
   auto live = product.reservations().find(command.reservation_id);
   if (live != product.reservations().end()) {
+    // Overdue but not yet swept: as good as expired, as for a commit.
+    if (live->second.expires_at <= now) {
+      return EndedReservation(PastReservation::kExpired, product_id,
+                              command.reservation_id);
+    }
     if (live->second.quantity == command.quantity) return std::vector<Event>{};
     return shop::MakeError(
         absl::StatusCode::kFailedPrecondition, kErrorDomain,

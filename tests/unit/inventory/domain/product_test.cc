@@ -95,6 +95,15 @@ TEST(ProductTest, ReserveIsIdempotentByReservationId) {
               absl::StatusCode::kFailedPrecondition, "RESERVATION_MISMATCH");
 }
 
+// Repeating a reservation that is overdue but not yet swept does not hand
+// back one that has already run out.
+TEST(ProductTest, RepeatingAnOverdueReservationIsExpired) {
+  Product product = Stocked(5);  // r-1 holds 2 units for 10 minutes
+  ExpectError(Decide("p", ReserveStock{2, "r-1", absl::Minutes(10)}, product,
+                     PastReservation::kNone, kNow + absl::Minutes(10)),
+              absl::StatusCode::kFailedPrecondition, "RESERVATION_EXPIRED");
+}
+
 // An id whose reservation ended cannot be reserved again.
 TEST(ProductTest, EndedReservationIdsAreNotReused) {
   Product product = Stocked(5);
