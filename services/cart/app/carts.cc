@@ -332,7 +332,8 @@ void Carts::ReleaseOrLeave(const std::string& product_id,
                            const eventstore::Metadata& metadata) {
   absl::Status released =
       inventory_->Release(product_id, reservation_id, metadata);
-  if (!released.ok() && released.code() != absl::StatusCode::kNotFound) {
+  // NOT_FOUND too: a release that overtook its reservation leaves it held.
+  if (!released.ok()) {
     shop::LogJson(
         "warn", absl::StrCat("reservation ", reservation_id, " of ", product_id,
                              " left to expire: ", released.ToString()));
@@ -397,16 +398,38 @@ absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
       [&](const Cart& cart) { return DecideStartCheckout(cart_id, cart); },
       nullptr);
   if (!started.ok() || started->cart.checked_out) return started;
-  // Committing is idempotent in inventory, so a retried checkout that
-  // died half-way finishes the job without selling anything twice.
-  for (const Line& line : started->cart.lines) {
-    absl::Status committed = inventory_->Commit(
-        line.product_id, line.reservation_id, context.metadata);
-    if (!committed.ok()) return committed;
-  }
   // The caller's expected version was checked when the checkout started.
   CallContext finishing = context;
   finishing.expected_version.reset();
+  // Committing is idempotent in inventory, so a retried checkout that
+  // died half-way finishes the job without selling anything twice.
+  std::vector<std::string> sold;
+  for (const Line& line : started->cart.lines) {
+    absl::Status committed = inventory_->Commit(
+        line.product_id, line.reservation_id, context.metadata);
+    if (committed.ok()) {
+      sold.push_back(line.reservation_id);
+      continue;
+    }
+    if (committed.code() == absl::StatusCode::kFailedPrecondition) {
+      // The line can never be sold: the cart is unfrozen so that it can be
+      // removed, keeping the lines sold so far. Had it been sold by an
+      // earlier try, this commit would have succeeded, so none after it was.
+      absl::StatusOr<CartOutcome> stopped = Execute(
+          turn.state(), cart_id, finishing, std::nullopt,
+          [&](const Cart& cart) {
+            return DecideStopCheckout(cart, line.reservation_id,
+                                      shop::ReasonOf(committed), sold);
+          },
+          nullptr);
+      if (!stopped.ok()) {
+        shop::LogJson("warn",
+                      absl::StrCat("cart ", cart_id, " stays in checkout: ",
+                                   stopped.status().ToString()));
+      }
+    }
+    return committed;
+  }
   return Execute(
       turn.state(), cart_id, finishing, std::nullopt,
       [&](const Cart& cart) { return DecideCheckout(cart_id, cart); }, nullptr);

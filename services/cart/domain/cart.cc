@@ -1,5 +1,6 @@
 #include "services/cart/domain/cart.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,7 @@ absl::string_view TypeOf(const Event& event) {
           [](const v1::ItemAdded&) { return "item.added"; },
           [](const v1::ItemRemoved&) { return "item.removed"; },
           [](const v1::CheckoutStarted&) { return "checkout.started"; },
+          [](const v1::CheckoutStopped&) { return "checkout.stopped"; },
           [](const v1::CartCheckedOut&) { return "cart.checked_out"; },
       },
       event);
@@ -64,6 +66,7 @@ absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
   if (type == "item.added") return Parse<v1::ItemAdded>(json);
   if (type == "item.removed") return Parse<v1::ItemRemoved>(json);
   if (type == "checkout.started") return Parse<v1::CheckoutStarted>(json);
+  if (type == "checkout.stopped") return Parse<v1::CheckoutStopped>(json);
   if (type == "cart.checked_out") return Parse<v1::CartCheckedOut>(json);
   return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
 }
@@ -117,6 +120,15 @@ Cart Evolve(Cart cart, const Event& event) {
                  [&](const v1::CheckoutStarted& e) {
                    cart.checkout_started = true;
                    cart.order_id = e.order_id();
+                 },
+                 [&](const v1::CheckoutStopped& e) {
+                   cart.checkout_started = false;
+                   for (const std::string& id : e.sold_reservation_ids()) {
+                     if (std::find(cart.sold.begin(), cart.sold.end(), id) ==
+                         cart.sold.end()) {
+                       cart.sold.push_back(id);
+                     }
+                   }
                  },
                  [&](const v1::CartCheckedOut& e) {
                    cart.checkout_started = false;
@@ -198,6 +210,15 @@ absl::StatusOr<std::vector<Event>> DecideRemoveItem(
   std::vector<Event> events;
   for (const Line& line : cart.lines) {
     if (line.product_id != product_id) continue;
+    if (std::find(cart.sold.begin(), cart.sold.end(), line.reservation_id) !=
+        cart.sold.end()) {
+      return shop::MakeError(
+          absl::StatusCode::kFailedPrecondition, kErrorDomain, "ITEM_SOLD",
+          absl::StrCat("product ", product_id, " in cart ", cart_id,
+                       " was sold by a checkout that stopped; check out again "
+                       "to complete the order"),
+          {{"cart_id", cart_id}, {"product_id", product_id}});
+    }
     v1::ItemRemoved removed;
     removed.set_product_id(product_id);
     removed.set_reservation_id(line.reservation_id);
@@ -231,6 +252,17 @@ absl::StatusOr<std::vector<Event>> DecideStartCheckout(
   v1::CheckoutStarted started;
   started.set_order_id(OrderIdFor(cart_id));
   return std::vector<Event>{started};
+}
+
+absl::StatusOr<std::vector<Event>> DecideStopCheckout(
+    const Cart& cart, const std::string& refused, const std::string& reason,
+    const std::vector<std::string>& sold) {
+  if (!cart.checkout_started) return std::vector<Event>{};
+  v1::CheckoutStopped stopped;
+  stopped.set_reservation_id(refused);
+  stopped.set_reason(reason);
+  for (const std::string& id : sold) stopped.add_sold_reservation_ids(id);
+  return std::vector<Event>{stopped};
 }
 
 absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,

@@ -16,8 +16,9 @@ namespace cart {
 
 inline constexpr char kErrorDomain[] = "cart.v1";
 
-using Event = std::variant<v1::CartCreated, v1::ItemAdded, v1::ItemRemoved,
-                           v1::CheckoutStarted, v1::CartCheckedOut>;
+using Event =
+    std::variant<v1::CartCreated, v1::ItemAdded, v1::ItemRemoved,
+                 v1::CheckoutStarted, v1::CheckoutStopped, v1::CartCheckedOut>;
 
 absl::string_view TypeOf(const Event& event);
 std::string ToJson(const Event& event);
@@ -45,6 +46,8 @@ struct Cart {
   std::vector<Line> lines;  // live reservations, in the order added
   // Lines are being committed as sales: nothing but Checkout may follow.
   bool checkout_started = false;
+  // Lines a stopped checkout sold: they stay until the order is complete.
+  std::vector<std::string> sold;
   bool checked_out = false;
   std::string order_id;
 
@@ -86,6 +89,11 @@ absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart);
 // Freezes the cart before its lines are committed; nothing if it already is.
 absl::StatusOr<std::vector<Event>> DecideStartCheckout(
     const std::string& cart_id, const Cart& cart);
+// After inventory refused to sell `refused` (for `reason`) and sold the
+// lines `sold`: the cart may change again, except for those lines.
+absl::StatusOr<std::vector<Event>> DecideStopCheckout(
+    const Cart& cart, const std::string& refused, const std::string& reason,
+    const std::vector<std::string>& sold);
 // After inventory committed every line: closes the cart.
 absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,
                                                   const Cart& cart);

@@ -19,6 +19,7 @@ std::string SnapshotJson(const Cart& cart) {
     out->set_unit_price_cents(line.unit_price_cents);
   }
   snapshot.set_checkout_started(cart.checkout_started);
+  for (const std::string& id : cart.sold) snapshot.add_sold_reservation_ids(id);
   snapshot.set_checked_out(cart.checked_out);
   snapshot.set_order_id(cart.order_id);
   return shop::ToJson(snapshot);
@@ -36,6 +37,8 @@ absl::Status Restore(const std::string& json, Cart* cart) {
                            line.quantity(), line.unit_price_cents()});
   }
   cart->checkout_started = snapshot.checkout_started();
+  cart->sold.assign(snapshot.sold_reservation_ids().begin(),
+                    snapshot.sold_reservation_ids().end());
   cart->checked_out = snapshot.checked_out();
   cart->order_id = snapshot.order_id();
   return absl::OkStatus();

@@ -146,13 +146,13 @@ void Inventory::Run(std::string product_id, Turn turn) {
           }
           // The write may have landed (a connection lost after the commit):
           // deciding again could apply it twice, so its callers get the
-          // error, as on the waiting path, and the product is reloaded.
-          for (Command* command : batch) {
-            command->result = appended.status();
-            command->answered = true;
+          // error; the commands left out of it run on a fresh load.
+          for (size_t i = 0; i < decided; ++i) {
+            batch[i]->result = appended.status();
+            batch[i]->answered = true;
           }
           AnswerAnswered(batch);
-          Continue(product_id, std::nullopt);
+          RunOnWorker(std::move(product_id), std::move(batch), std::nullopt);
           return;
         }
         state->version = appended->version;

@@ -491,7 +491,9 @@ TEST_F(CartE2eTest, InterruptedCheckoutKeepsTheCartFrozenUntilFinished) {
   request.set_cart_id("c");
   v1::CheckoutResponse checkout;
   grpc::ClientContext context;
-  EXPECT_FALSE(impatient.stub().Checkout(&context, request, &checkout).ok());
+  EXPECT_EQ(
+      impatient.stub().Checkout(&context, request, &checkout).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
   lock.commit();
   EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
 
@@ -527,8 +529,53 @@ TEST_F(CartE2eTest, CheckoutRefusesExpiredReservation) {
   grpc::Status status = Checkout("c", &checkout);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ReasonOf(status), "RESERVATION_EXPIRED");
-  EXPECT_FALSE(GetCart("c").checked_out());
+  v1::GetCartResponse cart = GetCart("c");
+  EXPECT_FALSE(cart.checked_out());
+  EXPECT_FALSE(cart.checkout_in_progress());
   EXPECT_EQ(Stock("shoe").available(), 1);
+  // The checkout stopped, so the dead line can go.
+  EXPECT_TRUE(RemoveItem("c", "shoe").ok());
+}
+
+// A line inventory refuses to sell stops the checkout after the lines
+// before it were sold: those stay in the cart and cannot be removed, the
+// refused one can, and the next checkout completes the order with the rest.
+TEST_F(CartE2eTest, StoppedCheckoutKeepsSoldLinesForTheOrder) {
+  AddProduct("shoe", 1, 700);
+  AddProduct("hat", 1, 300);
+  CreateCart("c");
+  ASSERT_TRUE(AddItem("c", "shoe", 1).ok());
+  ASSERT_TRUE(AddItem("c", "hat", 1).ok());
+  inventory::v1::ReleaseStockRequest release;
+  release.set_product_id("hat");
+  release.set_reservation_id(GetCart("c").items(1).reservation_id());
+  inventory::v1::ReleaseStockResponse released;
+  grpc::ClientContext release_context;
+  ASSERT_TRUE(inventory_->stub()
+                  .ReleaseStock(&release_context, release, &released)
+                  .ok());
+
+  v1::CheckoutResponse checkout;
+  grpc::Status stopped = Checkout("c", &checkout);
+  EXPECT_EQ(stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(stopped), "RESERVATION_RELEASED");
+  EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
+  grpc::Status keep = RemoveItem("c", "shoe");
+  EXPECT_EQ(keep.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(keep), "ITEM_SOLD");
+  EXPECT_TRUE(RemoveItem("c", "hat").ok());
+
+  ASSERT_TRUE(Checkout("c", &checkout).ok());
+  EXPECT_EQ(checkout.total_cents(), 700);
+  EXPECT_EQ(CountInventoryEvents("shoe", "stock.committed"), 1);
+  EXPECT_EQ(Stock("shoe").on_hand(), 0);
+  EXPECT_EQ(Stock("hat").on_hand(), 1);
+  EXPECT_EQ(Stock("hat").available(), 1);
+  EXPECT_EQ(CartEventTypes("c"),
+            (std::vector<std::string>{"cart.created", "item.added",
+                                      "item.added", "checkout.started",
+                                      "checkout.stopped", "item.removed",
+                                      "checkout.started", "cart.checked_out"}));
 }
 
 // A cart replica's cached cart never answers for what another replica

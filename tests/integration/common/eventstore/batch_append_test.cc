@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/event_store.h"
@@ -522,20 +523,30 @@ TEST_F(EventStoreBatchAppendTest, AsyncAppendsAreWrittenBeforeTheStoreCloses) {
 // A callback that appends again while the store is going away is told
 // the store is closing; its own append was written.
 TEST_F(EventStoreBatchAppendTest, AsyncAppendFromACallbackWhileClosing) {
+  Seed("first", 1);
+  // The first append waits in the database until the store is closing.
+  StreamLock locker(schema_.name(), "first");
   AsyncAnswers answers(2);
-  {
-    EventStore store(pool_.get(), schema_.name(),
-                     EventStoreOptions{.max_batch = 16});
-    AppendCallback second = answers.For(1);
-    store.AppendAsync(
-        "first", ExpectedVersion::NoStream(), {Event()}, std::nullopt,
-        [&store, first = answers.For(0), second = std::move(second)](
-            absl::StatusOr<AppendResult> answer) mutable {
-          std::move(first)(std::move(answer));
-          store.AppendAsync("second", ExpectedVersion::NoStream(), {Event()},
-                            std::nullopt, std::move(second));
-        });
-  }
+  auto store = std::make_unique<EventStore>(pool_.get(), schema_.name(),
+                                            EventStoreOptions{.max_batch = 16});
+  EventStore* closing = store.get();
+  AppendCallback second = answers.For(1);
+  store->AppendAsync(
+      "first", ExpectedVersion::Exactly(1), {Event()}, std::nullopt,
+      [closing, first = answers.For(0), second = std::move(second)](
+          absl::StatusOr<AppendResult> answer) mutable {
+        std::move(first)(std::move(answer));
+        closing->AppendAsync("second", ExpectedVersion::NoStream(), {Event()},
+                             std::nullopt, std::move(second));
+      });
+  ASSERT_TRUE(store->AwaitGroupCommit(1, 0, kPatience));
+  std::thread destroyer([&] { store.reset(); });
+  // The destructor marks the store closing at once, then waits for the
+  // append; a generous pause makes sure it got there.
+  absl::SleepFor(absl::Milliseconds(200));
+  locker.Release();
+  destroyer.join();
+
   std::vector<absl::StatusOr<AppendResult>> results = answers.Await();
   EXPECT_TRUE(results[0].ok()) << results[0].status();
   EXPECT_EQ(results[1].status().code(), absl::StatusCode::kUnavailable);

@@ -232,17 +232,18 @@ TEST_F(InventoryTest, ARepeatInOneBatchSeesTheBatchBeforeIt) {
   ASSERT_TRUE(Reserve(harness_, 1).ok());
   ASSERT_TRUE(harness_.app().ReleaseStock("p", "r-0", {}).ok());
 
+  // Declared first: they outlive the calls even when an assertion fails.
+  struct Answer {
+    absl::Notification done;
+    absl::StatusOr<Outcome> result = absl::UnknownError("unset");
+  };
+  Answer received, released, committed, recommitted;
   // The product's next append waits behind this lock, and the commands
   // below queue behind it, to be decided as one batch.
   pqxx::connection blocker(shop::testing::TestDsn());
   pqxx::work lock(blocker);
   lock.exec("LOCK TABLE " + schema_.name() +
             ".events IN ACCESS EXCLUSIVE MODE");
-  struct Answer {
-    absl::Notification done;
-    absl::StatusOr<Outcome> result = absl::UnknownError("unset");
-  };
-  Answer received, released, committed, recommitted;
   auto into = [](Answer& answer) {
     return [&answer](absl::StatusOr<Outcome> result) {
       answer.result = std::move(result);

@@ -19,6 +19,7 @@ Cart CartWithOneLine() {
   return Evolve(cart, added);
 }
 
+// Checkout starts once; starting again writes nothing.
 TEST(CartCheckoutTest, StartingFreezesTheCartOnce) {
   const Cart open = CartWithOneLine();
   absl::StatusOr<std::vector<Event>> started = DecideStartCheckout("c", open);
@@ -35,6 +36,7 @@ TEST(CartCheckoutTest, StartingFreezesTheCartOnce) {
   EXPECT_TRUE(again->empty());
 }
 
+// A cart in checkout refuses new and removed lines, but not a retry.
 TEST(CartCheckoutTest, AFrozenCartRefusesChanges) {
   const Cart frozen = Evolve(CartWithOneLine(), v1::CheckoutStarted());
   absl::Status open = CheckOpen("c", frozen);
@@ -52,6 +54,7 @@ TEST(CartCheckoutTest, AFrozenCartRefusesChanges) {
   EXPECT_TRUE(retried->empty());
 }
 
+// The order closes the cart for good.
 TEST(CartCheckoutTest, CheckingOutEndsTheFreeze) {
   Cart cart = Evolve(CartWithOneLine(), v1::CheckoutStarted());
   absl::StatusOr<std::vector<Event>> done = DecideCheckout("c", cart);
@@ -63,12 +66,39 @@ TEST(CartCheckoutTest, CheckingOutEndsTheFreeze) {
   EXPECT_EQ(shop::ReasonOf(CheckOpen("c", cart)), "CART_CHECKED_OUT");
 }
 
+// A stopped checkout unfreezes the cart but keeps its sold lines in it.
+TEST(CartCheckoutTest, StoppingKeepsTheSoldLines) {
+  Cart cart = CartWithOneLine();
+  v1::ItemAdded hat;
+  hat.set_product_id("hat");
+  hat.set_quantity(1);
+  hat.set_reservation_id("r-2");
+  cart = Evolve(Evolve(cart, hat), v1::CheckoutStarted());
+  absl::StatusOr<std::vector<Event>> stopped = DecideStopCheckout(
+      cart, "r-2", "RESERVATION_RELEASED", std::vector<std::string>{"r-1"});
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  ASSERT_EQ(stopped->size(), 1u);
+  cart = Evolve(cart, (*stopped)[0]);
+  EXPECT_FALSE(cart.checkout_started);
+  EXPECT_TRUE(CheckOpen("c", cart).ok());
+  EXPECT_EQ(shop::ReasonOf(DecideRemoveItem("c", "shoe", cart).status()),
+            "ITEM_SOLD");
+  EXPECT_TRUE(DecideRemoveItem("c", "hat", cart).ok());
+  // Nothing to stop once the cart is not in checkout.
+  absl::StatusOr<std::vector<Event>> again =
+      DecideStopCheckout(cart, "r-2", "RESERVATION_RELEASED", {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+}
+
+// There is nothing to sell in an empty cart.
 TEST(CartCheckoutTest, AnEmptyCartDoesNotStart) {
   const Cart empty = Evolve(Cart(), v1::CartCreated());
   EXPECT_EQ(shop::ReasonOf(DecideStartCheckout("c", empty).status()),
             "CART_EMPTY");
 }
 
+// The new event is stored and read back under its type.
 TEST(CartEventsTest, CheckoutStartedRoundTripsThroughJson) {
   v1::CheckoutStarted started;
   started.set_order_id("order-c");
