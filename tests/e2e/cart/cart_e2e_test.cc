@@ -362,6 +362,25 @@ TEST_F(CartE2eTest, UnconfirmedCartWriteKeepsItsReservation) {
   EXPECT_EQ(Stock("shoe").reserved(), 3);
 }
 
+// AddItem's append commits but its answer is lost: deciding again on a
+// fresh load finds the line, so the call succeeds once, units kept.
+TEST_F(CartE2eTest, AddItemWhoseAnswerIsLostFindsItsLine) {
+  AddProduct("shoe", 5);
+  ProxiedDatabase database;
+  // One connection: the first AddItem prepares the append on it.
+  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
+                   absl::Seconds(5), database.dsn(), /*pool_size=*/1);
+  CreateCart(cart, "c");
+  v1::AddItemResponse response;
+  ASSERT_TRUE(AddItem(cart, "c", "shoe", 1, &response).ok());
+
+  database.proxy().DropReplyTo(cart_schema_.name() + "_append_exact");
+  grpc::Status status = AddItem(cart, "c", "shoe", 2, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.item().quantity(), 3);
+  EXPECT_EQ(Stock("shoe").reserved(), 3);
+}
+
 // RemoveItem's append commits but its answer is lost: a fresh load shows
 // the product gone, so the call succeeds and the units are released.
 TEST_F(CartE2eTest, RemovalWhoseAnswerIsLostStillReleases) {
