@@ -58,6 +58,28 @@ class CartE2eTest : public ::testing::Test {
     return response;
   }
 
+  // A cart server whose database connection (one) goes through a proxy,
+  // and cart "c" holding `quantity` shoes: that AddItem prepared the append
+  // statement, so a reply the proxy drops is the next append's.
+  struct ProxiedCart {
+    ProxiedCart(const std::string& schema, const std::string& inventory)
+        : cart(schema, inventory, {}, absl::Seconds(5), database.dsn(),
+               /*pool_size=*/1) {}
+    ProxiedDatabase database;
+    CartHarness cart;
+  };
+  std::unique_ptr<ProxiedCart> CartBehindProxy(int64_t quantity) {
+    auto proxied = std::make_unique<ProxiedCart>(cart_schema_.name(),
+                                                 inventory_->address());
+    CreateCart(proxied->cart, "c");
+    v1::AddItemResponse response;
+    EXPECT_TRUE(AddItem(proxied->cart, "c", "shoe", quantity, &response).ok());
+    return proxied;
+  }
+  std::string AppendStatement() const {
+    return cart_schema_.name() + "_append_exact";
+  }
+
   void CreateCart(CartHarness& harness, const std::string& id) {
     v1::CreateCartRequest request;
     request.set_cart_id(id);
@@ -340,22 +362,14 @@ TEST_F(CartE2eTest, FailedAppendAfterReservationReleasesIt) {
 // cart shows stays reserved in inventory.
 TEST_F(CartE2eTest, UnconfirmedCartWriteKeepsItsReservation) {
   AddProduct("shoe", 5);
-  ProxiedDatabase database;
-  // One connection: the first AddItem prepares the append on it, so the
-  // dropped reply is the second AddItem's append.
-  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
-                   absl::Seconds(5), database.dsn(), /*pool_size=*/1);
-  CreateCart(cart, "c");
+  std::unique_ptr<ProxiedCart> proxied = CartBehindProxy(1);
+  proxied->database.proxy().DropReplyTo(AppendStatement(), /*then_cut=*/true);
   v1::AddItemResponse response;
-  ASSERT_TRUE(AddItem(cart, "c", "shoe", 1, &response).ok());
-
-  database.proxy().DropReplyTo(cart_schema_.name() + "_append_exact",
-                               /*then_cut=*/true);
-  EXPECT_EQ(AddItem(cart, "c", "shoe", 2, &response).error_code(),
+  EXPECT_EQ(AddItem(proxied->cart, "c", "shoe", 2, &response).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  database.proxy().Restore();
+  proxied->database.proxy().Restore();
 
-  const v1::GetCartResponse after = GetCart(cart, "c");
+  const v1::GetCartResponse after = GetCart(proxied->cart, "c");
   int64_t in_cart = 0;
   for (const v1::CartItem& item : after.items()) in_cart += item.quantity();
   EXPECT_EQ(in_cart, 3);
@@ -366,16 +380,10 @@ TEST_F(CartE2eTest, UnconfirmedCartWriteKeepsItsReservation) {
 // fresh load finds the line, so the call succeeds once, units kept.
 TEST_F(CartE2eTest, AddItemWhoseAnswerIsLostFindsItsLine) {
   AddProduct("shoe", 5);
-  ProxiedDatabase database;
-  // One connection: the first AddItem prepares the append on it.
-  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
-                   absl::Seconds(5), database.dsn(), /*pool_size=*/1);
-  CreateCart(cart, "c");
+  std::unique_ptr<ProxiedCart> proxied = CartBehindProxy(1);
+  proxied->database.proxy().DropReplyTo(AppendStatement());
   v1::AddItemResponse response;
-  ASSERT_TRUE(AddItem(cart, "c", "shoe", 1, &response).ok());
-
-  database.proxy().DropReplyTo(cart_schema_.name() + "_append_exact");
-  grpc::Status status = AddItem(cart, "c", "shoe", 2, &response);
+  grpc::Status status = AddItem(proxied->cart, "c", "shoe", 2, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.item().quantity(), 3);
   EXPECT_EQ(Stock("shoe").reserved(), 3);
@@ -385,24 +393,17 @@ TEST_F(CartE2eTest, AddItemWhoseAnswerIsLostFindsItsLine) {
 // the product gone, so the call succeeds and the units are released.
 TEST_F(CartE2eTest, RemovalWhoseAnswerIsLostStillReleases) {
   AddProduct("shoe", 5);
-  ProxiedDatabase database;
-  // One connection: AddItem prepares the append on it, so the dropped reply
-  // is RemoveItem's append.
-  CartHarness cart(cart_schema_.name(), inventory_->address(), {},
-                   absl::Seconds(5), database.dsn(), /*pool_size=*/1);
-  CreateCart(cart, "c");
-  v1::AddItemResponse response;
-  ASSERT_TRUE(AddItem(cart, "c", "shoe", 2, &response).ok());
-
-  database.proxy().DropReplyTo(cart_schema_.name() + "_append_exact");
+  std::unique_ptr<ProxiedCart> proxied = CartBehindProxy(2);
+  proxied->database.proxy().DropReplyTo(AppendStatement());
   v1::RemoveItemRequest request;
   request.set_cart_id("c");
   request.set_product_id("shoe");
   v1::RemoveItemResponse removed;
   grpc::ClientContext context;
-  grpc::Status status = cart.stub().RemoveItem(&context, request, &removed);
+  grpc::Status status =
+      proxied->cart.stub().RemoveItem(&context, request, &removed);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_THAT(GetCart(cart, "c").items(), SizeIs(0));
+  EXPECT_THAT(GetCart(proxied->cart, "c").items(), SizeIs(0));
   EXPECT_EQ(Stock("shoe").reserved(), 0);
 }
 
