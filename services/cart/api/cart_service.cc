@@ -11,7 +11,7 @@
 namespace cart {
 namespace {
 
-void ToProto(const Item& item, v1::CartItem* out) {
+void ToProto(const Item& item, const Cart& cart, v1::CartItem* out) {
   out->set_product_id(item.product_id);
   out->set_quantity(item.quantity);
   out->set_reservation_id(item.lines.front().reservation_id);
@@ -22,6 +22,7 @@ void ToProto(const Item& item, v1::CartItem* out) {
     reservation->set_reservation_id(line.reservation_id);
     reservation->set_quantity(line.quantity);
     reservation->set_unit_price_cents(line.unit_price_cents);
+    reservation->set_sold(cart.IsSold(line.reservation_id));
   }
 }
 
@@ -100,7 +101,7 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
         }
         for (const Item& item : outcome->cart.Items()) {
           if (item.product_id == request->product_id()) {
-            ToProto(item, response->mutable_item());
+            ToProto(item, outcome->cart, response->mutable_item());
           }
         }
         response->set_reservation_id(outcome->line.reservation_id);
@@ -139,7 +140,9 @@ grpc::Status CartServiceImpl::GetCart(grpc::ServerContext* /*context*/,
   const Cart& cart = loaded->cart;
   response->set_cart_id(request->cart_id());
   response->set_customer_id(cart.customer_id);
-  for (const Item& item : cart.Items()) ToProto(item, response->add_items());
+  for (const Item& item : cart.Items()) {
+    ToProto(item, cart, response->add_items());
+  }
   response->set_total_cents(cart.total_cents());
   response->set_version(loaded->version);
   response->set_checked_out(cart.checked_out);

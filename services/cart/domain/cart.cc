@@ -78,6 +78,10 @@ const Line* Cart::FindLine(absl::string_view reservation_id) const {
   return nullptr;
 }
 
+bool Cart::IsSold(absl::string_view reservation_id) const {
+  return std::find(sold.begin(), sold.end(), reservation_id) != sold.end();
+}
+
 std::vector<Item> Cart::Items() const {
   std::vector<Item> items;
   for (const Line& line : lines) {
@@ -124,10 +128,7 @@ Cart Evolve(Cart cart, const Event& event) {
                  [&](const v1::CheckoutStopped& e) {
                    cart.checkout_started = false;
                    for (const std::string& id : e.sold_reservation_ids()) {
-                     if (std::find(cart.sold.begin(), cart.sold.end(), id) ==
-                         cart.sold.end()) {
-                       cart.sold.push_back(id);
-                     }
+                     if (!cart.IsSold(id)) cart.sold.push_back(id);
                    }
                  },
                  [&](const v1::CartCheckedOut& e) {
@@ -210,8 +211,7 @@ absl::StatusOr<std::vector<Event>> DecideRemoveItem(
   std::vector<Event> events;
   for (const Line& line : cart.lines) {
     if (line.product_id != product_id) continue;
-    if (std::find(cart.sold.begin(), cart.sold.end(), line.reservation_id) !=
-        cart.sold.end()) {
+    if (cart.IsSold(line.reservation_id)) {
       return shop::MakeError(
           absl::StatusCode::kFailedPrecondition, kErrorDomain, "ITEM_SOLD",
           absl::StrCat("product ", product_id, " in cart ", cart_id,

@@ -52,6 +52,7 @@ struct Cart {
   std::string order_id;
 
   const Line* FindLine(absl::string_view reservation_id) const;
+  bool IsSold(absl::string_view reservation_id) const;
   // Items grouped by product, in the order each product was first added.
   std::vector<Item> Items() const;
   int64_t total_cents() const;

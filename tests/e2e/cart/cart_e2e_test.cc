@@ -580,6 +580,9 @@ TEST_F(CartE2eTest, StoppedCheckoutKeepsSoldLinesForTheOrder) {
   EXPECT_EQ(stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ReasonOf(stopped), "RESERVATION_RELEASED");
   EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
+  const v1::GetCartResponse after_stop = GetCart("c");
+  EXPECT_TRUE(after_stop.items(0).reservations(0).sold());
+  EXPECT_FALSE(after_stop.items(1).reservations(0).sold());
   grpc::Status keep = RemoveItem("c", "shoe");
   EXPECT_EQ(keep.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ReasonOf(keep), "ITEM_SOLD");
