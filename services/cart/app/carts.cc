@@ -430,8 +430,11 @@ absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
     }
     return committed;
   }
+  // Decided on the cart as started (its append checks the version).
   return Execute(
-      turn.state(), cart_id, finishing, std::nullopt,
+      turn.state(), cart_id, finishing,
+      Current{LoadedCart{std::move(started->cart), started->version},
+              /*from_cache=*/true},
       [&](const Cart& cart) { return DecideCheckout(cart_id, cart); }, nullptr);
 }
 
