@@ -81,15 +81,21 @@ void Server::Shutdown() {
     absl::MutexLock lock(&mu_);
     if (draining_) return;
     draining_ = true;
+    if (server_ == nullptr) {  // it never listened
+      stopped_ = true;
+      return;
+    }
     // Every health name reports NOT_SERVING from here on.
     server_->GetHealthCheckService()->Shutdown();
   }
   LogJson("info", absl::StrCat("draining: health NOT_SERVING, calls in flight "
                                "have ",
                                absl::FormatDuration(options_.shutdown_grace)));
-  if (readiness_thread_.joinable()) readiness_thread_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
   server_->Wait();
+  // Last: a readiness check stuck on a silent database must not hold up
+  // the drain.
+  if (readiness_thread_.joinable()) readiness_thread_.join();
   absl::MutexLock lock(&mu_);
   stopped_ = true;
 }

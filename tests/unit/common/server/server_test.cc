@@ -1,0 +1,43 @@
+#include "common/server/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace shop {
+namespace {
+
+// An address the server cannot listen on is an error to report, not a
+// crash (a typo in the listen flag must say what is wrong).
+TEST(ServerTest, AnAddressItCannotListenOnIsAnError) {
+  // A plain socket holds the port, without the SO_REUSEPORT gRPC would share.
+  const int holder = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(
+      bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(holder, 1), 0);
+  socklen_t length = sizeof(address);
+  getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
+
+  ServerOptions options;
+  options.listen_address = absl::StrCat("127.0.0.1:", ntohs(address.sin_port));
+  options.access_log = false;
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Start(std::move(options), {});
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(server.status().message().find("cannot listen"), std::string::npos)
+      << server.status();
+  close(holder);
+}
+
+}  // namespace
+}  // namespace shop
