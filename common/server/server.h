@@ -63,5 +63,7 @@ class Server final {
 void BlockTerminationSignals();
 // Waits for SIGTERM or SIGINT and returns its number.
 int AwaitTerminationSignal();
+// Whether SIGTERM or SIGINT arrived (blocked) and nobody has taken it yet.
+bool TerminationPending();
 
 }  // namespace shop

@@ -21,7 +21,15 @@ absl::Status MigrateAtStartup(
     }
     LogJson("warn",
             absl::StrCat("waiting for the database: ", status.message()));
-    absl::SleepFor(absl::Seconds(1));
+    // The signals are blocked until serving: look for them between tries,
+    // so that a pod deleted while it waits goes at once.
+    for (int i = 0; i < 10; ++i) {
+      if (TerminationPending()) {
+        return absl::CancelledError(
+            "terminated while waiting for the database");
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
   }
 }
 
@@ -30,6 +38,10 @@ std::optional<int> MigrateForMain(
     const std::vector<eventstore::Migration>& migrations,
     absl::Duration timeout, bool migrate_only) {
   absl::Status migrated = MigrateAtStartup(pool, schema, migrations, timeout);
+  if (absl::IsCancelled(migrated)) {
+    LogJson("info", absl::StrCat("stopped: ", migrated.message()));
+    return 0;
+  }
   if (!migrated.ok()) {
     LogJson("error", absl::StrCat("migrations failed: ", migrated.ToString()));
     return 1;

@@ -14,7 +14,8 @@
 namespace shop {
 
 // Applies the migrations, waiting up to `timeout` for a database that is
-// still coming up (UNAVAILABLE); other failures return at once.
+// still coming up (UNAVAILABLE); other failures return at once, and a
+// pending SIGTERM or SIGINT ends the wait with CANCELLED.
 absl::Status MigrateAtStartup(
     eventstore::ConnectionPool& pool, const std::string& schema,
     const std::vector<eventstore::Migration>& migrations,

@@ -46,6 +46,22 @@ std::shared_ptr<grpc::Channel> Connect(int port) {
                              grpc::InsecureChannelCredentials());
 }
 
+// SIGTERM while the server still waits for its database ends the wait
+// (and the process) at once, not when the start-up timeout runs out.
+TEST(ServersTest, SigtermDuringStartupStopsTheWait) {
+  ChildProcess server(INVENTORY_SERVER,
+                      {"--listen=127.0.0.1:0",
+                       "--database_url=host=127.0.0.1 port=1 dbname=none",
+                       "--startup_timeout_seconds=60"});
+  ASSERT_TRUE(
+      server.WaitForLine("waiting for the database", kStartTimeout).has_value())
+      << absl::StrJoin(server.Lines(), "\n");
+  const absl::Time signalled = absl::Now();
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitForExit(absl::Seconds(10)), 0);
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(5));
+}
+
 // A call in flight when SIGTERM arrives completes; new calls are turned
 // away; the process exits 0 and logged every call as JSON.
 TEST(ServersTest, SigtermDrainsCallsInFlight) {
