@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/eventstore/uuid.h"
 #include "grpcpp/grpcpp.h"
 
 namespace shop {
@@ -55,6 +56,17 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                POST_RECV_INITIAL_METADATA)) {
+      // A call without a request id gets one here, so that this log line
+      // and the events the call writes name the same one.
+      auto* metadata = methods->GetRecvInitialMetadata();
+      if (metadata->find(kRequestId) == metadata->end()) {
+        request_id_ = eventstore::NewUuid();
+        metadata->emplace(kRequestId, request_id_);
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       Log(methods->GetSendStatus());
     }
@@ -91,8 +103,12 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
     std::fflush(stdout);
   }
 
+  static constexpr char kRequestId[] = "x-request-id";
+
   grpc::experimental::ServerRpcInfo* info_;
   absl::Time start_;
+  // Backs the metadata entry added for a call that came without one.
+  std::string request_id_;
 };
 
 class AccessLogFactory final

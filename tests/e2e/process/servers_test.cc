@@ -142,6 +142,17 @@ TEST(ServersTest, SigtermDrainsCallsInFlight) {
       "/inventory.v1.InventoryService/ReserveStock", absl::Seconds(1));
   ASSERT_TRUE(reserve_log.has_value());
   EXPECT_THAT(*reserve_log, HasSubstr("\"code\":\"OK\""));
+  // It came without a request id: the one it was given is logged and is
+  // the one its event carries.
+  pqxx::connection reader(TestDsn());
+  pqxx::nontransaction read(reader);
+  const std::string event_request_id = read.exec1(absl::StrCat(
+      "SELECT metadata->>'requestId' FROM ", schema.name(),
+      ".events WHERE type = 'stock.reserved'"))[0]
+                                           .as<std::string>();
+  EXPECT_FALSE(event_request_id.empty());
+  EXPECT_THAT(*reserve_log, HasSubstr(absl::StrCat("\"request_id\":\"",
+                                                   event_request_id, "\"")));
 }
 
 // Settings come from environment variables; the cart process reaches the
