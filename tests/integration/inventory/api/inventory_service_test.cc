@@ -548,6 +548,18 @@ bool AwaitReadiness(InventoryHarness& harness,
   return false;
 }
 
+// Adds product `id` with `quantity` units through `harness`'s stub.
+grpc::Status AddProductThrough(InventoryHarness& harness, const std::string& id,
+                               int64_t quantity) {
+  v1::AddProductRequest request;
+  request.set_product_id(id);
+  request.set_name(id);
+  request.set_initial_quantity(quantity);
+  v1::AddProductResponse response;
+  grpc::ClientContext context;
+  return harness.stub().AddProduct(&context, request, &response);
+}
+
 // The database goes away and comes back: calls are UNAVAILABLE and
 // readiness NOT_SERVING meanwhile, then both recover, history intact.
 TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
@@ -555,13 +567,7 @@ TEST(InventoryOutageTest, ReadinessFollowsTheDatabase) {
   shop::testing::TcpProxy& proxy = database.proxy();
   TestSchema schema("inv_outage");
   InventoryHarness harness(schema.name(), database.dsn());
-  v1::AddProductRequest add;
-  add.set_product_id("p");
-  add.set_name("P");
-  add.set_initial_quantity(2);
-  v1::AddProductResponse added;
-  grpc::ClientContext add_context;
-  ASSERT_TRUE(harness.stub().AddProduct(&add_context, add, &added).ok());
+  ASSERT_TRUE(AddProductThrough(harness, "p", 2).ok());
   EXPECT_EQ(Readiness(harness), grpc::health::v1::HealthCheckResponse::SERVING);
 
   proxy.Cut();
@@ -613,13 +619,7 @@ TEST(InventoryOutageTest, AnAppendWhoseAnswerIsLostIsNotWrittenTwice) {
     grpc::ClientContext context;
     return harness.stub().ReceiveStock(&context, request, &response);
   };
-  v1::AddProductRequest add;
-  add.set_product_id("p");
-  add.set_name("P");
-  add.set_initial_quantity(2);
-  v1::AddProductResponse added;
-  grpc::ClientContext add_context;
-  ASSERT_TRUE(harness.stub().AddProduct(&add_context, add, &added).ok());
+  ASSERT_TRUE(AddProductThrough(harness, "p", 2).ok());
   ASSERT_TRUE(receive(1).ok());
 
   database.proxy().DropReplyTo(schema.name() + "_append_exact");
