@@ -6,18 +6,31 @@
 namespace eventstore {
 namespace {
 
-// Adds a connect timeout unless the caller chose one.
-std::string WithConnectTimeout(const std::string& dsn, int seconds) {
-  if (absl::StrContains(dsn, "connect_timeout")) return dsn;
+// Adds libpq option `key` unless the caller set it.
+std::string WithOption(const std::string& dsn, absl::string_view key,
+                       int value) {
+  if (absl::StrContains(dsn, key)) return dsn;
   if (absl::StartsWith(dsn, "postgres://") ||
       absl::StartsWith(dsn, "postgresql://")) {
-    return absl::StrCat(dsn, absl::StrContains(dsn, "?") ? "&" : "?",
-                        "connect_timeout=", seconds);
+    return absl::StrCat(dsn, absl::StrContains(dsn, "?") ? "&" : "?", key, "=",
+                        value);
   }
-  return absl::StrCat(dsn, " connect_timeout=", seconds);
+  return absl::StrCat(dsn, " ", key, "=", value);
 }
 
 }  // namespace
+
+std::string WithConnectionBounds(const std::string& dsn,
+                                 const PoolOptions& options) {
+  std::string bounded =
+      WithOption(dsn, "connect_timeout", options.connect_timeout_seconds);
+  bounded =
+      WithOption(bounded, "tcp_user_timeout", options.tcp_user_timeout_ms);
+  // An idle connection to a vanished server is found within about a minute.
+  bounded = WithOption(bounded, "keepalives_idle", 30);
+  bounded = WithOption(bounded, "keepalives_interval", 10);
+  return WithOption(bounded, "keepalives_count", 3);
+}
 
 Connection::Connection(const std::string& dsn) : connection_(dsn) {
   // Every statement of the store is an index lookup or range. A prepared
@@ -34,8 +47,7 @@ void Connection::Prepare(const std::string& name, const std::string& sql) {
 
 ConnectionPool::ConnectionPool(PoolOptions options)
     : options_(std::move(options)),
-      dsn_(WithConnectTimeout(options_.dsn, options_.connect_timeout_seconds)) {
-}
+      dsn_(WithConnectionBounds(options_.dsn, options_)) {}
 
 absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
   {

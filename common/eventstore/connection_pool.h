@@ -38,7 +38,16 @@ struct PoolOptions {
   absl::Duration acquire_timeout = absl::Seconds(5);
   // Bound on establishing a new connection to an unreachable server.
   int connect_timeout_seconds = 3;
+  // Bound on a statement sent to a server that stopped acknowledging it (a
+  // vanished host): it fails instead of hanging until the kernel gives up,
+  // about 15 minutes, with the group commit's writes queued behind it.
+  int tcp_user_timeout_ms = 10'000;
 };
+
+// `dsn` with the bounds above (and TCP keepalives) added, where the DSN does
+// not set them itself.
+std::string WithConnectionBounds(const std::string& dsn,
+                                 const PoolOptions& options);
 
 // A bounded pool: at most `size` connections, opened lazily, and a broken
 // connection is dropped so that the next caller opens a fresh one.
