@@ -26,7 +26,8 @@ std::string WithConnectionBounds(const std::string& dsn,
       WithOption(dsn, "connect_timeout", options.connect_timeout_seconds);
   bounded =
       WithOption(bounded, "tcp_user_timeout", options.tcp_user_timeout_ms);
-  // An idle connection to a vanished server is found within about a minute.
+  // A connection to a vanished server that is idle, or waiting for a reply,
+  // is found within about a minute.
   bounded = WithOption(bounded, "keepalives_idle", 30);
   bounded = WithOption(bounded, "keepalives_interval", 10);
   return WithOption(bounded, "keepalives_count", 3);
