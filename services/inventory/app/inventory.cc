@@ -373,35 +373,46 @@ void Inventory::ReserveStock(const std::string& product_id,
       std::move(done));
 }
 
-void Inventory::ReleaseStock(const std::string& product_id,
-                             const std::string& reservation_id,
-                             CallContext context, Done done) {
+void Inventory::ExecuteOnPast(const std::string& product_id,
+                              const std::string& reservation_id,
+                              CallContext context, PastDecider decide,
+                              Done done) {
   Execute(
       product_id, std::move(context), reservation_id,
-      [this, product_id, reservation_id](
-          const Product& product, bool) -> absl::StatusOr<std::vector<Event>> {
+      [this, product_id, reservation_id, decide = std::move(decide)](
+          const Product& product,
+          bool) mutable -> absl::StatusOr<std::vector<Event>> {
         absl::StatusOr<PastReservation> past =
             PastOf(product_id, reservation_id, product);
         if (!past.ok()) return past.status();
-        return DecideRelease(product_id, reservation_id, product, *past);
+        return decide(product, *past);
       },
       std::move(done), /*reads_history=*/true);
+}
+
+void Inventory::ReleaseStock(const std::string& product_id,
+                             const std::string& reservation_id,
+                             CallContext context, Done done) {
+  ExecuteOnPast(
+      product_id, reservation_id, std::move(context),
+      [product_id, reservation_id](const Product& product,
+                                   PastReservation past) {
+        return DecideRelease(product_id, reservation_id, product, past);
+      },
+      std::move(done));
 }
 
 void Inventory::CommitReservation(const std::string& product_id,
                                   const std::string& reservation_id,
                                   CallContext context, Done done) {
-  Execute(
-      product_id, std::move(context), reservation_id,
-      [this, product_id, reservation_id](
-          const Product& product, bool) -> absl::StatusOr<std::vector<Event>> {
-        absl::StatusOr<PastReservation> past =
-            PastOf(product_id, reservation_id, product);
-        if (!past.ok()) return past.status();
-        return DecideCommit(product_id, reservation_id, product, *past,
+  ExecuteOnPast(
+      product_id, reservation_id, std::move(context),
+      [this, product_id, reservation_id](const Product& product,
+                                         PastReservation past) {
+        return DecideCommit(product_id, reservation_id, product, past,
                             options_.clock());
       },
-      std::move(done), /*reads_history=*/true);
+      std::move(done));
 }
 
 absl::StatusOr<Outcome> Inventory::AddProduct(

@@ -133,6 +133,13 @@ class Inventory final {
   std::pair<std::vector<eventstore::EventData>, size_t> DecideInOrder(
       const std::string& product_id, Cached& state,
       const std::vector<Command*>& batch, bool may_block);
+  // Executes a command about `reservation_id` whose rule also needs how the
+  // reservation ended, if it is no longer live.
+  using PastDecider = absl::AnyInvocable<absl::StatusOr<std::vector<Event>>(
+      const Product& product, PastReservation past)>;
+  void ExecuteOnPast(const std::string& product_id,
+                     const std::string& reservation_id, CallContext context,
+                     PastDecider decide, Done done);
   // The past of `reservation_id` when it is not live on `product`.
   absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
                                          const std::string& reservation_id,
