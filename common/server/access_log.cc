@@ -8,29 +8,20 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/status/status.h"
 #include "common/eventstore/uuid.h"
+#include "common/util/proto_json.h"
 #include "grpcpp/grpcpp.h"
 
 namespace shop {
 namespace {
 
-constexpr const char* kCodeNames[] = {"OK",
-                                      "CANCELLED",
-                                      "UNKNOWN",
-                                      "INVALID_ARGUMENT",
-                                      "DEADLINE_EXCEEDED",
-                                      "NOT_FOUND",
-                                      "ALREADY_EXISTS",
-                                      "PERMISSION_DENIED",
-                                      "RESOURCE_EXHAUSTED",
-                                      "FAILED_PRECONDITION",
-                                      "ABORTED",
-                                      "OUT_OF_RANGE",
-                                      "UNIMPLEMENTED",
-                                      "INTERNAL",
-                                      "UNAVAILABLE",
-                                      "DATA_LOSS",
-                                      "UNAUTHENTICATED"};
+// `text` as a JSON string literal, quotes included.
+std::string Quoted(absl::string_view text) {
+  std::string out;
+  AppendJsonString(text, &out);
+  return out;
+}
 
 // Codes that mean something is wrong on our side: their text is logged.
 bool IsServerFault(grpc::StatusCode code) {
@@ -76,26 +67,27 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
  private:
   void Log(const grpc::Status& status) {
     grpc::ServerContextBase* context = info_->server_context();
-    const int code = static_cast<int>(status.error_code());
     std::string line = absl::StrCat(
         "{\"time\":\"",
         absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
                          absl::UTCTimeZone()),
-        "\",\"method\":", JsonQuote(info_->method()), ",\"code\":\"",
-        code >= 0 && code <= 16 ? kCodeNames[code] : "?", "\",\"latency_ms\":",
+        "\",\"method\":", Quoted(info_->method()), ",\"code\":\"",
+        absl::StatusCodeToString(
+            static_cast<absl::StatusCode>(status.error_code())),
+        "\",\"latency_ms\":",
         absl::StrFormat("%.3f",
                         absl::ToDoubleMilliseconds(absl::Now() - start_)),
-        ",\"peer\":", JsonQuote(context->peer()));
+        ",\"peer\":", Quoted(context->peer()));
     for (const auto& [header, field] :
          {std::pair{"x-request-id", "request_id"},
           std::pair{"x-correlation-id", "correlation_id"}}) {
       std::string value = MetadataValue(context, header);
       if (!value.empty()) {
-        absl::StrAppend(&line, ",\"", field, "\":", JsonQuote(value));
+        absl::StrAppend(&line, ",\"", field, "\":", Quoted(value));
       }
     }
     if (IsServerFault(status.error_code())) {
-      absl::StrAppend(&line, ",\"error\":", JsonQuote(status.error_message()));
+      absl::StrAppend(&line, ",\"error\":", Quoted(status.error_message()));
     }
     line += "}\n";
     // One write per line keeps lines whole when calls finish together.
@@ -125,31 +117,6 @@ class AccessLogFactory final
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeAccessLogInterceptorFactory() {
   return std::make_unique<AccessLogFactory>();
-}
-
-std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 }  // namespace shop

@@ -13,7 +13,4 @@ namespace shop {
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeAccessLogInterceptorFactory();
 
-// A string as a JSON string literal, quotes included.
-std::string JsonQuote(absl::string_view text);
-
 }  // namespace shop

@@ -23,7 +23,4 @@ class PeriodicTask final {
   std::thread thread_;
 };
 
-// Prints one JSON log line to stdout: {"time", "level", "message", ...}.
-void LogJson(const char* level, absl::string_view message);
-
 }  // namespace shop

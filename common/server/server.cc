@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/server/access_log.h"
-#include "common/server/periodic_task.h"
+#include "common/logging/log.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"

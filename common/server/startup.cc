@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "common/server/periodic_task.h"
+#include "common/logging/log.h"
 
 namespace shop {
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
+#include "common/util/utf8.h"
 
 namespace shop {
 namespace {
@@ -10,22 +11,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, "shop", "INVALID_FIELD",
                    absl::StrCat(field, " ", message),
                    {{"field", std::string(field)}});
-}
-
-// Length of the UTF-8 sequence starting at `s[i]`, or 0 if malformed.
-size_t Utf8Length(absl::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = lead < 0x80           ? 1
-                  : (lead >> 5) == 0x6  ? 2
-                  : (lead >> 4) == 0xE  ? 3
-                  : (lead >> 3) == 0x1E ? 4
-                                        : 0;
-  if (length == 0 || i + length > s.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return length;
 }
 
 }  // namespace
@@ -71,7 +56,7 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value,
                                        " bytes, got ", value.size()));
   }
   for (size_t i = 0; i < value.size();) {
-    size_t length = Utf8Length(value, i);
+    size_t length = Utf8SequenceLength(value.substr(i));
     if (length == 0) return Invalid(field, "must be valid UTF-8");
     if (length == 1 &&
         (static_cast<unsigned char>(value[i]) < 0x20 || value[i] == 0x7f)) {

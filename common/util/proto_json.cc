@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
+#include "common/util/utf8.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace shop {
@@ -71,38 +72,6 @@ bool AppendTimestamp(const Message& message, std::string* out) {
 }
 
 bool AppendMessage(const Message& message, std::string* out);
-
-// The length of the well-formed UTF-8 sequence `text` starts with (which
-// begins with a byte >= 0x80), or 0.
-int Utf8Length(absl::string_view text) {
-  const auto byte = [&](size_t k) {
-    return static_cast<unsigned char>(text[k]);
-  };
-  const unsigned char lead = byte(0);
-  int length = 0;
-  // The allowed range of the second byte excludes overlong forms,
-  // surrogates and code points above U+10FFFF.
-  unsigned char low = 0x80, high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;
-    if (lead == 0xed) high = 0x9f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;
-  } else {
-    return 0;
-  }
-  if (text.size() < static_cast<size_t>(length)) return 0;
-  if (byte(1) < low || byte(1) > high) return 0;
-  for (int k = 2; k < length; ++k) {
-    if ((byte(k) & 0xc0) != 0x80) return 0;
-  }
-  return length;
-}
 
 // A singular field's value (index < 0) or a repeated field's element.
 template <typename T>
@@ -267,7 +236,7 @@ void AppendJsonString(absl::string_view text, std::string* out) {
     }
     // A well-formed UTF-8 sequence is copied; anything else becomes U+FFFD,
     // since PostgreSQL refuses text that is not valid UTF-8.
-    const int length = Utf8Length(text.substr(i));
+    const size_t length = Utf8SequenceLength(text.substr(i));
     const bool valid = length > 0;
     if (valid) {
       out->append(text.data() + i, length);

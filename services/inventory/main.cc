@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/server/flags.h"
+#include "common/logging/log.h"
 #include "common/server/periodic_task.h"
 #include "common/server/server.h"
 #include "common/server/server_flags.h"

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/migrations.h"
-#include "common/server/status_mapping.h"
+#include "common/rpc/status_mapping.h"
 #include "gtest/gtest.h"
 
 namespace shop::testing {

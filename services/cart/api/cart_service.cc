@@ -2,9 +2,9 @@
 
 #include <limits>
 
-#include "common/server/call_metadata.h"
+#include "common/rpc/call_metadata.h"
 #include "common/server/history.h"
-#include "common/server/status_mapping.h"
+#include "common/rpc/status_mapping.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 

@@ -8,7 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
-#include "common/server/periodic_task.h"
+#include "common/logging/log.h"
 #include "common/util/proto_time.h"
 
 namespace cart {
@@ -24,7 +24,7 @@ absl::Status CartNotFound(const std::string& cart_id) {
 
 // A command waiting for its cart's turn; `start` runs when it comes, with
 // the cart the cache holds.
-struct Carts::Waiter : eventstore::StripedStates<Cart>::Waiter {
+struct Carts::Waiter : shop::TurnQueue<Cart>::Waiter {
   Waiter() { combinable = false; }
   absl::AnyInvocable<void(std::optional<Cached> cached) &&> start;
 };
@@ -94,13 +94,13 @@ void Begin(Turn& turn) {
 }  // namespace
 
 void Carts::Submit(const std::string& cart_id, Waiter* waiter) {
-  std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> turn =
+  std::optional<shop::TurnQueue<Cart>::Turn<Waiter>> turn =
       carts_.Enter<Waiter>(cart_id, waiter, 1);
   if (turn.has_value()) Begin(*turn);
 }
 
 void Carts::EndTurn(const std::string& cart_id, std::optional<Cached> after) {
-  std::optional<eventstore::StripedStates<Cart>::Turn<Waiter>> next =
+  std::optional<shop::TurnQueue<Cart>::Turn<Waiter>> next =
       carts_.Next<Waiter>(cart_id, std::move(after), 1);
   if (next.has_value()) Begin(*next);
 }

@@ -11,7 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
-#include "common/eventstore/striped_states.h"
+#include "common/turns/turn_queue.h"
 #include "common/util/work_queue.h"
 #include "services/cart/domain/cart.h"
 #include "services/cart/inventory_client/inventory_client.h"
@@ -79,7 +79,7 @@ class Carts final {
  private:
   using Decider =
       absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Cart&)>;
-  using Cached = eventstore::StripedStates<Cart>::Versioned;
+  using Cached = shop::TurnQueue<Cart>::Versioned;
   struct Waiter;
   struct AddItemOp;
   class HeldTurn;
@@ -131,7 +131,7 @@ class Carts final {
   CartStore* store_;
   InventoryClient* inventory_;
   CartsOptions options_;
-  eventstore::StripedStates<Cart> carts_;
+  shop::TurnQueue<Cart> carts_;
   shop::WorkQueue workers_;
 };
 

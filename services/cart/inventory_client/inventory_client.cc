@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/server/call_metadata.h"
-#include "common/server/status_mapping.h"
+#include "common/rpc/call_metadata.h"
+#include "common/rpc/status_mapping.h"
 
 namespace cart {
 namespace {

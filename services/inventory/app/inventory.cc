@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
-#include "common/server/periodic_task.h"
+#include "common/logging/log.h"
 #include "common/util/overloaded.h"
 
 namespace inventory {
@@ -23,7 +23,7 @@ constexpr size_t kMaxBatch = 64;
 
 }  // namespace
 
-struct Inventory::Command final : eventstore::StripedStates<Product>::Waiter {
+struct Inventory::Command final : shop::TurnQueue<Product>::Waiter {
   Command(CallContext context, std::string reservation_id, Decider decide,
           Done done, bool reads_history)
       : context(std::move(context)),

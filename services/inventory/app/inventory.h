@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
-#include "common/eventstore/striped_states.h"
+#include "common/turns/turn_queue.h"
 #include "common/util/work_queue.h"
 #include "services/inventory/domain/product.h"
 #include "services/inventory/store/product_store.h"
@@ -103,8 +103,8 @@ class Inventory final {
   using Decider = absl::AnyInvocable<absl::StatusOr<std::vector<Event>>(
       const Product& product, bool reused)>;
   struct Command;
-  using Cached = eventstore::StripedStates<Product>::Versioned;
-  using Turn = eventstore::StripedStates<Product>::Turn<Command>;
+  using Cached = shop::TurnQueue<Product>::Versioned;
+  using Turn = shop::TurnQueue<Product>::Turn<Command>;
 
   // Queues a command behind the others on its product. `reservation_id`
   // names the reservation the outcome reports, if any; `reads_history`
@@ -147,7 +147,7 @@ class Inventory final {
   ProductStore* store_;
   InventoryOptions options_;
   // A write decided on a cached product skips the load.
-  eventstore::StripedStates<Product> products_;
+  shop::TurnQueue<Product> products_;
   shop::WorkQueue workers_;
 };
 

@@ -1,4 +1,4 @@
-#include "common/eventstore/striped_states.h"
+#include "common/turns/turn_queue.h"
 
 #include <optional>
 #include <string>
@@ -12,12 +12,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace eventstore {
+namespace shop {
 namespace {
 
 using ::testing::ElementsAre;
 
-using States = StripedStates<std::string>;
+using States = TurnQueue<std::string>;
 
 struct Command : States::Waiter {
   explicit Command(std::string name, bool can_combine = true)
@@ -36,7 +36,7 @@ std::vector<std::string> NamesOf(const std::vector<Command*>& batch) {
 // The first command of a free stream gets the turn at once; those that come
 // meanwhile are handed on by Next, several at a time, each batch starting
 // from the state the previous one left.
-TEST(StripedStatesTest, CommandsQueuedDuringATurnShareTheNext) {
+TEST(TurnQueueTest, CommandsQueuedDuringATurnShareTheNext) {
   States states;
   Command first("first"), a("a"), b("b"), c("c");
   std::optional<States::Turn<Command>> turn = states.Enter("s", &first, 64);
@@ -64,7 +64,7 @@ TEST(StripedStatesTest, CommandsQueuedDuringATurnShareTheNext) {
 
 // A command that may not share a batch runs alone, in its turn, and a batch
 // takes at most max_batch commands.
-TEST(StripedStatesTest, BatchesAreBoundedAndPinnedCommandsRunAlone) {
+TEST(TurnQueueTest, BatchesAreBoundedAndPinnedCommandsRunAlone) {
   States states;
   Command first("first"), a("a"), b("b"), c("c"), pinned("pinned", false),
       d("d");
@@ -83,7 +83,7 @@ TEST(StripedStatesTest, BatchesAreBoundedAndPinnedCommandsRunAlone) {
 
 // A stream's turn holds back only that stream, even when another stream
 // shares its stripe.
-TEST(StripedStatesTest, TurnsAreHeldPerStream) {
+TEST(TurnQueueTest, TurnsAreHeldPerStream) {
   auto stripe_of = [](const std::string& id) {
     return absl::Hash<std::string>{}(id) % 64;
   };
@@ -101,7 +101,7 @@ TEST(StripedStatesTest, TurnsAreHeldPerStream) {
 
 // AwaitNoTurns returns once the turn in progress has been passed on and
 // nothing is left queued.
-TEST(StripedStatesTest, AwaitNoTurnsWaitsForTheTurnInProgress) {
+TEST(TurnQueueTest, AwaitNoTurnsWaitsForTheTurnInProgress) {
   States states;
   Command a("a");
   ASSERT_TRUE(states.Enter("s", &a, 1).has_value());
@@ -117,4 +117,4 @@ TEST(StripedStatesTest, AwaitNoTurnsWaitsForTheTurnInProgress) {
 }
 
 }  // namespace
-}  // namespace eventstore
+}  // namespace shop

@@ -13,7 +13,7 @@
 #include "absl/hash/hash.h"
 #include "absl/synchronization/mutex.h"
 
-namespace eventstore {
+namespace shop {
 
 // Per-stream queueing inside one process, plus the state each stream's
 // last write left. Commands of one stream take turns instead of conflicting
@@ -24,7 +24,7 @@ namespace eventstore {
 // stream free runs, and whoever ends a turn runs the commands queued
 // meanwhile, so a busy stream's commands share one write.
 template <typename State>
-class StripedStates final {
+class TurnQueue final {
  public:
   struct Versioned {
     State state;
@@ -159,4 +159,4 @@ class StripedStates final {
   int turns_ ABSL_GUARDED_BY(turns_mu_) = 0;
 };
 
-}  // namespace eventstore
+}  // namespace shop

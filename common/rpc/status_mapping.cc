@@ -1,4 +1,4 @@
-#include "common/server/status_mapping.h"
+#include "common/rpc/status_mapping.h"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-#include "common/server/call_metadata.h"
+#include "common/rpc/call_metadata.h"
 
 #include <string>
 
