@@ -1,4 +1,8 @@
+// Owns database sessions: the bounded pool, the connection bounds added to
+// a DSN, and the mapping of libpqxx exceptions to absl::Status.
 #include "common/eventstore/connection_pool.h"
+
+#include <libpq-fe.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -6,31 +10,52 @@
 namespace eventstore {
 namespace {
 
-// Adds libpq option `key` unless the caller set it.
-std::string WithOption(const std::string& dsn, absl::string_view key,
-                       int value) {
-  if (absl::StrContains(dsn, key)) return dsn;
-  if (absl::StartsWith(dsn, "postgres://") ||
-      absl::StartsWith(dsn, "postgresql://")) {
-    return absl::StrCat(dsn, absl::StrContains(dsn, "?") ? "&" : "?", key, "=",
-                        value);
+// The keywords `dsn` sets, as libpq itself reads them (a value that merely
+// contains a keyword, such as a password, sets nothing); empty if libpq
+// cannot parse it, which the connection attempt then reports.
+absl::flat_hash_set<std::string> KeywordsSet(const std::string& dsn) {
+  absl::flat_hash_set<std::string> keywords;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return keywords;
+  for (const PQconninfoOption* option = options; option->keyword != nullptr;
+       ++option) {
+    if (option->val != nullptr) keywords.insert(option->keyword);
   }
-  return absl::StrCat(dsn, " ", key, "=", value);
+  PQconninfoFree(options);
+  return keywords;
+}
+
+bool IsUri(const std::string& dsn) {
+  return absl::StartsWith(dsn, "postgres://") ||
+         absl::StartsWith(dsn, "postgresql://");
 }
 
 }  // namespace
 
 std::string WithConnectionBounds(const std::string& dsn,
                                  const PoolOptions& options) {
-  std::string bounded =
-      WithOption(dsn, "connect_timeout", options.connect_timeout_seconds);
-  bounded =
-      WithOption(bounded, "tcp_user_timeout", options.tcp_user_timeout_ms);
+  const absl::flat_hash_set<std::string> set = KeywordsSet(dsn);
+  std::string bounded = dsn;
+  // Adds libpq option `key` unless the caller set it.
+  auto add = [&](absl::string_view key, int value) {
+    if (set.contains(key)) return;
+    if (IsUri(dsn)) {
+      absl::StrAppend(&bounded, absl::StrContains(bounded, "?") ? "&" : "?",
+                      key, "=", value);
+    } else {
+      absl::StrAppend(&bounded, " ", key, "=", value);
+    }
+  };
+  add("connect_timeout", options.connect_timeout_seconds);
+  add("tcp_user_timeout", options.tcp_user_timeout_ms);
   // A connection to a vanished server that is idle, or waiting for a reply,
   // is found within about a minute.
-  bounded = WithOption(bounded, "keepalives_idle", 30);
-  bounded = WithOption(bounded, "keepalives_interval", 10);
-  return WithOption(bounded, "keepalives_count", 3);
+  add("keepalives_idle", 30);
+  add("keepalives_interval", 10);
+  add("keepalives_count", 3);
+  return bounded;
 }
 
 Connection::Connection(const std::string& dsn) : connection_(dsn) {
@@ -118,31 +143,35 @@ absl::Status ConnectionPool::Ping() {
 }
 
 absl::Status StatusFromException(const std::exception& e) {
+  const std::string message = absl::StrCat("database: ", e.what());
+  // libpqxx picks these classes by SQLSTATE; some (42501, 40001, 40P01) it
+  // throws without sqlstate(), so the class is the code we can rely on.
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
-    return absl::UnavailableError(absl::StrCat("database: ", e.what()));
+    return absl::UnavailableError(message);
+  }
+  // Serialization failure and deadlock (class 40): the caller may retry.
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    return absl::AbortedError(message);
+  }
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) {
+    return absl::PermissionDeniedError(message);
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
-    std::string message = absl::StrCat("database: ", e.what());
     // Connection exceptions (08), shutdown and crash recovery (57P0x).
     if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
       return absl::UnavailableError(message);
     }
-    if (state == "40001" || state == "40P01")
-      return absl::AbortedError(message);
     if (state == "57014") return absl::DeadlineExceededError(message);
-    // libpqxx 6.4 drops the SQLSTATE of a failed PREPARE; its text remains.
-    if (state == "42501" ||
-        (state.empty() && absl::StrContains(message, "permission denied"))) {
-      return absl::PermissionDeniedError(message);
-    }
-    if (absl::StartsWith(state, "22")) {
+    if (state == "42501") return absl::PermissionDeniedError(message);
+    if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr ||
+        absl::StartsWith(state, "22")) {
       return absl::InvalidArgumentError(message);
     }
     return absl::InternalError(message);
   }
-  return absl::InternalError(absl::StrCat("database: ", e.what()));
+  return absl::InternalError(message);
 }
 
 }  // namespace eventstore

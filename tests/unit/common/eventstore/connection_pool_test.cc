@@ -1,3 +1,4 @@
+// Connection bounds added to a DSN, and libpqxx errors as Status.
 #include "common/eventstore/connection_pool.h"
 
 #include "gmock/gmock.h"
@@ -34,6 +35,43 @@ TEST(ConnectionBoundsTest, TheCallersOwnValueWins) {
   EXPECT_THAT(dsn, Not(HasSubstr("tcp_user_timeout=10000")));
   EXPECT_THAT(dsn, Not(HasSubstr("connect_timeout=3")));
   EXPECT_THAT(dsn, HasSubstr("keepalives_count=3"));
+}
+
+// A value that merely contains an option's name sets nothing: libpq's own
+// parser decides which options are set.
+TEST(ConnectionBoundsTest, APasswordNamingAnOptionDoesNotHideIt) {
+  const std::string dsn = WithConnectionBounds(
+      "host=db password='tcp_user_timeout=1 connect_timeout'", PoolOptions{});
+  EXPECT_THAT(dsn, HasSubstr(" connect_timeout=3"));
+  EXPECT_THAT(dsn, HasSubstr(" tcp_user_timeout=10000"));
+
+  EXPECT_THAT(WithConnectionBounds("postgresql://u:keepalives_count@db/shop",
+                                   PoolOptions{}),
+              HasSubstr("&keepalives_count=3"));
+}
+
+// Errors are told apart by libpqxx's SQLSTATE classes, never by their text
+// (which follows the server's lc_messages).
+TEST(StatusFromExceptionTest, ByClassAndSqlstate) {
+  // libpqxx 6.4 throws these without sqlstate().
+  EXPECT_EQ(
+      StatusFromException(pqxx::insufficient_privilege("keine Rechte")).code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(StatusFromException(pqxx::deadlock_detected("x")).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusFromException(pqxx::serialization_failure("x")).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusFromException(pqxx::broken_connection("x")).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromException(pqxx::sql_error("x", "q", "57P01")).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromException(pqxx::sql_error("x", "q", "57014")).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(StatusFromException(pqxx::data_exception("x", "q", "22P02")).code(),
+            absl::StatusCode::kInvalidArgument);
+  // The English words alone mean nothing.
+  EXPECT_EQ(StatusFromException(pqxx::sql_error("permission denied")).code(),
+            absl::StatusCode::kInternal);
 }
 
 }  // namespace
