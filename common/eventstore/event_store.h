@@ -1,5 +1,9 @@
 #pragma once
 
+// The event store's API: events, appends with expectations, group commit
+// options, reads, and LoadStream. Its parts live in event_store.cc (append),
+// group_commit.cc, refused_append.cc, reads.cc and load_stream.cc.
+
 #include <compare>
 #include <cstdint>
 #include <deque>
@@ -233,6 +237,33 @@ class EventStore final {
   void Complete(const std::vector<PendingAppend*>& appends);
   // A thread that writes the appends nobody waits for.
   void WriteQueued();
+
+  // The parameters of a single-stream append (see append_sql.h).
+  struct AppendParams {
+    int64_t count = 0;
+    std::optional<std::string> snapshot_json;
+    std::optional<std::string> due_at;
+    std::string ids, types, data, metadata;
+    bool keep_due_at = true;
+
+    // NULL when absent.
+    const char* SnapshotArg() const {
+      return snapshot_json.has_value() ? snapshot_json->c_str() : nullptr;
+    }
+    const char* DueAtArg() const {
+      return due_at.has_value() ? due_at->c_str() : nullptr;
+    }
+  };
+  static AppendParams ParamsOf(const std::vector<EventData>& events,
+                               const SnapshotWrite* snapshot);
+  // The unique constraint that refuses append `sql` with these arguments,
+  // from the error's fields (after a unique violation); none if nothing
+  // refuses it any more.
+  std::optional<std::string> RefusingConstraint(Connection& connection,
+                                                const std::string& sql,
+                                                const std::string& stream,
+                                                const ExpectedVersion& expected,
+                                                const AppendParams& params);
 
   // Looks at the stream after a refused append: a duplicate of events
   // already there is success, anything else is WRONG_EXPECTED_VERSION.

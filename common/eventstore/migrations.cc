@@ -1,3 +1,4 @@
+// Owns the event store's own migrations and the migration runner.
 #include "common/eventstore/migrations.h"
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,31 @@ ALTER TABLE {schema}.events ALTER COLUMN stream_id TYPE text COLLATE "C";
 -- Snapshots are rewritten often and read rarely: lz4 compresses them
 -- several times faster than the default pglz.
 ALTER TABLE {schema}.streams ALTER COLUMN snapshot SET COMPRESSION lz4;
+)sql"},
+      {"0004_refusing_constraint", R"sql(
+-- Which unique constraint refuses an append (`statement`, the append's own
+-- SQL), read from the error's fields, not its message (which follows
+-- lc_messages). Run only after a refusal: the subtransaction of the
+-- EXCEPTION block is undone in every case, so nothing is written.
+CREATE FUNCTION {schema}.refusing_constraint(
+  statement text, stream text, n bigint, snapshot jsonb, due_at timestamptz,
+  ids uuid[], types text[], data jsonb[], metadata jsonb[],
+  keep_due_at boolean, expected bigint) RETURNS text
+  LANGUAGE plpgsql AS $$
+DECLARE
+  refused text;
+BEGIN
+  EXECUTE statement USING stream, n, snapshot, due_at, ids, types, data,
+    metadata, keep_due_at, expected;
+  -- Nothing refuses it now: undo it all the same.
+  RAISE SQLSTATE 'SH001';
+EXCEPTION
+  WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS refused = CONSTRAINT_NAME;
+    RETURN refused;
+  WHEN SQLSTATE 'SH001' THEN
+    RETURN NULL;
+END $$;
 )sql"},
   };
   return *kMigrations;

@@ -1,0 +1,153 @@
+// Owns the reads: a stream's head, a stream forward, backward and as of a
+// time, every stream in commit-safe order (ReadAll), and the streams due.
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "common/eventstore/event_store.h"
+#include "common/eventstore/event_store_internal.h"
+
+namespace eventstore {
+namespace {
+
+using internal::FormatTimestamp;
+
+// Columns every read returns, in the order RowToEvent expects.
+constexpr char kEventColumns[] =
+    "stream_id, version, transaction_id::text, position, event_id::text, "
+    "type, data::text, metadata::text, "
+    "(extract(epoch FROM recorded_at) * 1000000)::bigint";
+
+RecordedEvent RowToEvent(const pqxx::row& row) {
+  RecordedEvent event;
+  event.stream_id = row[0].as<std::string>();
+  event.version = row[1].as<int64_t>();
+  event.position.transaction_id = row[2].as<uint64_t>();
+  event.position.position = row[3].as<int64_t>();
+  event.event_id = row[4].as<std::string>();
+  event.type = row[5].as<std::string>();
+  event.data_json = row[6].as<std::string>();
+  event.metadata_json = row[7].as<std::string>();
+  event.recorded_at = absl::FromUnixMicros(row[8].as<int64_t>());
+  return event;
+}
+
+std::vector<RecordedEvent> RowsToEvents(const pqxx::result& rows) {
+  std::vector<RecordedEvent> events;
+  events.reserve(rows.size());
+  for (const pqxx::row& row : rows) events.push_back(RowToEvent(row));
+  return events;
+}
+
+absl::Status ValidateCount(int max_count) {
+  if (max_count <= 0 || max_count > EventStore::kMaxReadCount) {
+    return absl::InvalidArgumentError(absl::StrCat("max_count must be 1 to ",
+                                                   EventStore::kMaxReadCount,
+                                                   ", got ", max_count));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<StreamHead> EventStore::ReadHead(const std::string& stream) {
+  const std::string name = prefix_ + "read_head";
+  StreamHead head;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        name, absl::StrCat("SELECT version, snapshot::text, snapshot_version "
+                           "FROM ",
+                           schema_, ".streams WHERE stream_id = $1"));
+    pqxx::nontransaction tx(connection.raw());
+    pqxx::result rows = tx.exec_prepared(name, stream);
+    if (!rows.empty()) {
+      head.version = rows[0][0].as<int64_t>();
+      if (!rows[0][1].is_null())
+        head.snapshot_json = rows[0][1].as<std::string>();
+      head.snapshot_version = rows[0][2].as<int64_t>();
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return head;
+}
+
+template <typename... Params>
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::QueryEvents(
+    const std::string& name, absl::string_view where, int max_count,
+    const Params&... params) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  const std::string statement = prefix_ + name;
+  std::vector<RecordedEvent> events;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(statement,
+                       absl::StrCat("SELECT ", kEventColumns, " FROM ", schema_,
+                                    ".events WHERE ", where));
+    pqxx::nontransaction tx(connection.raw());
+    events = RowsToEvents(tx.exec_prepared(statement, params..., max_count));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamForward(
+    const std::string& stream, int64_t from_version, int max_count) {
+  return QueryEvents("read_forward",
+                     "stream_id = $1 AND version >= $2 ORDER BY version "
+                     "LIMIT $3",
+                     max_count, stream, from_version);
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamBackward(
+    const std::string& stream, int64_t from_version, int max_count) {
+  if (from_version <= 0) from_version = std::numeric_limits<int64_t>::max();
+  return QueryEvents("read_backward",
+                     "stream_id = $1 AND version <= $2 ORDER BY version DESC "
+                     "LIMIT $3",
+                     max_count, stream, from_version);
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStreamAsOf(
+    const std::string& stream, absl::Time as_of, int64_t from_version,
+    int max_count) {
+  return QueryEvents("read_as_of",
+                     "stream_id = $1 AND version >= $2 AND recorded_at <= "
+                     "$3::timestamptz ORDER BY version LIMIT $4",
+                     max_count, stream, from_version, FormatTimestamp(as_of));
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(
+    GlobalPosition after, int max_count) {
+  // Transaction ids below the snapshot's xmin belong to transactions that
+  // have all ended, so nothing can still commit in front of what we return.
+  return QueryEvents("read_all",
+                     "(transaction_id, position) > ($1::text::xid8, "
+                     "$2::bigint) AND transaction_id < "
+                     "pg_snapshot_xmin(pg_current_snapshot()) ORDER BY "
+                     "transaction_id, position LIMIT $3",
+                     max_count, absl::StrCat(after.transaction_id),
+                     after.position);
+}
+
+absl::StatusOr<std::vector<std::string>> EventStore::StreamsDue(absl::Time now,
+                                                                int max_count) {
+  if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
+  const std::string name = prefix_ + "streams_due";
+  std::vector<std::string> streams;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(name,
+                       absl::StrCat("SELECT stream_id FROM ", schema_,
+                                    ".streams WHERE due_at <= $1::timestamptz "
+                                    "ORDER BY due_at LIMIT $2"));
+    pqxx::nontransaction tx(connection.raw());
+    for (const pqxx::row& row :
+         tx.exec_prepared(name, FormatTimestamp(now), max_count)) {
+      streams.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return streams;
+}
+
+}  // namespace eventstore
