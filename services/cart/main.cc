@@ -14,7 +14,7 @@
 #include "common/server/startup.h"
 #include "services/cart/api/cart_service.h"
 #include "services/cart/app/carts.h"
-#include "services/cart/inventory_client/inventory_client.h"
+#include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address");
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
                                 common.store);
   cart::CartStore store(&events);
-  cart::InventoryClient inventory(
+  cart::GrpcInventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
                           grpc::InsecureChannelCredentials()),
       absl::Milliseconds(absl::GetFlag(FLAGS_inventory_deadline_ms)));

@@ -19,7 +19,7 @@ CartHarness::CartHarness(const std::string& schema,
   events_ = std::make_unique<eventstore::EventStore>(
       pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
   store_ = std::make_unique<cart::CartStore>(events_.get());
-  inventory_ = std::make_unique<cart::InventoryClient>(
+  inventory_ = std::make_unique<cart::GrpcInventoryClient>(
       grpc::CreateChannel(inventory_address,
                           grpc::InsecureChannelCredentials()),
       inventory_deadline);

@@ -10,7 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "services/cart/api/cart_service.h"
 #include "services/cart/app/carts.h"
-#include "services/cart/inventory_client/inventory_client.h"
+#include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
 #include "tests/support/test_database.h"
 

@@ -3,8 +3,8 @@
 #include <limits>
 
 #include "common/rpc/call_metadata.h"
-#include "common/server/history.h"
 #include "common/rpc/status_mapping.h"
+#include "common/server/history.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 
@@ -24,6 +24,20 @@ void ToProto(const Item& item, const Cart& cart, v1::CartItem* out) {
     reservation->set_unit_price_cents(line.unit_price_cents);
     reservation->set_sold(cart.IsSold(line.reservation_id));
   }
+}
+
+// The call as the app sees it: identity, pinned version, and the caller's
+// deadline, which the calls to inventory honour.
+template <typename Request>
+CallContext CallOf(const grpc::ServerContextBase& context,
+                   const Request& request) {
+  CallContext call;
+  static_cast<eventstore::CommandContext&>(call) =
+      shop::ContextOf(context, request);
+  const absl::Time deadline = absl::FromChrono(context.deadline());
+  // gRPC's "no deadline" is far in the future.
+  if (deadline < absl::Now() + absl::Hours(24 * 365)) call.deadline = deadline;
+  return call;
 }
 
 }  // namespace
@@ -93,7 +107,7 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
   }
   carts_->AddItem(
       request->cart_id(), request->product_id(), request->quantity(),
-      request->request_id(), shop::ContextOf(*context, *request),
+      request->request_id(), CallOf(*context, *request),
       [reactor, request, response](absl::StatusOr<AddItemOutcome> outcome) {
         if (!outcome.ok()) {
           reactor->Finish(shop::ToGrpcStatus(outcome.status()));
@@ -121,9 +135,8 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
   if (absl::Status valid = Validate(*request); !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  absl::StatusOr<CartOutcome> outcome =
-      carts_->RemoveItem(request->cart_id(), request->product_id(),
-                         shop::ContextOf(*context, *request));
+  absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
+      request->cart_id(), request->product_id(), CallOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_version(outcome->version);
   return grpc::Status::OK;
@@ -174,7 +187,7 @@ grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome =
-      carts_->Checkout(request->cart_id(), shop::ContextOf(*context, *request));
+      carts_->Checkout(request->cart_id(), CallOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_order_id(outcome->cart.order_id);
   response->set_version(outcome->version);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,13 +14,21 @@
 #include "common/eventstore/event_store.h"
 #include "common/turns/turn_queue.h"
 #include "common/util/work_queue.h"
+#include "services/cart/app/reservation_fate.h"
 #include "services/cart/domain/cart.h"
 #include "services/cart/inventory_client/inventory_client.h"
 #include "services/cart/store/cart_store.h"
 
 namespace cart {
 
-using CallContext = eventstore::CommandContext;
+// A command's identity, pinned version, and the caller's deadline, which
+// bounds the calls to inventory it causes.
+struct CallContext : eventstore::CommandContext {
+  std::optional<absl::Time> deadline;
+};
+
+// What inventory is told about the call it serves.
+InventoryCall InventoryCallOf(const CallContext& context);
 
 struct CartOutcome {
   Cart cart;
@@ -81,7 +90,7 @@ class Carts final {
       absl::FunctionRef<absl::StatusOr<std::vector<Event>>(const Cart&)>;
   using Cached = shop::TurnQueue<Cart>::Versioned;
   struct Waiter;
-  struct AddItemOp;
+  class AddItemFlow;
   class HeldTurn;
 
   // What a command's turn holds: the cart the cache had, taken by the first
@@ -111,22 +120,29 @@ class Carts final {
   void Submit(const std::string& cart_id, Waiter* waiter);
   // Passes a cart's turn on, caching `after`.
   void EndTurn(const std::string& cart_id, std::optional<Cached> after);
+  // Carries out the fate of a reservation after a step (see
+  // reservation_fate.h); kReleaseIfGone is the caller's to resolve first.
+  void Settle(Fate fate, const std::string& product_id,
+              const std::string& reservation_id, const CallContext& context,
+              const absl::Status& cause);
   // Gives a reservation back to inventory; one it cannot reach keeps it
   // until it expires.
   void ReleaseOrLeave(const std::string& product_id,
                       const std::string& reservation_id,
-                      const eventstore::Metadata& metadata);
+                      const CallContext& context);
 
-  // AddItem's steps, in its turn.
-  void StartAddItem(AddItemOp* op);
-  // Checks the cart, waiting for a load when needed (on a worker).
-  void CheckAddItem(AddItemOp* op);
-  void Reserve(AddItemOp* op);
-  void AppendItem(AddItemOp* op);
-  // The append retried on fresh loads (on a worker), and the reservation
-  // released if it still fails.
-  void AppendItemWaiting(AddItemOp* op);
-  void FinishAddItem(AddItemOp* op, absl::StatusOr<AddItemOutcome> result);
+  // AddItem's steps (add_item.cc); each takes the flow and passes it on.
+  void StartAddItem(std::unique_ptr<AddItemFlow> flow);
+  void CheckAddItem(std::unique_ptr<AddItemFlow> flow);
+  void Reserve(std::unique_ptr<AddItemFlow> flow);
+  void AppendItem(std::unique_ptr<AddItemFlow> flow);
+  void AppendItemWaiting(std::unique_ptr<AddItemFlow> flow);
+  void FinishAddItem(std::unique_ptr<AddItemFlow> flow,
+                     absl::StatusOr<AddItemOutcome> result);
+
+  // Checkout's concurrent commits: the answer for each line, in order.
+  std::vector<absl::Status> CommitLines(const std::vector<Line>& lines,
+                                        const CallContext& context);
 
   CartStore* store_;
   InventoryClient* inventory_;

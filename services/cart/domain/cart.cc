@@ -21,11 +21,15 @@ absl::StatusOr<Event> Parse(absl::string_view json) {
   return Event(std::move(message));
 }
 
+}  // namespace
+
 absl::Status CartNotFound(const std::string& cart_id) {
   return shop::MakeError(
       absl::StatusCode::kNotFound, kErrorDomain, "CART_NOT_FOUND",
       absl::StrCat("cart ", cart_id, " not found"), {{"cart_id", cart_id}});
 }
+
+namespace {
 
 // FNV-1a over the parts with a separator, from a given offset basis.
 uint64_t Fnv1a(uint64_t basis, std::initializer_list<absl::string_view> parts) {
@@ -255,14 +259,20 @@ absl::StatusOr<std::vector<Event>> DecideStartCheckout(
 }
 
 absl::StatusOr<std::vector<Event>> DecideStopCheckout(
-    const Cart& cart, const std::string& refused, const std::string& reason,
+    const Cart& cart, const std::vector<RefusedLine>& refused,
     const std::vector<std::string>& sold) {
-  if (!cart.checkout_started) return std::vector<Event>{};
-  v1::CheckoutStopped stopped;
-  stopped.set_reservation_id(refused);
-  stopped.set_reason(reason);
-  for (const std::string& id : sold) stopped.add_sold_reservation_ids(id);
-  return std::vector<Event>{stopped};
+  if (!cart.checkout_started || refused.empty()) return std::vector<Event>{};
+  std::vector<Event> events;
+  for (const RefusedLine& line : refused) {
+    v1::CheckoutStopped stopped;
+    stopped.set_reservation_id(line.reservation_id);
+    stopped.set_reason(line.reason);
+    if (events.empty()) {
+      for (const std::string& id : sold) stopped.add_sold_reservation_ids(id);
+    }
+    events.push_back(std::move(stopped));
+  }
+  return events;
 }
 
 absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,

@@ -70,6 +70,9 @@ std::string ReservationIdFor(absl::string_view cart_id,
 // The order id a cart's checkout creates (a cart checks out once).
 std::string OrderIdFor(absl::string_view cart_id);
 
+// NOT_FOUND / CART_NOT_FOUND: the one way the cart says a cart is missing.
+absl::Status CartNotFound(const std::string& cart_id);
+
 absl::StatusOr<std::vector<Event>> DecideCreate(const std::string& cart_id,
                                                 const std::string& customer_id,
                                                 const Cart& cart);
@@ -90,10 +93,16 @@ absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart);
 // Freezes the cart before its lines are committed; nothing if it already is.
 absl::StatusOr<std::vector<Event>> DecideStartCheckout(
     const std::string& cart_id, const Cart& cart);
-// After inventory refused to sell `refused` (for `reason`) and sold the
-// lines `sold`: the cart may change again, except for those lines.
+// A line inventory refused to sell, and inventory's reason.
+struct RefusedLine {
+  std::string reservation_id;
+  std::string reason;
+};
+// After inventory refused to sell the lines `refused` (at least one) and
+// sold the lines `sold`: the cart may change again, except for the sold
+// lines. One event per refused line; the first names the sold lines.
 absl::StatusOr<std::vector<Event>> DecideStopCheckout(
-    const Cart& cart, const std::string& refused, const std::string& reason,
+    const Cart& cart, const std::vector<RefusedLine>& refused,
     const std::vector<std::string>& sold);
 // After inventory committed every line: closes the cart.
 absl::StatusOr<std::vector<Event>> DecideCheckout(const std::string& cart_id,

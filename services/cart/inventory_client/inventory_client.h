@@ -1,6 +1,6 @@
 #pragma once
 
-#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -8,39 +8,40 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
-#include "grpcpp/grpcpp.h"
-#include "inventory/v1/inventory.grpc.pb.h"
+#include "inventory/v1/inventory.pb.h"
 
 namespace cart {
 
-// The cart's view of inventory.v1.InventoryService. Every call has a
-// deadline; errors come back with inventory's code and reason intact.
-class InventoryClient final {
+// Who asks inventory, and until when the caller waits for the answer.
+struct InventoryCall {
+  eventstore::Metadata metadata;
+  // The caller's deadline; none means only the client's own bound applies.
+  std::optional<absl::Time> deadline;
+};
+
+// The cart's view of inventory.v1.InventoryService, at the process edge so
+// the cart's logic runs against a fake in tests. Errors keep inventory's
+// code and reason; inventory not answering within the client's own bound is
+// UNAVAILABLE, the caller's deadline passing first is DEADLINE_EXCEEDED.
+class InventoryClient {
  public:
   using ReserveDone = absl::AnyInvocable<
       void(absl::StatusOr<inventory::v1::ReserveStockResponse>) &&>;
+  using CommitDone = absl::AnyInvocable<void(absl::Status) &&>;
 
-  InventoryClient(std::shared_ptr<grpc::Channel> channel,
-                  absl::Duration deadline);
+  virtual ~InventoryClient() = default;
 
-  // Reserve without waiting: `done` runs on a gRPC thread, and must not
-  // block.
-  void Reserve(const std::string& product_id, int64_t quantity,
-               const std::string& reservation_id, int64_t ttl_seconds,
-               const eventstore::Metadata& metadata, ReserveDone done);
-  absl::Status Release(const std::string& product_id,
-                       const std::string& reservation_id,
-                       const eventstore::Metadata& metadata);
-  absl::Status Commit(const std::string& product_id,
+  // Without waiting: `done` runs on another thread and must not block.
+  virtual void Reserve(const std::string& product_id, int64_t quantity,
+                       const std::string& reservation_id, int64_t ttl_seconds,
+                       const InventoryCall& call, ReserveDone done) = 0;
+  virtual absl::Status Release(const std::string& product_id,
+                               const std::string& reservation_id,
+                               const InventoryCall& call) = 0;
+  // Without waiting, so that a checkout commits its lines concurrently.
+  virtual void Commit(const std::string& product_id,
                       const std::string& reservation_id,
-                      const eventstore::Metadata& metadata);
-
- private:
-  void Prepare(const eventstore::Metadata& metadata,
-               grpc::ClientContext* context) const;
-
-  std::unique_ptr<inventory::v1::InventoryService::Stub> stub_;
-  absl::Duration deadline_;
+                      const InventoryCall& call, CommitDone done) = 0;
 };
 
 }  // namespace cart

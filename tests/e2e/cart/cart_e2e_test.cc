@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "pqxx/pqxx"
 #include "tests/support/cart_harness.h"
 #include "tests/support/inventory_harness.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
 
 namespace cart {
@@ -24,9 +26,21 @@ using ::shop::testing::CartHarness;
 using ::shop::testing::InventoryHarness;
 using ::shop::testing::ProxiedDatabase;
 using ::shop::testing::ReasonOf;
+using ::shop::testing::StatusIs;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
+
+// Polls `condition` until it holds or `timeout` passes; says which.
+bool WaitFor(const std::function<bool()>& condition,
+             absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
 
 class CartE2eTest : public ::testing::Test {
  protected:
@@ -303,12 +317,12 @@ TEST_F(CartE2eTest, InventoryRefusalsPassThroughAndAppendNothing) {
   AddProduct("shoe", 1);
   CreateCart("c");
   grpc::Status too_many = AddItem("c", "shoe", 2);
-  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(too_many), "INSUFFICIENT_STOCK");
+  EXPECT_THAT(too_many, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                 "INSUFFICIENT_STOCK"));
   EXPECT_THAT(too_many.error_message(), HasSubstr("requested 2, available 1"));
   grpc::Status unknown = AddItem("c", "ghost", 1);
-  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(ReasonOf(unknown), "PRODUCT_NOT_FOUND");
+  EXPECT_THAT(unknown,
+              StatusIs(absl::StatusCode::kNotFound, "PRODUCT_NOT_FOUND"));
   EXPECT_EQ(AddItem("no-such-cart", "shoe", 1).error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(GetCart("c").version(), 1);
@@ -422,16 +436,26 @@ TEST_F(CartE2eTest, TimedOutReservationWithoutRequestIdIsReleased) {
   lock.exec("LOCK TABLE " + inventory_schema_.name() +
             ".events IN ACCESS EXCLUSIVE MODE");
   v1::AddItemResponse response;
-  EXPECT_EQ(AddItem(cart, "c", "shoe", 2, &response).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
-  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_THAT(AddItem(cart, "c", "shoe", 2, &response),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // The reservation is still in flight, waiting on the lock, when the cart
+  // gives up.
+  pqxx::connection watcher(shop::testing::TestDsn());
+  EXPECT_TRUE(WaitFor([&] {
+    pqxx::nontransaction read(watcher);
+    return read.exec(
+                   "SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
+                   "c.oid = l.relation WHERE NOT l.granted AND "
+                   "c.relname = 'events' AND c.relnamespace = " +
+                   read.quote(inventory_schema_.name()) + "::regnamespace")
+               .at(0)
+               .at(0)
+               .as<int>() > 0;
+  }));
   lock.commit();
 
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (CountInventoryEvents("shoe", "stock.released") == 0 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  EXPECT_TRUE(WaitFor(
+      [&] { return CountInventoryEvents("shoe", "stock.released") > 0; }));
   EXPECT_EQ(CountInventoryEvents("shoe", "stock.reserved"), 1);
   EXPECT_EQ(CountInventoryEvents("shoe", "stock.released"), 1);
   EXPECT_EQ(Stock("shoe").reserved(), 0);
@@ -446,15 +470,14 @@ TEST_F(CartE2eTest, RemoveReaddCheckoutLifecycle) {
   CreateCart("c");
   v1::CheckoutResponse checkout;
   grpc::Status empty = Checkout("c", &checkout);
-  EXPECT_EQ(empty.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(empty), "CART_EMPTY");
+  EXPECT_THAT(empty,
+              StatusIs(absl::StatusCode::kFailedPrecondition, "CART_EMPTY"));
 
   ASSERT_TRUE(AddItem("c", "shoe", 2).ok());
   ASSERT_TRUE(RemoveItem("c", "shoe").ok());
   EXPECT_EQ(Stock("shoe").available(), 3);
   grpc::Status missing = RemoveItem("c", "shoe");
-  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(ReasonOf(missing), "ITEM_NOT_FOUND");
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kNotFound, "ITEM_NOT_FOUND"));
 
   ASSERT_TRUE(AddItem("c", "shoe", 1).ok());
   ASSERT_TRUE(AddItem("c", "sock", 4).ok());
@@ -474,8 +497,8 @@ TEST_F(CartE2eTest, RemoveReaddCheckoutLifecycle) {
   EXPECT_EQ(CountInventoryEvents("sock", "stock.committed"), 1);
 
   grpc::Status add_after = AddItem("c", "sock", 1);
-  EXPECT_EQ(add_after.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(add_after), "CART_CHECKED_OUT");
+  EXPECT_THAT(add_after, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                  "CART_CHECKED_OUT"));
   EXPECT_EQ(RemoveItem("c", "sock").error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Stock("sock").reserved(), 0);
@@ -518,12 +541,12 @@ TEST_F(CartE2eTest, InterruptedCheckoutKeepsTheCartFrozenUntilFinished) {
   EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
 
   grpc::Status add = AddItem("c", "sock", 1);
-  EXPECT_EQ(add.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(add), "CHECKOUT_IN_PROGRESS");
+  EXPECT_THAT(add, StatusIs(absl::StatusCode::kFailedPrecondition,
+                            "CHECKOUT_IN_PROGRESS"));
   EXPECT_EQ(Stock("sock").reserved(), 0);
   grpc::Status remove = RemoveItem("c", "shoe");
-  EXPECT_EQ(remove.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(remove), "CHECKOUT_IN_PROGRESS");
+  EXPECT_THAT(remove, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               "CHECKOUT_IN_PROGRESS"));
   v1::GetCartResponse frozen = GetCart("c");
   EXPECT_TRUE(frozen.checkout_in_progress());
   EXPECT_THAT(frozen.items(), SizeIs(2));
@@ -547,8 +570,8 @@ TEST_F(CartE2eTest, CheckoutRefusesExpiredReservation) {
   ASSERT_TRUE(inventory_->app().ExpireDue(100).ok());
   v1::CheckoutResponse checkout;
   grpc::Status status = Checkout("c", &checkout);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(status), "RESERVATION_EXPIRED");
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               "RESERVATION_EXPIRED"));
   v1::GetCartResponse cart = GetCart("c");
   EXPECT_FALSE(cart.checked_out());
   EXPECT_FALSE(cart.checkout_in_progress());
@@ -577,15 +600,15 @@ TEST_F(CartE2eTest, StoppedCheckoutKeepsSoldLinesForTheOrder) {
 
   v1::CheckoutResponse checkout;
   grpc::Status stopped = Checkout("c", &checkout);
-  EXPECT_EQ(stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(stopped), "RESERVATION_RELEASED");
+  EXPECT_THAT(stopped, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                "RESERVATION_RELEASED"));
   EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
   const v1::GetCartResponse after_stop = GetCart("c");
   EXPECT_TRUE(after_stop.items(0).reservations(0).sold());
   EXPECT_FALSE(after_stop.items(1).reservations(0).sold());
   grpc::Status keep = RemoveItem("c", "shoe");
-  EXPECT_EQ(keep.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(keep), "ITEM_SOLD");
+  EXPECT_THAT(keep,
+              StatusIs(absl::StatusCode::kFailedPrecondition, "ITEM_SOLD"));
   EXPECT_TRUE(RemoveItem("c", "hat").ok());
 
   ASSERT_TRUE(Checkout("c", &checkout).ok());
@@ -619,8 +642,8 @@ TEST_F(CartE2eTest, ReplicaCachesNeverServeStaleAnswers) {
       replica.stub().RemoveItem(&remove_context, remove, &removed).ok());
   // The first replica's cache still shows the line added by req-1.
   grpc::Status retried = AddItem(*cart_, "c", "shoe", 1, &response, "req-1");
-  EXPECT_EQ(retried.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(retried), "RESERVATION_RELEASED");
+  EXPECT_THAT(retried, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                "RESERVATION_RELEASED"));
   EXPECT_THAT(GetCart("c").items(), SizeIs(0));
 
   ASSERT_TRUE(AddItem(*cart_, "c", "shoe", 2, &response).ok());
@@ -632,8 +655,8 @@ TEST_F(CartE2eTest, ReplicaCachesNeverServeStaleAnswers) {
       replica.stub().Checkout(&checkout_context, checkout, &checked_out).ok());
   // Here the cache still shows an open cart.
   grpc::Status late = AddItem(*cart_, "c", "shoe", 1, &response);
-  EXPECT_EQ(late.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(late), "CART_CHECKED_OUT");
+  EXPECT_THAT(late, StatusIs(absl::StatusCode::kFailedPrecondition,
+                             "CART_CHECKED_OUT"));
   inventory::v1::GetStockResponse stock = Stock("shoe");
   EXPECT_EQ(stock.reserved(), 0);
   EXPECT_EQ(stock.on_hand(), 3);
@@ -669,8 +692,8 @@ TEST_F(CartE2eTest, StaleExpectedVersionReservesNothing) {
   v1::AddItemResponse response;
   grpc::ClientContext context;
   grpc::Status status = cart_->stub().AddItem(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
-  EXPECT_EQ(ReasonOf(status), "WRONG_EXPECTED_VERSION");
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kAborted, "WRONG_EXPECTED_VERSION"));
   EXPECT_EQ(Stock("shoe").version(), 1);
 }
 

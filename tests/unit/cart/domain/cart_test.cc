@@ -75,7 +75,7 @@ TEST(CartCheckoutTest, StoppingKeepsTheSoldLines) {
   hat.set_reservation_id("r-2");
   cart = Evolve(Evolve(cart, hat), v1::CheckoutStarted());
   absl::StatusOr<std::vector<Event>> stopped = DecideStopCheckout(
-      cart, "r-2", "RESERVATION_RELEASED", std::vector<std::string>{"r-1"});
+      cart, {{"r-2", "RESERVATION_RELEASED"}}, std::vector<std::string>{"r-1"});
   ASSERT_TRUE(stopped.ok()) << stopped.status();
   ASSERT_EQ(stopped->size(), 1u);
   cart = Evolve(cart, (*stopped)[0]);
@@ -86,9 +86,51 @@ TEST(CartCheckoutTest, StoppingKeepsTheSoldLines) {
   EXPECT_TRUE(DecideRemoveItem("c", "hat", cart).ok());
   // Nothing to stop once the cart is not in checkout.
   absl::StatusOr<std::vector<Event>> again =
-      DecideStopCheckout(cart, "r-2", "RESERVATION_RELEASED", {});
+      DecideStopCheckout(cart, {{"r-2", "RESERVATION_RELEASED"}}, {});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty());
+}
+
+// Lines committed concurrently can be refused together: each refusal is
+// recorded, the sold lines once, and every refused line can be removed.
+TEST(CartCheckoutTest, StoppingRecordsEveryRefusedLine) {
+  Cart cart = CartWithOneLine();
+  for (const char* id : {"r-2", "r-3"}) {
+    v1::ItemAdded hat;
+    hat.set_product_id(std::string("hat-") + id);
+    hat.set_quantity(1);
+    hat.set_reservation_id(id);
+    cart = Evolve(cart, hat);
+  }
+  cart = Evolve(cart, v1::CheckoutStarted());
+  absl::StatusOr<std::vector<Event>> stopped = DecideStopCheckout(
+      cart, {{"r-2", "RESERVATION_RELEASED"}, {"r-3", "RESERVATION_EXPIRED"}},
+      {"r-1"});
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  ASSERT_EQ(stopped->size(), 2u);
+  const auto& first = std::get<v1::CheckoutStopped>((*stopped)[0]);
+  const auto& second = std::get<v1::CheckoutStopped>((*stopped)[1]);
+  EXPECT_EQ(first.reservation_id(), "r-2");
+  EXPECT_EQ(first.reason(), "RESERVATION_RELEASED");
+  ASSERT_EQ(first.sold_reservation_ids_size(), 1);
+  EXPECT_EQ(first.sold_reservation_ids(0), "r-1");
+  EXPECT_EQ(second.reservation_id(), "r-3");
+  EXPECT_EQ(second.reason(), "RESERVATION_EXPIRED");
+  EXPECT_EQ(second.sold_reservation_ids_size(), 0);
+  for (const Event& event : *stopped) cart = Evolve(cart, event);
+  EXPECT_FALSE(cart.checkout_started);
+  EXPECT_TRUE(cart.IsSold("r-1"));
+  EXPECT_TRUE(DecideRemoveItem("c", "hat-r-2", cart).ok());
+  EXPECT_TRUE(DecideRemoveItem("c", "hat-r-3", cart).ok());
+}
+
+// Without a refused line there is nothing to stop.
+TEST(CartCheckoutTest, NoRefusalStopsNothing) {
+  const Cart cart = Evolve(CartWithOneLine(), v1::CheckoutStarted());
+  absl::StatusOr<std::vector<Event>> stopped =
+      DecideStopCheckout(cart, {}, {"r-1"});
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_TRUE(stopped->empty());
 }
 
 // There is nothing to sell in an empty cart.

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "inventory/v1/inventory.grpc.pb.h"
+#include "services/cart/inventory_client/inventory_client.h"
+
+namespace cart {
+
+// InventoryClient over gRPC. Each call ends at the caller's deadline or
+// after `deadline`, whichever comes first.
+class GrpcInventoryClient final : public InventoryClient {
+ public:
+  GrpcInventoryClient(std::shared_ptr<grpc::Channel> channel,
+                      absl::Duration deadline);
+
+  void Reserve(const std::string& product_id, int64_t quantity,
+               const std::string& reservation_id, int64_t ttl_seconds,
+               const InventoryCall& call, ReserveDone done) override;
+  absl::Status Release(const std::string& product_id,
+                       const std::string& reservation_id,
+                       const InventoryCall& call) override;
+  void Commit(const std::string& product_id, const std::string& reservation_id,
+              const InventoryCall& call, CommitDone done) override;
+
+ private:
+  // Sets the call's deadline and identity; true when the caller's deadline
+  // is the one that bounds it.
+  bool Prepare(const InventoryCall& call, grpc::ClientContext* context) const;
+
+  std::unique_ptr<inventory::v1::InventoryService::Stub> stub_;
+  absl::Duration deadline_;
+};
+
+}  // namespace cart

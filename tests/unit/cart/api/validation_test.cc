@@ -1,0 +1,135 @@
+#include <cstdint>
+#include <string>
+
+#include "common/errors/errors.h"
+#include "common/server/history.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/cart/api/cart_service.h"
+#include "tests/support/status_matchers.h"
+
+namespace cart {
+namespace {
+
+using ::shop::testing::StatusIs;
+using ::testing::HasSubstr;
+
+// INVALID_ARGUMENT naming `field` in the message and the error details, and
+// the limit it broke when there is one.
+void ExpectInvalid(const absl::Status& status, const std::string& field,
+                   const std::string& limit = "") {
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(status.message(), HasSubstr(field));
+  if (!limit.empty()) EXPECT_THAT(status.message(), HasSubstr(limit));
+  ASSERT_TRUE(shop::ErrorInfoOf(status).has_value()) << status;
+  EXPECT_EQ(shop::ErrorInfoOf(status)->metadata().at("field"), field);
+}
+
+v1::AddItemRequest GoodAdd() {
+  v1::AddItemRequest request;
+  request.set_cart_id("c-1");
+  request.set_product_id("sneakers-1");
+  request.set_quantity(1);
+  return request;
+}
+
+// Well-formed requests pass, optional fields left out.
+TEST(CartValidationTest, AcceptsGoodRequests) {
+  EXPECT_TRUE(Validate(GoodAdd()).ok());
+  v1::CreateCartRequest create;
+  create.set_cart_id("c-1");
+  create.set_customer_id("alice");
+  EXPECT_TRUE(Validate(create).ok());
+  v1::RemoveItemRequest remove;
+  remove.set_cart_id("c-1");
+  remove.set_product_id("p");
+  EXPECT_TRUE(Validate(remove).ok());
+  v1::GetCartRequest get;
+  get.set_cart_id("c-1");
+  EXPECT_TRUE(Validate(get).ok());
+  v1::ListCartEventsRequest list;
+  list.set_cart_id("c-1");
+  EXPECT_TRUE(Validate(list).ok());
+  v1::CheckoutRequest checkout;
+  checkout.set_cart_id("c-1");
+  EXPECT_TRUE(Validate(checkout).ok());
+}
+
+// CreateCart: both ids required, at most 128 bytes, no spaces.
+TEST(CartValidationTest, CreateCartChecksEveryId) {
+  for (const std::string field : {"cart_id", "customer_id"}) {
+    v1::CreateCartRequest request;
+    request.set_cart_id("c-1");
+    request.set_customer_id("alice");
+    auto set = [&](const std::string& value) {
+      field == "cart_id" ? request.set_cart_id(value)
+                         : request.set_customer_id(value);
+    };
+    set("");
+    ExpectInvalid(Validate(request), field);
+    set(std::string(129, 'x'));
+    ExpectInvalid(Validate(request), field, "128");
+    set("has space");
+    ExpectInvalid(Validate(request), field);
+    set(std::string(128, 'x'));
+    EXPECT_TRUE(Validate(request).ok());
+  }
+}
+
+// AddItem: ids, quantity 1..1,000,000, an optional request id, and an
+// expected version that is not negative.
+TEST(CartValidationTest, AddItemChecksEveryField) {
+  v1::AddItemRequest request = GoodAdd();
+  request.set_cart_id("");
+  ExpectInvalid(Validate(request), "cart_id");
+  request = GoodAdd();
+  request.set_product_id(std::string(129, 'x'));
+  ExpectInvalid(Validate(request), "product_id", "128");
+  request = GoodAdd();
+  for (int64_t bad : {int64_t{0}, int64_t{-1}, int64_t{1'000'001}}) {
+    request.set_quantity(bad);
+    ExpectInvalid(Validate(request), "quantity", "1000000");
+  }
+  request = GoodAdd();
+  request.set_request_id(std::string(129, 'x'));
+  ExpectInvalid(Validate(request), "request_id", "128");
+  request.set_request_id("req-1");
+  EXPECT_TRUE(Validate(request).ok());
+  request.set_expected_version(-1);
+  ExpectInvalid(Validate(request), "expected_version");
+}
+
+// RemoveItem and Checkout: ids and expected version.
+TEST(CartValidationTest, RemoveItemAndCheckoutCheckEveryField) {
+  v1::RemoveItemRequest remove;
+  remove.set_cart_id("c-1");
+  ExpectInvalid(Validate(remove), "product_id");
+  remove.set_product_id("p");
+  remove.set_expected_version(-1);
+  ExpectInvalid(Validate(remove), "expected_version");
+  v1::CheckoutRequest checkout;
+  ExpectInvalid(Validate(checkout), "cart_id");
+  checkout.set_cart_id("c-1");
+  checkout.set_expected_version(-1);
+  ExpectInvalid(Validate(checkout), "expected_version");
+}
+
+// GetCart and ListCartEvents: the id, and the page within its bounds.
+TEST(CartValidationTest, ReadsCheckEveryField) {
+  v1::GetCartRequest get;
+  get.set_cart_id("has space");
+  ExpectInvalid(Validate(get), "cart_id");
+  v1::ListCartEventsRequest list;
+  list.set_cart_id("c-1");
+  list.set_from_version(-1);
+  ExpectInvalid(Validate(list), "from_version");
+  list.set_from_version(0);
+  list.set_max_count(shop::kMaxHistoryPage + 1);
+  ExpectInvalid(Validate(list), "max_count",
+                std::to_string(shop::kMaxHistoryPage));
+  list.set_max_count(-1);
+  ExpectInvalid(Validate(list), "max_count");
+}
+
+}  // namespace
+}  // namespace cart
