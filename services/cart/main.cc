@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
 
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
                                 common.store);
-  cart::CartStore store(&events);
+  cart::EventCartStore store(&events);
   cart::GrpcInventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
                           grpc::InsecureChannelCredentials()),

@@ -18,7 +18,7 @@ CartHarness::CartHarness(const std::string& schema,
   // As in production: appends of concurrent calls share statements.
   events_ = std::make_unique<eventstore::EventStore>(
       pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
-  store_ = std::make_unique<cart::CartStore>(events_.get());
+  store_ = std::make_unique<cart::EventCartStore>(events_.get());
   inventory_ = std::make_unique<cart::GrpcInventoryClient>(
       grpc::CreateChannel(inventory_address,
                           grpc::InsecureChannelCredentials()),

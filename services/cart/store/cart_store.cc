@@ -50,7 +50,7 @@ std::string StreamOf(const std::string& cart_id) {
   return absl::StrCat("cart-", cart_id);
 }
 
-absl::StatusOr<LoadedCart> CartStore::Load(const std::string& cart_id) {
+absl::StatusOr<LoadedCart> EventCartStore::Load(const std::string& cart_id) {
   LoadedCart loaded;
   absl::StatusOr<int64_t> version = eventstore::LoadStream(
       *events_, StreamOf(cart_id),
@@ -69,7 +69,7 @@ absl::StatusOr<LoadedCart> CartStore::Load(const std::string& cart_id) {
   return loaded;
 }
 
-absl::StatusOr<eventstore::AppendResult> CartStore::Append(
+absl::StatusOr<eventstore::AppendResult> EventCartStore::Append(
     const std::string& cart_id, int64_t expected_version,
     const std::vector<Event>& events, const Cart& after,
     const eventstore::Metadata& metadata) {
@@ -79,11 +79,12 @@ absl::StatusOr<eventstore::AppendResult> CartStore::Append(
       eventstore::NewEventData(events, metadata, TypeOf, ToJson), &snapshot);
 }
 
-void CartStore::AppendAsync(const std::string& cart_id,
-                            int64_t expected_version,
-                            const std::vector<Event>& events, const Cart& after,
-                            const eventstore::Metadata& metadata,
-                            eventstore::AppendCallback done) {
+void EventCartStore::AppendAsync(const std::string& cart_id,
+                                 int64_t expected_version,
+                                 const std::vector<Event>& events,
+                                 const Cart& after,
+                                 const eventstore::Metadata& metadata,
+                                 eventstore::AppendCallback done) {
   events_->AppendAsync(
       StreamOf(cart_id), eventstore::ExpectedVersion::Exactly(expected_version),
       eventstore::NewEventData(events, metadata, TypeOf, ToJson),
@@ -91,8 +92,9 @@ void CartStore::AppendAsync(const std::string& cart_id,
       std::move(done));
 }
 
-absl::StatusOr<std::vector<eventstore::RecordedEvent>> CartStore::ReadEvents(
-    const std::string& cart_id, int64_t from_version, int max_count) {
+absl::StatusOr<std::vector<eventstore::RecordedEvent>>
+EventCartStore::ReadEvents(const std::string& cart_id, int64_t from_version,
+                           int max_count) {
   return events_->ReadStreamForward(StreamOf(cart_id), from_version, max_count);
 }
 

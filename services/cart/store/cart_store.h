@@ -17,24 +17,43 @@ struct LoadedCart {
   int64_t version = 0;  // 0: the cart does not exist
 };
 
-// Carts on top of the event store, with the folded cart as snapshot.
-class CartStore final {
+// Where the cart's streams live: an interface, so the app's flows run
+// against a fake in unit tests.
+class CartStore {
  public:
-  explicit CartStore(eventstore::EventStore* events) : events_(events) {}
+  virtual ~CartStore() = default;
 
-  absl::StatusOr<LoadedCart> Load(const std::string& cart_id);
+  virtual absl::StatusOr<LoadedCart> Load(const std::string& cart_id) = 0;
   // Appends `events` if the cart is still at `expected_version`.
+  virtual absl::StatusOr<eventstore::AppendResult> Append(
+      const std::string& cart_id, int64_t expected_version,
+      const std::vector<Event>& events, const Cart& after,
+      const eventstore::Metadata& metadata) = 0;
+  // Append without waiting for it.
+  virtual void AppendAsync(const std::string& cart_id, int64_t expected_version,
+                           const std::vector<Event>& events, const Cart& after,
+                           const eventstore::Metadata& metadata,
+                           eventstore::AppendCallback done) = 0;
+  virtual absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
+      const std::string& cart_id, int64_t from_version, int max_count) = 0;
+};
+
+// Carts on top of the event store, with the folded cart as snapshot.
+class EventCartStore final : public CartStore {
+ public:
+  explicit EventCartStore(eventstore::EventStore* events) : events_(events) {}
+
+  absl::StatusOr<LoadedCart> Load(const std::string& cart_id) override;
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& cart_id, int64_t expected_version,
       const std::vector<Event>& events, const Cart& after,
-      const eventstore::Metadata& metadata);
-  // Append without waiting for it.
+      const eventstore::Metadata& metadata) override;
   void AppendAsync(const std::string& cart_id, int64_t expected_version,
                    const std::vector<Event>& events, const Cart& after,
                    const eventstore::Metadata& metadata,
-                   eventstore::AppendCallback done);
+                   eventstore::AppendCallback done) override;
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
-      const std::string& cart_id, int64_t from_version, int max_count);
+      const std::string& cart_id, int64_t from_version, int max_count) override;
 
  private:
   eventstore::EventStore* events_;

@@ -34,7 +34,7 @@ class CartsTest : public ::testing::Test {
     ASSERT_TRUE(eventstore::Migrate(*pool_, schema_.name(), {}).ok());
     events_ = std::make_unique<eventstore::EventStore>(
         pool_.get(), schema_.name(), eventstore::EventStoreOptions{});
-    store_ = std::make_unique<CartStore>(events_.get());
+    store_ = std::make_unique<EventCartStore>(events_.get());
     carts_ =
         std::make_unique<Carts>(store_.get(), &inventory_, std::move(options));
   }

@@ -1,0 +1,120 @@
+#include "services/cart/app/carts.h"
+
+#include <optional>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "common/errors/errors.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/cart_fake_store.h"
+#include "tests/support/fake_inventory.h"
+#include "tests/support/status_matchers.h"
+
+namespace cart {
+namespace {
+
+using ::shop::testing::FakeCartStore;
+using ::shop::testing::FakeInventory;
+using ::shop::testing::StatusIs;
+
+// AddItem's flow with the store and inventory faked: no database, no
+// network; each test checks one step's outcome and the reservation's fate.
+class CartsFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(carts_.Create("c", "alice", CallContext()).ok());
+  }
+
+  // Waits for the answer, and for the turn to pass on (Get takes no turn,
+  // so a second AddItem proves the first one's turn ended).
+  absl::StatusOr<AddItemOutcome> AddItem(const std::string& request_id = "") {
+    absl::Notification answered;
+    std::optional<absl::StatusOr<AddItemOutcome>> result;
+    int answers = 0;
+    carts_.AddItem("c", "shoe", 1, request_id, CallContext(),
+                   [&](absl::StatusOr<AddItemOutcome> outcome) {
+                     ++answers;
+                     result = std::move(outcome);
+                     answered.Notify();
+                   });
+    answered.WaitForNotification();
+    EXPECT_EQ(answers, 1);
+    return *std::move(result);
+  }
+
+  // Waits for `count` releases, which may run on a worker after the answer.
+  void AwaitReleases(int count) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (inventory_.Count("Release") < count && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+
+  FakeCartStore store_;
+  FakeInventory inventory_;
+  Carts carts_{&store_, &inventory_, CartsOptions{.workers = 2}};
+};
+
+// The fast path: a cached open cart, one reservation, one append, answered.
+TEST_F(CartsFlowTest, AddsOnTheFastPath) {
+  absl::StatusOr<AddItemOutcome> added = AddItem();
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->version, 2);
+  EXPECT_EQ(inventory_.Count("Reserve"), 1);
+  EXPECT_EQ(store_.appends(), 2);
+  // The turn ended: the next call runs.
+  EXPECT_TRUE(AddItem().ok());
+}
+
+// Inventory refuses: answered with its error, nothing appended or released.
+TEST_F(CartsFlowTest, RefusedReserveAppendsNothing) {
+  inventory_.FailNextReserve(
+      shop::MakeError(absl::StatusCode::kFailedPrecondition, "inventory.v1",
+                      "INSUFFICIENT_STOCK", "no", {}));
+  EXPECT_THAT(AddItem(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                  "INSUFFICIENT_STOCK"));
+  EXPECT_EQ(store_.appends(), 1);  // the Create only
+  EXPECT_EQ(inventory_.Count("Release"), 0);
+  EXPECT_TRUE(AddItem().ok());
+}
+
+// The cart's append is refused for sure after the reservation: released.
+TEST_F(CartsFlowTest, DefinitelyRefusedAppendReleases) {
+  store_.FailNextAppends(2, absl::FailedPreconditionError("refused"), false);
+  EXPECT_THAT(AddItem(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(inventory_.Count("Release"), 1);
+}
+
+// The append's answer is lost and not confirmed: the reservation is kept,
+// since the line may be in the cart.
+TEST_F(CartsFlowTest, UnknownAppendKeeps) {
+  store_.FailNextAppends(2, absl::UnavailableError("lost"), false);
+  EXPECT_THAT(AddItem("req-1"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(inventory_.Count("Release"), 0);
+}
+
+// The answer was lost after the commit: the fresh load finds the line, so
+// the call succeeds once and keeps its units.
+TEST_F(CartsFlowTest, LostAnswerAfterCommitFindsTheLine) {
+  store_.FailNextAppends(1, absl::UnavailableError("lost"), true);
+  absl::StatusOr<AddItemOutcome> added = AddItem("req-1");
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->cart.lines.size(), 1u);
+  EXPECT_EQ(inventory_.Count("Release"), 0);
+}
+
+// A reserve with an unknown outcome and no request id: released, since no
+// retry will claim it; with a request id: kept for the retry.
+TEST_F(CartsFlowTest, UnknownReserveReleasesOnlyWithoutRequestId) {
+  inventory_.FailNextReserve(absl::UnavailableError("timed out"));
+  EXPECT_THAT(AddItem(), StatusIs(absl::StatusCode::kUnavailable));
+  inventory_.FailNextReserve(absl::DeadlineExceededError("caller"));
+  EXPECT_THAT(AddItem("req-1"), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  AwaitReleases(1);
+  EXPECT_EQ(inventory_.Count("Release"), 1);
+  EXPECT_NE(inventory_.calls().back().reservation_id, "");
+}
+
+}  // namespace
+}  // namespace cart
