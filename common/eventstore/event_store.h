@@ -208,6 +208,8 @@ class EventStore final {
   GroupCommitStats group_commit_stats() const;
   // Waits for >= `in_flight` batches and `queued` waiting appends (tests).
   bool AwaitGroupCommit(int in_flight, int queued, absl::Duration timeout);
+  // Waits until the destructor has begun to refuse new appends (tests).
+  bool AwaitClosing(absl::Duration timeout);
 
  private:
   struct PendingAppend;

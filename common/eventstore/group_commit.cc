@@ -115,6 +115,11 @@ std::vector<EventStore::PendingAppend*> EventStore::TakeBatch(
   return batch;
 }
 
+bool EventStore::AwaitClosing(absl::Duration timeout) {
+  absl::MutexLock lock(&batch_mu_);
+  return batch_mu_.AwaitWithTimeout(absl::Condition(&stopping_), timeout);
+}
+
 absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
   std::vector<PendingAppend*> batch;
   {

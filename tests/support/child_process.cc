@@ -1,44 +1,88 @@
+// Owns running a program as a child (posix_spawn: nothing runs between fork
+// and exec) and collecting its output lines.
 #include "tests/support/child_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace shop::testing {
+
+namespace {
+
+// The parent's environment with `overrides` (NAME=value) replacing or
+// adding variables, built before the child exists.
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view assignment(*entry);
+    const absl::string_view name = assignment.substr(0, assignment.find('='));
+    const bool overridden = std::any_of(
+        overrides.begin(), overrides.end(), [&](const std::string& o) {
+          return absl::StartsWith(o, absl::StrCat(name, "="));
+        });
+    if (!overridden) env.emplace_back(assignment);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+}  // namespace
 
 ChildProcess::ChildProcess(const std::string& program,
                            const std::vector<std::string>& args,
                            const std::vector<std::string>& env) {
   int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) std::abort();
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    // The test runner may block signals; the child must see SIGTERM.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (const std::string& assignment : env) {
-      putenv(strdup(assignment.c_str()));
-    }
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const std::string& arg : args)
-      argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
+  // Close-on-exec: the child keeps only the ends dup2'd onto stdout/stderr.
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) std::abort();
+  std::vector<std::string> argv_strings = {program};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(env);
+  std::vector<char*> argv = NullTerminated(argv_strings);
+  std::vector<char*> envp = NullTerminated(env_strings);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  // The test runner may block signals; the child must see SIGTERM.
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+  const int error = posix_spawn(&pid_, program.c_str(), &actions, &attributes,
+                                argv.data(), envp.data());
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
   close(pipe_fds[1]);
+  if (error != 0) {
+    // As a failed exec would: exit code 127, and the reason as its output.
+    pid_ = -1;
+    exit_code_ = 127;
+    absl::MutexLock lock(&mu_);
+    lines_.push_back(
+        absl::StrCat("posix_spawn ", program, ": ", std::strerror(error)));
+  }
   reader_ = std::thread([this, fd = pipe_fds[0]] { ReadOutput(fd); });
 }
 
@@ -88,9 +132,13 @@ std::vector<std::string> ChildProcess::Lines() {
   return lines_;
 }
 
-void ChildProcess::Signal(int signal) { kill(pid_, signal); }
+void ChildProcess::Signal(int signal) {
+  // Never kill(-1, ...): that would signal every process we may signal.
+  if (pid_ > 0) kill(pid_, signal);
+}
 
 int ChildProcess::WaitForExit(absl::Duration timeout) {
+  if (pid_ <= 0) return exit_code_;
   const absl::Time deadline = absl::Now() + timeout;
   int status = 0;
   while (true) {

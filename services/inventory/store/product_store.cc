@@ -12,6 +12,14 @@ namespace {
 
 constexpr absl::string_view kStreamPrefix = "product-";
 
+// The events that end a reservation, as a SQL predicate on `type`; the
+// names are the domain's own constants, never input.
+std::string ReservationEndedTypes() {
+  return absl::StrCat("type IN ('", TypeOf(v1::StockReleased()), "', '",
+                      TypeOf(v1::ReservationExpired()), "', '",
+                      TypeOf(v1::StockCommitted()), "')");
+}
+
 std::string SnapshotJson(const Product& product) {
   v1::ProductSnapshot snapshot;
   snapshot.set_name(product.name);
@@ -74,18 +82,22 @@ std::string StreamOf(const std::string& product_id) {
 }
 
 std::vector<eventstore::Migration> ProductStore::Migrations() {
-  return {{"0100_reservation_history", R"sql(
+  // Applied migrations never change: this text must stay as deployed
+  // databases ran it (the names come from the domain, spelled as then).
+  return {{"0100_reservation_history",
+           absl::StrCat(R"sql(
 -- Finds how a reservation ended without replaying the product's stream.
 CREATE INDEX events_reservation_id ON {schema}.events
   (stream_id, (data->>'reservationId'))
-  WHERE type IN ('stock.released', 'reservation.expired', 'stock.committed');
-)sql"},
-          {"0101_reservation_once", R"sql(
+  WHERE )sql",
+                        ReservationEndedTypes(), ";\n")},
+          {"0101_reservation_once",
+           absl::StrCat(R"sql(
 -- A reservation id is used once per product: a reuse fails the append
 -- itself, so the common case needs no look-up before reserving.
 CREATE UNIQUE INDEX events_reservation_once ON {schema}.events
-  (stream_id, (data->>'reservationId')) WHERE type = 'stock.reserved';
-)sql"}};
+  (stream_id, (data->>'reservationId')) WHERE type = ')sql",
+                        TypeOf(v1::StockReserved()), "';\n")}};
 }
 
 absl::StatusOr<LoadedProduct> ProductStore::Load(
@@ -115,11 +127,12 @@ absl::StatusOr<LoadedProduct> ProductStore::Load(
 absl::StatusOr<PastReservation> ProductStore::FindPastReservation(
     const std::string& product_id, const std::string& reservation_id) {
   const std::string name = events_->schema() + "_past_reservation";
+  // The type list is spelled as in index events_reservation_id (migration
+  // 0100), from the same definition, so the planner can use that index.
   const std::string sql = absl::StrCat(
       "SELECT type FROM ", events_->schema(),
-      ".events WHERE stream_id = $1 AND data->>'reservationId' = $2 AND type "
-      "IN ('stock.released', 'reservation.expired', 'stock.committed') "
-      "LIMIT 1");
+      ".events WHERE stream_id = $1 AND data->>'reservationId' = $2 AND ",
+      ReservationEndedTypes(), " LIMIT 1");
   PastReservation past = PastReservation::kNone;
   absl::Status status = events_->pool().Run([&](eventstore::Connection& c) {
     c.Prepare(name, sql);
@@ -128,9 +141,12 @@ absl::StatusOr<PastReservation> ProductStore::FindPastReservation(
         tx.exec_prepared(name, StreamOf(product_id), reservation_id);
     if (rows.empty()) return absl::OkStatus();
     const std::string type = rows[0][0].as<std::string>();
-    if (type == "stock.released") past = PastReservation::kReleased;
-    if (type == "reservation.expired") past = PastReservation::kExpired;
-    if (type == "stock.committed") past = PastReservation::kCommitted;
+    if (type == TypeOf(v1::StockReleased())) past = PastReservation::kReleased;
+    if (type == TypeOf(v1::ReservationExpired())) {
+      past = PastReservation::kExpired;
+    }
+    if (type == TypeOf(v1::StockCommitted()))
+      past = PastReservation::kCommitted;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_database.h"
 #include "tests/support/wrong_version.h"
 
@@ -273,8 +274,9 @@ TEST_F(EventStoreBatchAppendTest, UniqueViolationsFailOnlyTheOffenders) {
                         {"d", 1}});
   ASSERT_TRUE(results[0].ok()) << results[0].status();
   EXPECT_EQ(results[0]->version, 2);
-  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(shop::ReasonOf(results[1].status()), kUniqueViolationReason);
+  EXPECT_THAT(results[1],
+              shop::testing::StatusIs(absl::StatusCode::kAlreadyExists,
+                                      kUniqueViolationReason));
   ASSERT_TRUE(shop::ErrorInfoOf(results[1].status()).has_value());
   EXPECT_EQ(shop::ErrorInfoOf(results[1].status())->metadata().at("constraint"),
             "k_once");
@@ -542,14 +544,15 @@ TEST_F(EventStoreBatchAppendTest, AsyncAppendFromACallbackWhileClosing) {
   ASSERT_TRUE(store->AwaitGroupCommit(1, 0, kPatience));
   std::thread destroyer([&] { store.reset(); });
   // The destructor marks the store closing at once, then waits for the
-  // append; a generous pause makes sure it got there.
-  absl::SleepFor(absl::Milliseconds(200));
+  // append.
+  ASSERT_TRUE(closing->AwaitClosing(kPatience));
   locker.Release();
   destroyer.join();
 
   std::vector<absl::StatusOr<AppendResult>> results = answers.Await();
   EXPECT_TRUE(results[0].ok()) << results[0].status();
-  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(results[1],
+              shop::testing::StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_database.h"
 #include "tests/support/wrong_version.h"
 
@@ -23,6 +24,7 @@ namespace {
 
 using ::shop::testing::ExecAsAdmin;
 using ::shop::testing::ExpectWrongVersion;
+using ::shop::testing::StatusIs;
 using ::shop::testing::TestDsn;
 using ::shop::testing::TestSchema;
 using ::testing::ElementsAre;
@@ -425,13 +427,70 @@ TEST(ServiceConstraintTest, UniqueIndexRefusalIsReported) {
           .ok());
   absl::StatusOr<AppendResult> second =
       store.Append("b", ExpectedVersion::Any(), {Event("t", R"({"key":"k"})")});
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(shop::ReasonOf(second.status()), kUniqueViolationReason);
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kAlreadyExists,
+                               kUniqueViolationReason));
   EXPECT_EQ(shop::ErrorInfoOf(second.status())->metadata().at("constraint"),
             "one_key");
   absl::StatusOr<StreamHead> b = store.ReadHead("b");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->version, 0);
+}
+
+// Errors are recognised by SQLSTATE and constraint name, so a server that
+// speaks another language (lc_messages, superuser-settable per session)
+// gets the same answers: a service's unique index named, a retried append
+// a duplicate, a missing privilege PERMISSION_DENIED.
+TEST(ServerLanguageTest, ErrorsAreRecognisedInGerman) {
+  const std::string dsn =
+      absl::StrCat(TestDsn(), " options='-c lc_messages=de_DE.UTF-8'");
+  try {
+    pqxx::connection probe(dsn);
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "the server lacks the de_DE.UTF-8 locale: " << e.what();
+  }
+  TestSchema schema("lang_test");
+  const std::string role = "lang_" + NewUuid().substr(28);
+  ExecAsAdmin(absl::StrCat("CREATE ROLE ", role));
+  {
+    ConnectionPool pool(PoolOptions{.dsn = dsn, .size = 1});
+    ASSERT_TRUE(Migrate(pool, schema.name(), {{"0100_one_key", R"sql(
+      CREATE UNIQUE INDEX one_key ON {schema}.events ((data->>'key')))sql"}})
+                    .ok());
+    // The premise: the server's messages are German now.
+    absl::Status german = pool.Run([](Connection& connection) {
+      pqxx::nontransaction tx(connection.raw());
+      tx.exec("SELECT * FROM no_such_table");
+      return absl::OkStatus();
+    });
+    ASSERT_THAT(german.message(), ::testing::HasSubstr("FEHLER"));
+
+    EventStore store(&pool, schema.name());
+    const std::vector<EventData> first = {Event("t", R"({"key":"k"})")};
+    ASSERT_TRUE(store.Append("a", ExpectedVersion::Any(), first).ok());
+    absl::StatusOr<AppendResult> retried =
+        store.Append("a", ExpectedVersion::Any(), first);
+    ASSERT_TRUE(retried.ok()) << retried.status();
+    EXPECT_TRUE(retried->duplicate);
+
+    absl::StatusOr<AppendResult> taken = store.Append(
+        "b", ExpectedVersion::Any(), {Event("t", R"({"key":"k"})")});
+    EXPECT_THAT(taken, StatusIs(absl::StatusCode::kAlreadyExists,
+                                kUniqueViolationReason));
+    EXPECT_EQ(shop::ErrorInfoOf(taken.status())->metadata().at("constraint"),
+              "one_key");
+
+    absl::Status denied = pool.Run([&](Connection& connection) {
+      pqxx::nontransaction(connection.raw())
+          .exec(absl::StrCat("SET ROLE ", role));
+      connection.Prepare("lang_denied", absl::StrCat("SELECT 1 FROM ",
+                                                     schema.name(), ".events"));
+      pqxx::nontransaction tx(connection.raw());
+      tx.exec_prepared("lang_denied");
+      return absl::OkStatus();
+    });
+    EXPECT_THAT(denied, StatusIs(absl::StatusCode::kPermissionDenied));
+  }
+  ExecAsAdmin(absl::StrCat("DROP ROLE ", role));
 }
 
 // Each service's role owns its schema and cannot touch the other's.
