@@ -427,7 +427,7 @@ TEST(ServiceConstraintTest, UniqueIndexRefusalIsReported) {
           .ok());
   absl::StatusOr<AppendResult> second =
       store.Append("b", ExpectedVersion::Any(), {Event("t", R"({"key":"k"})")});
-  EXPECT_THAT(second, StatusIs(absl::StatusCode::kAlreadyExists,
+  ASSERT_THAT(second, StatusIs(absl::StatusCode::kAlreadyExists,
                                kUniqueViolationReason));
   EXPECT_EQ(shop::ErrorInfoOf(second.status())->metadata().at("constraint"),
             "one_key");
@@ -474,7 +474,7 @@ TEST(ServerLanguageTest, ErrorsAreRecognisedInGerman) {
 
     absl::StatusOr<AppendResult> taken = store.Append(
         "b", ExpectedVersion::Any(), {Event("t", R"({"key":"k"})")});
-    EXPECT_THAT(taken, StatusIs(absl::StatusCode::kAlreadyExists,
+    ASSERT_THAT(taken, StatusIs(absl::StatusCode::kAlreadyExists,
                                 kUniqueViolationReason));
     EXPECT_EQ(shop::ErrorInfoOf(taken.status())->metadata().at("constraint"),
               "one_key");
