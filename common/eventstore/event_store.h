@@ -61,6 +61,31 @@ struct CommandContext {
 bool ShouldRetryAppend(const absl::Status& status,
                        const CommandContext& context);
 
+// The one retry policy of a command whose append lost a race: attempt 1 is
+// the first decision; after a refusal, Again() backs off and says whether
+// to decide again (only a version conflict the caller did not pin, and at
+// most `max_attempts` attempts in all). Once it says no, Answer() is what
+// the caller returns: the refusal itself, or ConflictsExhausted.
+//   AppendRetry retry(max_attempts);
+//   do { status = DecideAndAppend(); if (status.ok()) return ...; }
+//   while (retry.Again(status, context));
+//   return retry.Answer(status, domain, stream);
+class AppendRetry final {
+ public:
+  explicit AppendRetry(int max_attempts) : max_attempts_(max_attempts) {}
+
+  bool Again(const absl::Status& status, const CommandContext& context);
+  absl::Status Answer(const absl::Status& status, absl::string_view domain,
+                      const std::string& stream) const;
+  // Attempts made so far (1 before the first Again()).
+  int attempts() const { return attempts_; }
+
+ private:
+  const int max_attempts_;
+  int attempts_ = 1;
+  bool exhausted_ = false;
+};
+
 // ABORTED / CONCURRENCY_CONFLICT after `attempts` lost races on `stream`.
 absl::Status ConflictsExhausted(absl::string_view domain,
                                 const std::string& stream, int attempts);

@@ -40,6 +40,24 @@ absl::Status ConflictsExhausted(absl::string_view domain,
                          {{"stream", stream}});
 }
 
+bool AppendRetry::Again(const absl::Status& status,
+                        const CommandContext& context) {
+  if (!ShouldRetryAppend(status, context)) return false;
+  if (attempts_ >= max_attempts_) {
+    exhausted_ = true;
+    return false;
+  }
+  ++attempts_;
+  BackoffBeforeRetry(attempts_);
+  return true;
+}
+
+absl::Status AppendRetry::Answer(const absl::Status& status,
+                                 absl::string_view domain,
+                                 const std::string& stream) const {
+  return exhausted_ ? ConflictsExhausted(domain, stream, attempts_) : status;
+}
+
 absl::StatusOr<int64_t> LoadStream(
     EventStore& store, const std::string& stream,
     absl::FunctionRef<absl::Status(const std::string& snapshot_json)> restore,
