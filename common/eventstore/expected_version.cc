@@ -1,3 +1,5 @@
+// Owns expected versions (any, no_stream, stream_exists, exact), the
+// WRONG_EXPECTED_VERSION error and its facts, and the backoff between tries.
 #include "common/eventstore/expected_version.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Owns event ids: new time-ordered UUIDs and the canonical-form check.
 #include "common/eventstore/uuid.h"
 
 #include <cstdint>
