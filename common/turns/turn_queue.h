@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -87,6 +88,29 @@ class TurnQueue final {
     return std::nullopt;
   }
 
+  // A turn whose commands the turn owns: whoever runs it answers and frees
+  // them.
+  template <typename W>
+  struct OwnedTurn {
+    std::vector<std::unique_ptr<W>> batch;
+    std::optional<Versioned> cached;
+  };
+
+  // Enter for a command the queue owns until its turn hands it over.
+  template <typename W>
+  std::optional<OwnedTurn<W>> Enter(const std::string& id,
+                                    std::unique_ptr<W> waiter,
+                                    size_t max_batch) {
+    return Owned(Enter<W>(id, waiter.release(), max_batch));
+  }
+  // Next for turns of owned commands.
+  template <typename W>
+  std::optional<OwnedTurn<W>> NextOwned(const std::string& id,
+                                        std::optional<Versioned> after,
+                                        size_t max_batch) {
+    return Owned(Next<W>(id, std::move(after), max_batch));
+  }
+
   // Waits until no turn from Enter is in progress: every command queued
   // with Enter has been run and passed on with Next.
   void AwaitNoTurns() {
@@ -108,6 +132,16 @@ class TurnQueue final {
 
  private:
   static constexpr size_t kMaxPerStripe = 4096;
+
+  template <typename W>
+  static std::optional<OwnedTurn<W>> Owned(std::optional<Turn<W>> turn) {
+    if (!turn.has_value()) return std::nullopt;
+    OwnedTurn<W> owned{{}, std::move(turn->cached)};
+    owned.batch.reserve(turn->batch.size());
+    for (W* waiter : turn->batch) owned.batch.emplace_back(waiter);
+    return owned;
+  }
+
   struct Stripe {
     absl::Mutex mu;
     absl::flat_hash_map<std::string, Versioned> cache ABSL_GUARDED_BY(mu);

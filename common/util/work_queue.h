@@ -10,17 +10,24 @@
 
 namespace shop {
 
+// Runs work that may block somewhere else than on the caller's thread.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual void Schedule(absl::AnyInvocable<void() &&> work) = 0;
+};
+
 // A fixed set of threads running queued work in order of arrival, for work
 // that may block (database calls) and so must not run on the caller's
 // thread. The destructor runs what is queued, then joins the threads.
-class WorkQueue final {
+class WorkQueue final : public Executor {
  public:
   explicit WorkQueue(int threads) {
     for (int i = 0; i < threads; ++i) {
       threads_.emplace_back([this] { Work(); });
     }
   }
-  ~WorkQueue() {
+  ~WorkQueue() override {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
@@ -30,7 +37,7 @@ class WorkQueue final {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
-  void Schedule(absl::AnyInvocable<void() &&> work) {
+  void Schedule(absl::AnyInvocable<void() &&> work) override {
     absl::MutexLock lock(&mu_);
     queue_.push_back(std::move(work));
   }

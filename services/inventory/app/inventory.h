@@ -12,25 +12,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
-#include "common/turns/turn_queue.h"
 #include "common/util/work_queue.h"
+#include "services/inventory/app/command.h"
+#include "services/inventory/app/product_turns.h"
 #include "services/inventory/domain/product.h"
 #include "services/inventory/store/product_store.h"
 
 namespace inventory {
-
-using CallContext = eventstore::CommandContext;
-
-// A command's result: the product's figures after it, and what it appended.
-struct Outcome {
-  int64_t version = 0;
-  std::vector<Event> events;  // empty when the command was a repeat
-  int64_t price_cents = 0;
-  int64_t on_hand = 0;
-  int64_t available = 0;
-  // The reservation the command named, when it is live afterwards.
-  std::optional<Reservation> reservation;
-};
 
 struct InventoryOptions {
   absl::Duration default_ttl = absl::Minutes(15);
@@ -42,16 +30,10 @@ struct InventoryOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
-// Receives a command's answer.
-using Done = absl::AnyInvocable<void(absl::StatusOr<Outcome>) &&>;
-
-// The inventory's use cases: load, decide, append, retry on conflict.
-//
-// A command does not hold a thread while it waits: it joins its product's
-// queue, and the commands queued on one product are decided together on the
-// state the last write left and appended without waiting; `done` runs when
-// the append has been answered, on a thread of the inventory or of the
-// event store. The overloads without `done` wait for it.
+// The inventory's use cases. Each write is a command (a pure decision and
+// what it needs loaded) run by its product's turn (ProductTurns); `done`
+// runs when the append has been answered, on a thread of the inventory or
+// of the event store. The overloads without `done` wait for it.
 class Inventory final {
  public:
   Inventory(ProductStore* store, InventoryOptions options);
@@ -90,7 +72,7 @@ class Inventory final {
 
   // Commands waiting for their product's write in flight (for tests).
   size_t Queued(const std::string& product_id) {
-    return products_.Queued(product_id);
+    return turns_.Queued(product_id);
   }
 
   // One pass of the expiry sweep: expires what is overdue on up to
@@ -98,57 +80,17 @@ class Inventory final {
   absl::StatusOr<int> ExpireDue(int max_products);
 
  private:
-  // Decides a command on a product's state. `reused` is set once a unique
-  // index refused the events because their reservation id was used before.
-  using Decider = absl::AnyInvocable<absl::StatusOr<std::vector<Event>>(
-      const Product& product, bool reused)>;
-  struct Command;
-  using Cached = shop::TurnQueue<Product>::Versioned;
-  using Turn = shop::TurnQueue<Product>::Turn<Command>;
+  // Queues a command about `reservation_id` (if any); `needs_past` says
+  // that deciding needs how the reservation ended when it is not live.
+  void Execute(const std::string& product_id, CallContext context,
+               std::string reservation_id, bool needs_past, DecideFn decide,
+               Done done);
 
-  // Queues a command behind the others on its product. `reservation_id`
-  // names the reservation the outcome reports, if any; `reads_history`
-  // says that deciding may look it up in the database when it is not live.
-  void Execute(std::string product_id, CallContext context,
-               std::string reservation_id, Decider decide, Done done,
-               bool reads_history = false);
-  // Runs one turn of a product's queue: decided on the cached state and
-  // appended without waiting when it can, else on a worker.
-  void Run(std::string product_id, Turn turn);
-  // Runs `batch` on a worker thread, waiting for the database as needed.
-  void RunOnWorker(std::string product_id, std::vector<Command*> batch,
-                   std::optional<Cached> cached);
-  // Ends a turn with `after` cached and runs the commands queued meanwhile.
-  void Continue(const std::string& product_id, std::optional<Cached> after);
-  // Load (or take the cached state), decide each command of `batch` in
-  // order, append all their events at once; decide again on a concurrent
-  // change. Returns the state to cache.
-  std::optional<Cached> RunBatch(const std::string& product_id,
-                                 std::optional<Cached> cached,
-                                 const std::vector<Command*>& batch);
-  // Decides the commands of `batch` in order on `state` (which they evolve)
-  // until the events would outgrow one append, or, unless `may_block`, a
-  // command would read history; returns their events and how many commands
-  // it decided.
-  std::pair<std::vector<eventstore::EventData>, size_t> DecideInOrder(
-      const std::string& product_id, Cached& state,
-      const std::vector<Command*>& batch, bool may_block);
-  // Executes a command about `reservation_id` whose rule also needs how the
-  // reservation ended, if it is no longer live.
-  using PastDecider = absl::AnyInvocable<absl::StatusOr<std::vector<Event>>(
-      const Product& product, PastReservation past)>;
-  void ExecuteOnPast(const std::string& product_id,
-                     const std::string& reservation_id, CallContext context,
-                     PastDecider decide, Done done);
-  // The past of `reservation_id` when it is not live on `product`.
-  absl::StatusOr<PastReservation> PastOf(const std::string& product_id,
-                                         const std::string& reservation_id,
-                                         const Product& product);
   ProductStore* store_;
   InventoryOptions options_;
-  // A write decided on a cached product skips the load.
-  shop::TurnQueue<Product> products_;
+  // Declared before the turns, which use them until they are destroyed.
   shop::WorkQueue workers_;
+  ProductTurns turns_;
 };
 
 }  // namespace inventory

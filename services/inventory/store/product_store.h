@@ -25,35 +25,56 @@ struct LoadedProduct {
 std::vector<eventstore::EventData> EventDataOf(
     const std::vector<Event>& events, const eventstore::Metadata& metadata);
 
+// What a product's turn reads and writes: ProductStore over PostgreSQL, or
+// a fake in the unit tests of the turn.
+class ProductStorage {
+ public:
+  virtual ~ProductStorage() = default;
+
+  virtual absl::StatusOr<LoadedProduct> Load(const std::string& product_id) = 0;
+  // How a reservation id that is not live ended, read from history.
+  virtual absl::StatusOr<PastReservation> FindPastReservation(
+      const std::string& product_id, const std::string& reservation_id) = 0;
+  // Appends `events` if the product is still at `expected_version`;
+  // `after` is the state they lead to. `*snapshot_version` is the version
+  // the stored snapshot reflects, moved when a new snapshot is written.
+  virtual absl::StatusOr<eventstore::AppendResult> Append(
+      const std::string& product_id, int64_t expected_version,
+      const std::vector<eventstore::EventData>& events, const Product& after,
+      int64_t* snapshot_version) = 0;
+  // Append without waiting; `*snapshot_version` (which must live until
+  // `done` runs) moves before `done` runs, as Append moves it.
+  virtual void AppendAsync(const std::string& product_id,
+                           int64_t expected_version,
+                           std::vector<eventstore::EventData> events,
+                           const Product& after, int64_t* snapshot_version,
+                           eventstore::AppendCallback done) = 0;
+};
+
 // Products on top of the event store: loads from the snapshot row (plus any
 // newer events), appends with the new snapshot in the same statement.
-class ProductStore final {
+class ProductStore final : public ProductStorage {
  public:
   explicit ProductStore(eventstore::EventStore* events) : events_(events) {}
 
   // The inventory schema's own migrations, after the event store's.
   static std::vector<eventstore::Migration> Migrations();
 
-  absl::StatusOr<LoadedProduct> Load(const std::string& product_id);
-
-  // How a reservation id that is not live ended, read from history.
+  absl::StatusOr<LoadedProduct> Load(const std::string& product_id) override;
   absl::StatusOr<PastReservation> FindPastReservation(
-      const std::string& product_id, const std::string& reservation_id);
+      const std::string& product_id,
+      const std::string& reservation_id) override;
 
-  // Appends `events` if the product is still at `expected_version`;
-  // `after` is the state they lead to. It is stored as the new snapshot
-  // when enough events have passed since `*snapshot_version`, which then
-  // moves to the new version.
+  // `after` is stored as the new snapshot when enough events have passed
+  // since `*snapshot_version`.
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& product_id, int64_t expected_version,
       const std::vector<eventstore::EventData>& events, const Product& after,
-      int64_t* snapshot_version);
-  // Append without waiting; `*snapshot_version` (which must live until
-  // `done` runs) moves before `done` runs, as Append moves it.
+      int64_t* snapshot_version) override;
   void AppendAsync(const std::string& product_id, int64_t expected_version,
                    std::vector<eventstore::EventData> events,
                    const Product& after, int64_t* snapshot_version,
-                   eventstore::AppendCallback done);
+                   eventstore::AppendCallback done) override;
 
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& product_id, int64_t from_version, int max_count);

@@ -1,0 +1,101 @@
+// Owns the rule by which one product's queued commands share an append:
+// in order, each on the state the ones before it left.
+#include "services/inventory/app/batch_decision.h"
+
+#include <iterator>
+#include <utility>
+#include <variant>
+
+#include "absl/container/flat_hash_set.h"
+#include "common/util/overloaded.h"
+#include "services/inventory/store/product_store.h"
+
+namespace inventory {
+namespace {
+
+// The reservation an event ends, if it ends one.
+const std::string* EndedBy(const Event& event) {
+  return std::visit(
+      shop::Overloaded{
+          [](const v1::StockReleased& e) { return &e.reservation_id(); },
+          [](const v1::StockCommitted& e) { return &e.reservation_id(); },
+          [](const v1::ReservationExpired& e) { return &e.reservation_id(); },
+          [](const auto&) -> const std::string* { return nullptr; },
+      },
+      event);
+}
+
+}  // namespace
+
+BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
+                          const Batch& batch, const Pasts& pasts,
+                          absl::Time now, size_t max_commands) {
+  const int64_t loaded_version = state.version;
+  BatchDecision decision;
+  // Reservations this batch ends: history does not show them until the
+  // batch is written.
+  absl::flat_hash_set<std::string> ended;
+  for (const std::unique_ptr<Command>& command : batch) {
+    if (decision.decided == max_commands) break;
+    // Leave room for the largest decision; the rest go in the next append.
+    if (decision.decided > 0 &&
+        decision.events.size() + kMaxExpiriesPerDecision + 1 >
+            eventstore::EventStore::kMaxEventsPerAppend) {
+      break;
+    }
+    Facts facts{.past = PastReservation::kNone, .now = now};
+    const Product& product = state.state;
+    if (command->NeedsPast() && product.exists &&
+        !product.reservations().contains(command->reservation_id)) {
+      if (ended.contains(command->reservation_id)) {
+        decision.waits_for_write = true;
+        break;
+      }
+      auto past = pasts.find(command->reservation_id);
+      if (past == pasts.end()) {
+        decision.needs_past = command->reservation_id;
+        break;
+      }
+      facts.past = past->second;
+    }
+    ++decision.decided;
+    const int64_t version =
+        loaded_version + static_cast<int64_t>(decision.events.size());
+    const std::optional<int64_t>& expected = command->context.expected_version;
+    if (expected.has_value() && *expected != version) {
+      command->result = eventstore::WrongExpectedVersionError(
+          StreamOf(product_id), eventstore::ExpectedVersion::Exactly(*expected),
+          version);
+      continue;
+    }
+    absl::StatusOr<std::vector<Event>> events =
+        command->decide(state.state, facts);
+    if (!events.ok()) {
+      command->result = events.status();
+      continue;
+    }
+    for (const Event& event : *events) {
+      state.state = Evolve(std::move(state.state), event);
+      if (const std::string* id = EndedBy(event)) ended.insert(*id);
+    }
+    std::vector<eventstore::EventData> written =
+        EventDataOf(*events, command->context.metadata);
+    decision.events.insert(decision.events.end(),
+                           std::make_move_iterator(written.begin()),
+                           std::make_move_iterator(written.end()));
+    Outcome outcome{.version = version + static_cast<int64_t>(events->size()),
+                    .events = *std::move(events),
+                    .price_cents = state.state.price_cents,
+                    .on_hand = state.state.on_hand,
+                    .available = state.state.available(),
+                    .reservation = std::nullopt};
+    if (auto live = state.state.reservations().find(command->reservation_id);
+        live != state.state.reservations().end()) {
+      outcome.reservation = live->second;
+    }
+    command->result = std::move(outcome);
+  }
+  return decision;
+}
+
+}  // namespace inventory
