@@ -11,11 +11,11 @@
 namespace shop {
 
 void LogJson(const char* level, absl::string_view message) {
-  std::string line = absl::StrCat(
-      "{\"time\":\"",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                       absl::UTCTimeZone()),
-      "\",\"level\":\"", level, "\",\"message\":");
+  std::string line =
+      absl::StrCat("{\"time\":\"",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   "\",\"level\":\"", level, "\",\"message\":");
   AppendJsonString(message, &line);
   line += "}\n";
   std::fwrite(line.data(), 1, line.size(), stdout);

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "absl/status/status.h"
 #include "common/eventstore/uuid.h"
 #include "common/util/proto_json.h"
 #include "grpcpp/grpcpp.h"

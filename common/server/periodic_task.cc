@@ -2,7 +2,6 @@
 
 #include <utility>
 
-
 namespace shop {
 
 PeriodicTask::PeriodicTask(absl::Duration interval, std::function<void()> task)

@@ -13,7 +13,8 @@
 
 // One matcher for an error's code and, optionally, its ErrorInfo reason, on
 // absl::Status, absl::StatusOr<T> and grpc::Status alike:
-//   EXPECT_THAT(result, StatusIs(absl::StatusCode::kNotFound, "CART_NOT_FOUND"));
+//   EXPECT_THAT(result, StatusIs(absl::StatusCode::kNotFound,
+//   "CART_NOT_FOUND"));
 namespace shop::testing {
 
 namespace internal {
@@ -41,7 +42,8 @@ class StatusIsMatcher {
     *listener << "whose status is " << status;
     const std::string reason = shop::ReasonOf(status);
     if (reason_.has_value()) *listener << " (reason \"" << reason << "\")";
-    return status.code() == code_ && (!reason_.has_value() || reason == *reason_);
+    return status.code() == code_ &&
+           (!reason_.has_value() || reason == *reason_);
   }
   void DescribeTo(std::ostream* os) const {
     *os << "has code " << absl::StatusCodeToString(code_);

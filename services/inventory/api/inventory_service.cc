@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "common/rpc/call_metadata.h"
-#include "common/server/history.h"
 #include "common/rpc/status_mapping.h"
+#include "common/server/history.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 
