@@ -1,10 +1,11 @@
+// Owns the handlers of the inventory's writes: validation, the command, and
+// the response made of its outcome.
 #include "services/inventory/api/inventory_service.h"
 
 #include <utility>
 
 #include "common/rpc/call_metadata.h"
 #include "common/rpc/status_mapping.h"
-#include "common/server/history.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 
@@ -57,19 +58,6 @@ absl::Status Validate(const v1::CommitReservationRequest& request) {
       {shop::ValidateId("product_id", request.product_id()),
        shop::ValidateId("reservation_id", request.reservation_id()),
        shop::ValidateExpectedVersion(request)});
-}
-
-absl::Status Validate(const v1::GetStockRequest& request) {
-  return shop::ValidateId("product_id", request.product_id());
-}
-
-absl::Status Validate(const v1::ListProductEventsRequest& request) {
-  return shop::FirstError(
-      {shop::ValidateId("product_id", request.product_id()),
-       shop::ValidateRange("from_version", request.from_version(), 0,
-                           std::numeric_limits<int64_t>::max()),
-       shop::ValidateRange("max_count", request.max_count(), 0,
-                           shop::kMaxHistoryPage)});
 }
 
 namespace {
@@ -198,44 +186,6 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::CommitReservation(
           return grpc::Status::OK;
         }));
   });
-}
-
-grpc::Status InventoryServiceImpl::GetStock(grpc::ServerContext* /*context*/,
-                                            const v1::GetStockRequest* request,
-                                            v1::GetStockResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
-    return shop::ToGrpcStatus(valid);
-  }
-  absl::StatusOr<LoadedProduct> loaded =
-      inventory_->GetStock(request->product_id());
-  if (!loaded.ok()) return shop::ToGrpcStatus(loaded.status());
-  const Product& product = loaded->product;
-  response->set_product_id(request->product_id());
-  response->set_name(product.name);
-  response->set_price_cents(product.price_cents);
-  response->set_on_hand(product.on_hand);
-  response->set_reserved(product.reserved());
-  response->set_available(product.available());
-  response->set_version(loaded->version);
-  return grpc::Status::OK;
-}
-
-grpc::Status InventoryServiceImpl::ListProductEvents(
-    grpc::ServerContext* /*context*/,
-    const v1::ListProductEventsRequest* request,
-    v1::ListProductEventsResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
-    return shop::ToGrpcStatus(valid);
-  }
-  const int page = request->max_count() == 0 ? shop::kDefaultHistoryPage
-                                             : request->max_count();
-  absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
-      inventory_->ListEvents(request->product_id(),
-                             std::max<int64_t>(request->from_version(), 1),
-                             page);
-  if (!events.ok()) return shop::ToGrpcStatus(events.status());
-  shop::FillHistory(*events, page, response);
-  return grpc::Status::OK;
 }
 
 }  // namespace inventory
