@@ -29,6 +29,15 @@ absl::Status ValidateQuantity(absl::string_view field, int64_t value);
 absl::Status ValidateText(absl::string_view field, absl::string_view value,
                           size_t min_bytes, size_t max_bytes);
 
+// A protobuf enum value: one the enum defines (`known`), and not 0, the
+// UNSPECIFIED value, unless `unspecified_allowed`.
+absl::Status ValidateEnum(absl::string_view field, int value, bool known,
+                          bool unspecified_allowed = false);
+// An id of a kind with a small alphabet: 1..max_bytes of [a-z0-9_-].
+absl::Status ValidateSlug(absl::string_view field, absl::string_view value,
+                          size_t max_bytes);
+// INVALID_ARGUMENT / INVALID_FIELD: "`field` `message`".
+absl::Status InvalidField(absl::string_view field, absl::string_view message);
 // The first failed check, or OK.
 absl::Status FirstError(std::initializer_list<absl::Status> checks);
 

@@ -163,7 +163,7 @@ bool AppendMap(const Message& message, const FieldDescriptor* field,
   return true;
 }
 
-// Appends `message` as protobuf's JSON printer would, with every field
+// Appends the JSON value protobuf's printer writes, with every field
 // printed; false when it holds something this writer leaves to protobuf.
 bool AppendMessage(const Message& message, std::string* out) {
   const Descriptor* descriptor = message.GetDescriptor();

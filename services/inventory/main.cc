@@ -15,6 +15,7 @@
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/store/product_store.h"
+#include "services/inventory/store/warehouse_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, database_url,
@@ -50,11 +51,13 @@ int main(int argc, char** argv) {
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
                                 common.store);
   inventory::ProductStore store(&events);
+  inventory::WarehouseStore warehouses(&events);
   // Workers wait for the database: one per pooled connection.
   inventory::Inventory inventory(
-      &store, {.default_ttl =
-                   absl::Seconds(absl::GetFlag(FLAGS_reservation_ttl_seconds)),
-               .workers = common.pool_size});
+      &store, &warehouses,
+      {.default_ttl =
+           absl::Seconds(absl::GetFlag(FLAGS_reservation_ttl_seconds)),
+       .workers = common.pool_size});
   inventory::InventoryServiceImpl service(&inventory);
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {

@@ -72,7 +72,9 @@ class FakeInventory final : public cart::InventoryClient {
     return absl::OkStatus();
   }
   void Commit(const std::string& product_id, const std::string& reservation_id,
-              const cart::InventoryCall& call, CommitDone done) override {
+              const std::string& order_id, const cart::InventoryCall& call,
+              CommitDone done) override {
+    (void)order_id;
     absl::Status result = absl::OkStatus();
     {
       absl::MutexLock lock(&mu_);

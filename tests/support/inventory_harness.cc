@@ -20,9 +20,10 @@ InventoryHarness::InventoryHarness(const std::string& schema,
   events_ = std::make_unique<eventstore::EventStore>(
       pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
   store_ = std::make_unique<inventory::ProductStore>(events_.get());
+  warehouses_ = std::make_unique<inventory::WarehouseStore>(events_.get());
   options.clock = [this] { return clock_.Now(); };
-  inventory_ =
-      std::make_unique<inventory::Inventory>(store_.get(), std::move(options));
+  inventory_ = std::make_unique<inventory::Inventory>(
+      store_.get(), warehouses_.get(), std::move(options));
   service_ =
       std::make_unique<inventory::InventoryServiceImpl>(inventory_.get());
   absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(

@@ -12,6 +12,7 @@
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/store/product_store.h"
+#include "services/inventory/store/warehouse_store.h"
 #include "tests/support/test_database.h"
 
 namespace shop::testing {
@@ -55,6 +56,7 @@ class InventoryHarness final {
   std::unique_ptr<eventstore::ConnectionPool> pool_;
   std::unique_ptr<eventstore::EventStore> events_;
   std::unique_ptr<inventory::ProductStore> store_;
+  std::unique_ptr<inventory::WarehouseStore> warehouses_;
   std::unique_ptr<inventory::Inventory> inventory_;
   std::unique_ptr<inventory::InventoryServiceImpl> service_;
   std::unique_ptr<shop::Server> server_;

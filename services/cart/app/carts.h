@@ -140,8 +140,10 @@ class Carts final {
   void FinishAddItem(std::unique_ptr<AddItemFlow> flow,
                      absl::StatusOr<AddItemOutcome> result);
 
-  // Checkout's concurrent commits: the answer for each line, in order.
+  // Checkout's concurrent commits to `order_id`: the answer for each
+  // line, in order.
   std::vector<absl::Status> CommitLines(const std::vector<Line>& lines,
+                                        const std::string& order_id,
                                         const CallContext& context);
 
   CartStore* store_;

@@ -15,6 +15,7 @@
 namespace cart {
 
 std::vector<absl::Status> Carts::CommitLines(const std::vector<Line>& lines,
+                                             const std::string& order_id,
                                              const CallContext& context) {
   // The answers, filled by inventory's callbacks; the caller's thread waits.
   struct Answers {
@@ -30,8 +31,8 @@ std::vector<absl::Status> Carts::CommitLines(const std::vector<Line>& lines,
   }
   const InventoryCall call = InventoryCallOf(context);
   for (size_t i = 0; i < lines.size(); ++i) {
-    inventory_->Commit(lines[i].product_id, lines[i].reservation_id, call,
-                       [answers, i](absl::Status committed) {
+    inventory_->Commit(lines[i].product_id, lines[i].reservation_id, order_id,
+                       call, [answers, i](absl::Status committed) {
                          absl::MutexLock lock(&answers->mu);
                          answers->statuses[i] = std::move(committed);
                          --answers->pending;
@@ -59,7 +60,8 @@ absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
   // Committing is idempotent in inventory, so a retried checkout that
   // died half-way finishes the job without selling anything twice.
   const std::vector<Line>& lines = started->cart.lines;
-  const std::vector<absl::Status> committed = CommitLines(lines, context);
+  const std::vector<absl::Status> committed =
+      CommitLines(lines, OrderIdFor(cart_id), context);
   std::vector<std::string> sold;
   std::vector<RefusedLine> refused;
   absl::Status first_refusal = absl::OkStatus();

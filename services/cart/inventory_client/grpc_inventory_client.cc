@@ -95,6 +95,7 @@ absl::Status GrpcInventoryClient::Release(const std::string& product_id,
 
 void GrpcInventoryClient::Commit(const std::string& product_id,
                                  const std::string& reservation_id,
+                                 const std::string& order_id,
                                  const InventoryCall& call, CommitDone done) {
   struct Call {
     grpc::ClientContext context;
@@ -106,6 +107,7 @@ void GrpcInventoryClient::Commit(const std::string& product_id,
   auto state = std::make_shared<Call>();
   state->request.set_product_id(product_id);
   state->request.set_reservation_id(reservation_id);
+  state->request.set_order_id(order_id);
   state->done = std::move(done);
   state->callers_deadline = Prepare(call, &state->context);
   Call* raw = state.get();

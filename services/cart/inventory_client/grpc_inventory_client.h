@@ -24,7 +24,8 @@ class GrpcInventoryClient final : public InventoryClient {
                        const std::string& reservation_id,
                        const InventoryCall& call) override;
   void Commit(const std::string& product_id, const std::string& reservation_id,
-              const InventoryCall& call, CommitDone done) override;
+              const std::string& order_id, const InventoryCall& call,
+              CommitDone done) override;
 
  private:
   // Sets the call's deadline and identity; true when the caller's deadline

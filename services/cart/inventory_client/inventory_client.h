@@ -38,10 +38,12 @@ class InventoryClient {
   virtual absl::Status Release(const std::string& product_id,
                                const std::string& reservation_id,
                                const InventoryCall& call) = 0;
-  // Without waiting, so that a checkout commits its lines concurrently.
+  // Without waiting, so that a checkout commits its lines concurrently;
+  // the units stay committed to `order_id` until they ship.
   virtual void Commit(const std::string& product_id,
                       const std::string& reservation_id,
-                      const InventoryCall& call, CommitDone done) = 0;
+                      const std::string& order_id, const InventoryCall& call,
+                      CommitDone done) = 0;
 };
 
 }  // namespace cart

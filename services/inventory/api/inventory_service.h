@@ -5,17 +5,29 @@
 
 namespace inventory {
 
+// The generated service with the product writes on the callback API.
+using CallbackWrites = v1::InventoryService::WithCallbackMethod_AddProduct<
+    v1::InventoryService::WithCallbackMethod_ReceiveStock<
+        v1::InventoryService::WithCallbackMethod_ReserveStock<
+            v1::InventoryService::WithCallbackMethod_ReleaseStock<
+                v1::InventoryService::WithCallbackMethod_CommitReservation<
+                    v1::InventoryService::WithCallbackMethod_ShipStock<
+                        v1::InventoryService::WithCallbackMethod_CancelCommitment<
+                            v1::InventoryService::WithCallbackMethod_ReturnStock<
+                                v1::InventoryService::
+                                    WithCallbackMethod_TransferStock<
+                                        v1::InventoryService::
+                                            WithCallbackMethod_ReceiveTransfer<
+                                                v1::InventoryService::
+                                                    WithCallbackMethod_AdjustStock<
+                                                        v1::InventoryService::
+                                                            Service>>>>>>>>>>>;
+
 // gRPC handlers: validate every field, call the use case, map the result.
-// The writes answer from the use case's callback, holding no thread while
-// they wait for their append; the reads are plain blocking handlers.
-class InventoryServiceImpl final
-    : public v1::InventoryService::WithCallbackMethod_AddProduct<
-          v1::InventoryService::WithCallbackMethod_ReceiveStock<
-              v1::InventoryService::WithCallbackMethod_ReserveStock<
-                  v1::InventoryService::WithCallbackMethod_ReleaseStock<
-                      v1::InventoryService::
-                          WithCallbackMethod_CommitReservation<
-                              v1::InventoryService::Service>>>>> {
+// The product writes answer from the use case's callback, holding no thread
+// while they wait for their append; the reads and the warehouse calls are
+// plain blocking handlers.
+class InventoryServiceImpl final : public CallbackWrites {
  public:
   explicit InventoryServiceImpl(Inventory* inventory) : inventory_(inventory) {}
 
@@ -39,6 +51,36 @@ class InventoryServiceImpl final
       grpc::CallbackServerContext* context,
       const v1::CommitReservationRequest* request,
       v1::CommitReservationResponse* response) override;
+  grpc::ServerUnaryReactor* ShipStock(grpc::CallbackServerContext* context,
+                                      const v1::ShipStockRequest* request,
+                                      v1::ShipStockResponse* response) override;
+  grpc::ServerUnaryReactor* CancelCommitment(
+      grpc::CallbackServerContext* context,
+      const v1::CancelCommitmentRequest* request,
+      v1::CancelCommitmentResponse* response) override;
+  grpc::ServerUnaryReactor* ReturnStock(
+      grpc::CallbackServerContext* context,
+      const v1::ReturnStockRequest* request,
+      v1::ReturnStockResponse* response) override;
+  grpc::ServerUnaryReactor* TransferStock(
+      grpc::CallbackServerContext* context,
+      const v1::TransferStockRequest* request,
+      v1::TransferStockResponse* response) override;
+  grpc::ServerUnaryReactor* ReceiveTransfer(
+      grpc::CallbackServerContext* context,
+      const v1::ReceiveTransferRequest* request,
+      v1::ReceiveTransferResponse* response) override;
+  grpc::ServerUnaryReactor* AdjustStock(
+      grpc::CallbackServerContext* context,
+      const v1::AdjustStockRequest* request,
+      v1::AdjustStockResponse* response) override;
+
+  grpc::Status AddWarehouse(grpc::ServerContext* context,
+                            const v1::AddWarehouseRequest* request,
+                            v1::AddWarehouseResponse* response) override;
+  grpc::Status ListWarehouses(grpc::ServerContext* context,
+                              const v1::ListWarehousesRequest* request,
+                              v1::ListWarehousesResponse* response) override;
   grpc::Status GetStock(grpc::ServerContext* context,
                         const v1::GetStockRequest* request,
                         v1::GetStockResponse* response) override;
@@ -56,6 +98,14 @@ absl::Status Validate(const v1::ReceiveStockRequest& request);
 absl::Status Validate(const v1::ReserveStockRequest& request);
 absl::Status Validate(const v1::ReleaseStockRequest& request);
 absl::Status Validate(const v1::CommitReservationRequest& request);
+absl::Status Validate(const v1::ShipStockRequest& request);
+absl::Status Validate(const v1::CancelCommitmentRequest& request);
+absl::Status Validate(const v1::ReturnStockRequest& request);
+absl::Status Validate(const v1::TransferStockRequest& request);
+absl::Status Validate(const v1::ReceiveTransferRequest& request);
+absl::Status Validate(const v1::AdjustStockRequest& request);
+absl::Status Validate(const v1::AddWarehouseRequest& request);
+absl::Status Validate(const v1::ListWarehousesRequest& request);
 absl::Status Validate(const v1::GetStockRequest& request);
 absl::Status Validate(const v1::ListProductEventsRequest& request);
 

@@ -7,34 +7,17 @@
 #include <variant>
 
 #include "absl/container/flat_hash_set.h"
-#include "common/util/overloaded.h"
 #include "services/inventory/store/product_store.h"
 
 namespace inventory {
-namespace {
-
-// The reservation an event ends, if it ends one.
-const std::string* EndedBy(const Event& event) {
-  return std::visit(
-      shop::Overloaded{
-          [](const v1::StockReleased& e) { return &e.reservation_id(); },
-          [](const v1::StockCommitted& e) { return &e.reservation_id(); },
-          [](const v1::ReservationExpired& e) { return &e.reservation_id(); },
-          [](const auto&) -> const std::string* { return nullptr; },
-      },
-      event);
-}
-
-}  // namespace
-
 BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
                           const Batch& batch, const Pasts& pasts,
                           absl::Time now, size_t max_commands) {
   const int64_t loaded_version = state.version;
   BatchDecision decision;
-  // Reservations this batch ends: history does not show them until the
+  // Ids this batch wrote events for: history does not show them until the
   // batch is written.
-  absl::flat_hash_set<std::string> ended;
+  absl::flat_hash_set<HistoryKey> written_keys;
   for (const std::unique_ptr<Command>& command : batch) {
     if (decision.decided == max_commands) break;
     // Leave room for the largest decision; the rest go in the next append.
@@ -43,17 +26,16 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
             eventstore::EventStore::kMaxEventsPerAppend) {
       break;
     }
-    Facts facts{.past = PastReservation::kNone, .now = now};
-    const Product& product = state.state;
-    if (command->NeedsPast() && product.exists &&
-        !product.reservations().contains(command->reservation_id)) {
-      if (ended.contains(command->reservation_id)) {
+    Facts facts{.past = std::nullopt, .now = now};
+    if (command->NeedsPast(state.state)) {
+      const HistoryKey& key = *command->history.key;
+      if (written_keys.contains(key)) {
         decision.waits_for_write = true;
         break;
       }
-      auto past = pasts.find(command->reservation_id);
+      auto past = pasts.find(key);
       if (past == pasts.end()) {
-        decision.needs_past = command->reservation_id;
+        decision.needs_past = key;
         break;
       }
       facts.past = past->second;
@@ -76,7 +58,7 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
     }
     for (const Event& event : *events) {
       state.state = Evolve(std::move(state.state), event);
-      if (const std::string* id = EndedBy(event)) ended.insert(*id);
+      for (HistoryKey& key : KeysOf(event)) written_keys.insert(std::move(key));
     }
     std::vector<eventstore::EventData> written =
         EventDataOf(*events, command->context.metadata);
@@ -85,10 +67,13 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
                            std::make_move_iterator(written.end()));
     Outcome outcome{.version = version + static_cast<int64_t>(events->size()),
                     .events = *std::move(events),
+                    .repeat_of = std::nullopt,
                     .price_cents = state.state.price_cents,
-                    .on_hand = state.state.on_hand,
+                    .on_hand = state.state.on_hand(),
                     .available = state.state.available(),
+                    .warehouses = state.state.warehouses(),
                     .reservation = std::nullopt};
+    if (outcome.events.empty()) outcome.repeat_of = std::move(facts.past);
     if (auto live = state.state.reservations().find(command->reservation_id);
         live != state.state.reservations().end()) {
       outcome.reservation = live->second;

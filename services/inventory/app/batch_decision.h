@@ -19,8 +19,8 @@ namespace inventory {
 
 using CachedProduct = shop::TurnQueue<Product>::Versioned;
 using Batch = std::vector<std::unique_ptr<Command>>;
-// How reservations that are not live ended, as history told the turn.
-using Pasts = absl::flat_hash_map<std::string, PastReservation>;
+// What history told the turn about commands' ids.
+using Pasts = absl::flat_hash_map<HistoryKey, Past>;
 
 // Commands of one product decided together and written in one append.
 inline constexpr size_t kMaxBatch = 64;
@@ -31,9 +31,9 @@ struct BatchDecision {
   // Commands at the front of the batch that have their result.
   size_t decided = 0;
   // Why deciding stopped before the end, if it did for want of history:
-  // the reservation whose past the next command needs from the database...
-  std::optional<std::string> needs_past;
-  // ...or whose end this batch decided and has not written yet.
+  // the id whose past the next command needs from the database...
+  std::optional<HistoryKey> needs_past;
+  // ...or for which this batch decided an event and has not written it.
   bool waits_for_write = false;
 };
 

@@ -12,21 +12,11 @@
 #include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
 #include "common/logging/log.h"
+#include "services/inventory/domain/domain_errors.h"
 
 namespace inventory {
-namespace {
 
-// A decision that needs nothing but the product.
-template <typename C>
-DecideFn DecideOnState(const std::string& product_id, C command) {
-  return [product_id, command = std::move(command)](const Product& product,
-                                                    const Facts& /*facts*/) {
-    return Decide(product_id, command, product);
-  };
-}
-
-// Waits for the answer of a command started by `start`.
-absl::StatusOr<Outcome> Await(absl::FunctionRef<void(Done)> start) {
+absl::StatusOr<Outcome> Inventory::Await(absl::FunctionRef<void(Done)> start) {
   absl::Notification answered;
   absl::StatusOr<Outcome> outcome;
   start([&](absl::StatusOr<Outcome> result) {
@@ -37,11 +27,12 @@ absl::StatusOr<Outcome> Await(absl::FunctionRef<void(Done)> start) {
   return outcome;
 }
 
-}  // namespace
-
-Inventory::Inventory(ProductStore* store, InventoryOptions options)
+Inventory::Inventory(ProductStore* store, WarehouseStore* warehouses,
+                     InventoryOptions options)
     : store_(store),
+      warehouse_store_(warehouses),
       options_(std::move(options)),
+      warehouses_(warehouses),
       workers_(std::max(options_.workers, 1)),
       turns_(store_, &workers_,
              {.max_attempts = options_.max_attempts, .clock = options_.clock}) {
@@ -49,101 +40,43 @@ Inventory::Inventory(ProductStore* store, InventoryOptions options)
 
 Inventory::~Inventory() = default;
 
-void Inventory::Execute(const std::string& product_id, CallContext context,
-                        std::string reservation_id, bool needs_past,
-                        DecideFn decide, Done done) {
-  turns_.Submit(product_id,
-                std::make_unique<Command>(std::move(context),
-                                          std::move(reservation_id), needs_past,
-                                          std::move(decide), std::move(done)));
-}
-
-void Inventory::AddProduct(const std::string& product_id,
-                           inventory::AddProduct command, CallContext context,
-                           Done done) {
-  Execute(product_id, std::move(context), "", /*needs_past=*/false,
-          DecideOnState(product_id, std::move(command)), std::move(done));
-}
-
-void Inventory::ReceiveStock(const std::string& product_id,
-                             inventory::ReceiveStock command,
-                             CallContext context, Done done) {
-  Execute(product_id, std::move(context), "", /*needs_past=*/false,
-          DecideOnState(product_id, std::move(command)), std::move(done));
-}
-
-void Inventory::ReserveStock(const std::string& product_id,
-                             inventory::ReserveStock command,
-                             CallContext context, Done done) {
-  if (command.ttl <= absl::ZeroDuration()) command.ttl = options_.default_ttl;
-  std::string reservation_id = command.reservation_id;
-  // A new id is the common case: history is consulted only once the
-  // reservation_once index has said the id was used before.
-  Execute(
-      product_id, std::move(context), std::move(reservation_id),
-      /*needs_past=*/false,
-      [product_id, command = std::move(command)](const Product& product,
-                                                 const Facts& facts) {
-        return Decide(product_id, command, product, facts.past, facts.now);
-      },
-      std::move(done));
-}
-
-void Inventory::ReleaseStock(const std::string& product_id,
-                             const std::string& reservation_id,
-                             CallContext context, Done done) {
-  Execute(
-      product_id, std::move(context), reservation_id, /*needs_past=*/true,
-      [product_id, reservation_id](const Product& product, const Facts& facts) {
-        return DecideRelease(product_id, reservation_id, product, facts.past);
-      },
-      std::move(done));
-}
-
-void Inventory::CommitReservation(const std::string& product_id,
-                                  const std::string& reservation_id,
-                                  CallContext context, Done done) {
-  Execute(
-      product_id, std::move(context), reservation_id, /*needs_past=*/true,
-      [product_id, reservation_id](const Product& product, const Facts& facts) {
-        return DecideCommit(product_id, reservation_id, product, facts.past,
-                            facts.now);
-      },
-      std::move(done));
-}
-
-absl::StatusOr<Outcome> Inventory::AddProduct(
-    const std::string& product_id, const inventory::AddProduct& command,
-    const CallContext& context) {
-  return Await([&](Done done) {
-    AddProduct(product_id, command, context, std::move(done));
+void Inventory::Submit(const std::string& product_id,
+                       std::vector<std::string> named,
+                       std::unique_ptr<Command> command) {
+  if (warehouses_.AllKnown(named)) {
+    turns_.Submit(product_id, std::move(command));
+    return;
+  }
+  // A warehouse not seen before is looked up off the caller's thread.
+  workers_.Schedule([this, product_id, named = std::move(named),
+                     command = std::move(command)]() mutable {
+    if (absl::Status known = warehouses_.Check(named); !known.ok()) {
+      std::move(command->done)(known);
+      return;
+    }
+    turns_.Submit(product_id, std::move(command));
   });
 }
 
-absl::StatusOr<Outcome> Inventory::ReserveStock(
-    const std::string& product_id, const inventory::ReserveStock& command,
+absl::StatusOr<WarehouseRecord> Inventory::AddWarehouse(
+    const std::string& warehouse_id, const std::string& name,
     const CallContext& context) {
-  return Await([&](Done done) {
-    ReserveStock(product_id, command, context, std::move(done));
-  });
+  absl::StatusOr<WarehouseRecord> added =
+      warehouse_store_->Add(warehouse_id, name, context.metadata);
+  if (added.ok()) warehouses_.Learn(warehouse_id);
+  return added;
 }
 
-absl::StatusOr<Outcome> Inventory::ReleaseStock(
-    const std::string& product_id, const std::string& reservation_id,
-    const CallContext& context) {
-  return Await([&](Done done) {
-    ReleaseStock(product_id, reservation_id, context, std::move(done));
-  });
+absl::StatusOr<std::vector<WarehouseRecord>> Inventory::ListWarehouses(
+    const std::string& after_id, int max_count) {
+  return warehouse_store_->List(after_id, max_count);
 }
 
 absl::StatusOr<LoadedProduct> Inventory::GetStock(
     const std::string& product_id) {
   absl::StatusOr<LoadedProduct> loaded = store_->Load(product_id);
   if (loaded.ok() && loaded->version == 0) {
-    return shop::MakeError(absl::StatusCode::kNotFound, kErrorDomain,
-                           "PRODUCT_NOT_FOUND",
-                           absl::StrCat("product ", product_id, " not found"),
-                           {{"product_id", product_id}});
+    return errors::ProductNotFound(product_id);
   }
   return loaded;
 }
@@ -168,15 +101,8 @@ absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
   context.metadata.caused_by = "inventory/expiry-sweep";
   int expired = 0;
   for (const std::string& product_id : *due) {
-    absl::StatusOr<Outcome> outcome = Await([&](Done done) {
-      Execute(
-          product_id, context, "", /*needs_past=*/false,
-          [](const Product& product, const Facts& facts) {
-            return absl::StatusOr<std::vector<Event>>(
-                DecideExpire(product, facts.now));
-          },
-          std::move(done));
-    });
+    absl::StatusOr<Outcome> outcome =
+        RunAndWait(product_id, ExpireCommand{}, context);
     if (!outcome.ok()) {
       // Without the database the rest would fail the same way.
       if (absl::IsUnavailable(outcome.status())) return outcome.status();

@@ -132,9 +132,8 @@ class ProductTurns::Turn final {
                  fresh->snapshot_version};
         // Another writer may have used an unknown id since it was looked
         // up; an ended reservation stays ended.
-        absl::erase_if(pasts_, [](const auto& past) {
-          return past.second == PastReservation::kNone;
-        });
+        absl::erase_if(
+            pasts_, [](const auto& past) { return !past.second.has_value(); });
       }
       const int64_t loaded_version = state.version;
       BatchDecision decision;
@@ -148,14 +147,13 @@ class ProductTurns::Turn final {
         }
         // Looked up before deciding, on the same product (nothing decided
         // changed it).
-        absl::StatusOr<PastReservation> past =
-            turns_.store_->FindPastReservation(product_id_,
-                                               *decision.needs_past);
+        absl::StatusOr<Past> past =
+            turns_.store_->FindPast(product_id_, *decision.needs_past);
         if (!past.ok()) {
           cached_ = std::move(state);
           return Answer(1, past.status());
         }
-        pasts_[*decision.needs_past] = *past;
+        pasts_[*decision.needs_past] = *std::move(past);
       }
       if (decision.events.empty()) {
         if (from_cache) continue;

@@ -1,117 +1,137 @@
+// Owns a product's state and the fold of every event into it.
 #include "services/inventory/domain/product.h"
 
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "common/errors/errors.h"
 #include "common/util/overloaded.h"
-#include "common/util/proto_json.h"
 #include "common/util/proto_time.h"
 
 namespace inventory {
 namespace {
 
-absl::Status ProductNotFound(const std::string& product_id) {
-  return shop::MakeError(absl::StatusCode::kNotFound, kErrorDomain,
-                         "PRODUCT_NOT_FOUND",
-                         absl::StrCat("product ", product_id, " not found"),
-                         {{"product_id", product_id}});
-}
-
-absl::Status ReservationError(absl::StatusCode code, absl::string_view reason,
-                              const std::string& product_id,
-                              const std::string& reservation_id,
-                              absl::string_view what) {
-  return shop::MakeError(
-      code, kErrorDomain, reason,
-      absl::StrCat("reservation ", reservation_id, " of ", product_id, " ",
-                   what),
-      {{"product_id", product_id}, {"reservation_id", reservation_id}});
-}
-
-// The refusal for an id whose reservation has ended, when reusing it.
-absl::Status EndedReservation(PastReservation past,
-                              const std::string& product_id,
-                              const std::string& reservation_id) {
-  switch (past) {
-    case PastReservation::kReleased:
-      return ReservationError(absl::StatusCode::kFailedPrecondition,
-                              "RESERVATION_RELEASED", product_id,
-                              reservation_id, "was released");
-    case PastReservation::kExpired:
-      return ReservationError(absl::StatusCode::kFailedPrecondition,
-                              "RESERVATION_EXPIRED", product_id, reservation_id,
-                              "has expired");
-    case PastReservation::kCommitted:
-      return ReservationError(absl::StatusCode::kFailedPrecondition,
-                              "RESERVATION_COMMITTED", product_id,
-                              reservation_id, "was already sold");
-    case PastReservation::kNone:
-      break;
+// An event's lines; none (an event from before warehouses) means `fallback`.
+template <typename Repeated>
+Lines LinesOr(const Repeated& lines, const Lines& fallback) {
+  if (lines.empty()) return fallback;
+  Lines out;
+  out.reserve(lines.size());
+  for (const v1::WarehouseQuantity& line : lines) {
+    out.push_back({WarehouseOr(line.warehouse_id()), line.quantity()});
   }
-  return ReservationError(absl::StatusCode::kNotFound, "RESERVATION_NOT_FOUND",
-                          product_id, reservation_id, "not found");
-}
-
-template <typename T>
-absl::StatusOr<Event> Parse(absl::string_view json) {
-  T message;
-  if (absl::Status status = shop::FromJson(json, &message); !status.ok()) {
-    return status;
-  }
-  return Event(std::move(message));
+  return out;
 }
 
 }  // namespace
 
-absl::string_view TypeOf(const Event& event) {
-  return std::visit(
-      shop::Overloaded{
-          [](const v1::ProductAdded&) { return "product.added"; },
-          [](const v1::StockReceived&) { return "stock.received"; },
-          [](const v1::StockReserved&) { return "stock.reserved"; },
-          [](const v1::StockReleased&) { return "stock.released"; },
-          [](const v1::ReservationExpired&) { return "reservation.expired"; },
-          [](const v1::StockCommitted&) { return "stock.committed"; },
-      },
-      event);
+WarehouseStock& WarehouseStock::operator+=(const WarehouseStock& other) {
+  on_hand += other.on_hand;
+  reserved += other.reserved;
+  committed += other.committed;
+  incoming += other.incoming;
+  damaged += other.damaged;
+  return *this;
 }
 
-std::string ToJson(const Event& event) {
-  return std::visit([](const auto& message) { return shop::ToJson(message); },
-                    event);
+int64_t OrderStock::unshipped() const {
+  int64_t total = 0;
+  for (const auto& [warehouse, quantity] : committed) total += quantity;
+  return total;
 }
 
-absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
-  if (type == "product.added") return Parse<v1::ProductAdded>(json);
-  if (type == "stock.received") return Parse<v1::StockReceived>(json);
-  if (type == "stock.reserved") return Parse<v1::StockReserved>(json);
-  if (type == "stock.released") return Parse<v1::StockReleased>(json);
-  if (type == "reservation.expired") return Parse<v1::ReservationExpired>(json);
-  if (type == "stock.committed") return Parse<v1::StockCommitted>(json);
-  return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
+const std::string& WarehouseOr(const std::string& warehouse_id) {
+  static const auto* const kMain = new std::string(kMainWarehouse);
+  return warehouse_id.empty() ? *kMain : warehouse_id;
 }
 
-void Product::Hold(const std::string& id, Reservation reservation) {
-  Drop(id);
-  reserved_ += reservation.quantity;
-  by_expiry_.emplace(reservation.expires_at, id);
-  reservations_.emplace(id, reservation);
+WarehouseStock Product::At(const std::string& warehouse_id) const {
+  auto it = warehouses_.find(warehouse_id);
+  return it == warehouses_.end() ? WarehouseStock{} : it->second;
 }
 
-int64_t Product::Drop(const std::string& id) {
-  auto it = reservations_.find(id);
-  if (it == reservations_.end()) return 0;
-  const int64_t quantity = it->second.quantity;
-  reserved_ -= quantity;
-  by_expiry_.erase({it->second.expires_at, id});
-  reservations_.erase(it);
-  return quantity;
+WarehouseStock Product::Totals() const {
+  WarehouseStock totals;
+  for (const auto& [id, stock] : warehouses_) totals += stock;
+  return totals;
+}
+
+int64_t Product::available() const {
+  int64_t total = 0;
+  for (const auto& [id, stock] : warehouses_) total += stock.available();
+  return total;
 }
 
 std::optional<absl::Time> Product::next_expiry() const {
   if (by_expiry_.empty()) return std::nullopt;
   return by_expiry_.begin()->first;
+}
+
+bool Product::Shows(const HistoryKey& key) const {
+  switch (key.kind) {
+    case IdKind::kReservation:
+      return reservations_.contains(key.id);
+    case IdKind::kTransfer:
+      return transfers_.contains(key.id);
+    default:
+      return false;
+  }
+}
+
+void Product::Hold(const std::string& id, Reservation reservation) {
+  Drop(id);
+  for (const Line& line : reservation.lines) {
+    warehouses_[line.warehouse_id].reserved += line.quantity;
+  }
+  by_expiry_.emplace(reservation.expires_at, id);
+  reservations_.emplace(id, std::move(reservation));
+}
+
+std::optional<Reservation> Product::Drop(const std::string& id) {
+  auto it = reservations_.find(id);
+  if (it == reservations_.end()) return std::nullopt;
+  Reservation reservation = std::move(it->second);
+  for (const Line& line : reservation.lines) {
+    warehouses_[line.warehouse_id].reserved -= line.quantity;
+  }
+  by_expiry_.erase({reservation.expires_at, id});
+  reservations_.erase(it);
+  return reservation;
+}
+
+void Product::Shrink(const std::string& id, const Lines& lines) {
+  auto it = reservations_.find(id);
+  if (it == reservations_.end()) return;
+  Reservation& reservation = it->second;
+  for (const Line& given : lines) {
+    warehouses_[given.warehouse_id].reserved -= given.quantity;
+    reservation.quantity -= given.quantity;
+    for (Line& held : reservation.lines) {
+      if (held.warehouse_id == given.warehouse_id) {
+        held.quantity -= given.quantity;
+        break;
+      }
+    }
+  }
+  std::erase_if(reservation.lines,
+                [](const Line& line) { return line.quantity <= 0; });
+  if (reservation.quantity <= 0) {
+    by_expiry_.erase({reservation.expires_at, id});
+    reservations_.erase(it);
+  }
+}
+
+void Product::Dispatch(const std::string& id, Transfer transfer) {
+  warehouses_[transfer.from_warehouse_id].on_hand -= transfer.quantity;
+  warehouses_[transfer.to_warehouse_id].incoming += transfer.quantity;
+  transfers_[id] = std::move(transfer);
+}
+
+std::optional<Transfer> Product::Arrive(const std::string& id) {
+  auto it = transfers_.find(id);
+  if (it == transfers_.end()) return std::nullopt;
+  Transfer transfer = std::move(it->second);
+  transfers_.erase(it);
+  warehouses_[transfer.to_warehouse_id].incoming -= transfer.quantity;
+  return transfer;
 }
 
 Product Evolve(Product product, const Event& event) {
@@ -121,150 +141,97 @@ Product Evolve(Product product, const Event& event) {
             product.exists = true;
             product.name = e.name();
             product.price_cents = e.price_cents();
-            product.on_hand = e.quantity();
+            product.Stock(kMainWarehouse).on_hand += e.quantity();
           },
-          [&](const v1::StockReceived& e) { product.on_hand += e.quantity(); },
+          [&](const v1::StockReceived& e) {
+            product.Stock(WarehouseOr(e.warehouse_id())).on_hand +=
+                e.quantity();
+          },
           [&](const v1::StockReserved& e) {
             product.Hold(
                 e.reservation_id(),
-                Reservation{e.quantity(), shop::FromProto(e.expires_at())});
+                {e.quantity(), shop::FromProto(e.expires_at()),
+                 LinesOr(e.lines(), {{kMainWarehouse, e.quantity()}})});
           },
-          [&](const v1::StockReleased& e) { product.Drop(e.reservation_id()); },
+          [&](const v1::StockReleased& e) {
+            if (e.lines().empty()) {
+              product.Drop(e.reservation_id());  // all of it, before warehouses
+            } else {
+              product.Shrink(e.reservation_id(), LinesOr(e.lines(), {}));
+            }
+          },
           [&](const v1::ReservationExpired& e) {
             product.Drop(e.reservation_id());
           },
           [&](const v1::StockCommitted& e) {
-            product.Drop(e.reservation_id());
-            product.on_hand -= e.quantity();
+            std::optional<Reservation> held = product.Drop(e.reservation_id());
+            const Lines lines =
+                LinesOr(e.lines(), held.has_value() ? held->lines : Lines{});
+            for (const Line& line : lines) {
+              WarehouseStock& stock = product.Stock(line.warehouse_id);
+              if (e.order_id().empty()) {
+                stock.on_hand -= line.quantity;  // sold and gone, as then
+              } else {
+                stock.committed += line.quantity;
+                product.Order(e.order_id()).committed[line.warehouse_id] +=
+                    line.quantity;
+              }
+            }
+          },
+          [&](const v1::StockShipped& e) {
+            OrderStock& order = product.Order(e.order_id());
+            for (const Line& line : LinesOr(e.lines(), {})) {
+              WarehouseStock& stock = product.Stock(line.warehouse_id);
+              stock.committed -= line.quantity;
+              stock.on_hand -= line.quantity;
+              if ((order.committed[line.warehouse_id] -= line.quantity) <= 0) {
+                order.committed.erase(line.warehouse_id);
+              }
+            }
+            order.shipped += e.quantity();
+          },
+          [&](const v1::CommitmentCancelled& e) {
+            OrderStock& order = product.Order(e.order_id());
+            for (const Line& line : LinesOr(e.lines(), {})) {
+              product.Stock(line.warehouse_id).committed -= line.quantity;
+              if ((order.committed[line.warehouse_id] -= line.quantity) <= 0) {
+                order.committed.erase(line.warehouse_id);
+              }
+            }
+            order.cancelled = true;
+          },
+          [&](const v1::StockReturned& e) {
+            product.Order(e.order_id()).returned += e.quantity();
+            WarehouseStock& stock =
+                product.Stock(WarehouseOr(e.warehouse_id()));
+            if (e.condition() == v1::RETURN_CONDITION_RESELLABLE) {
+              stock.on_hand += e.quantity();
+            } else if (e.condition() == v1::RETURN_CONDITION_DAMAGED) {
+              stock.damaged += e.quantity();
+            }
+          },
+          [&](const v1::TransferDispatched& e) {
+            product.Dispatch(e.transfer_id(),
+                             {WarehouseOr(e.from_warehouse_id()),
+                              WarehouseOr(e.to_warehouse_id()), e.quantity()});
+          },
+          [&](const v1::TransferReceived& e) {
+            product.Arrive(e.transfer_id());
+            product.Stock(WarehouseOr(e.to_warehouse_id())).on_hand +=
+                e.quantity_received();
+          },
+          [&](const v1::StockAdjusted& e) {
+            WarehouseStock& stock =
+                product.Stock(WarehouseOr(e.warehouse_id()));
+            if (e.bucket() == v1::STOCK_BUCKET_DAMAGED) {
+              stock.damaged += e.delta();
+            } else {
+              stock.on_hand += e.delta();
+            }
           },
       },
       event);
   return product;
-}
-
-absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
-                                          const AddProduct& command,
-                                          const Product& product) {
-  if (product.exists) {
-    return shop::MakeError(
-        absl::StatusCode::kAlreadyExists, kErrorDomain, "PRODUCT_EXISTS",
-        absl::StrCat("product ", product_id, " already exists"),
-        {{"product_id", product_id}});
-  }
-  v1::ProductAdded added;
-  added.set_name(command.name);
-  added.set_price_cents(command.price_cents);
-  added.set_quantity(command.initial_quantity);
-  return std::vector<Event>{added};
-}
-
-absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
-                                          const ReceiveStock& command,
-                                          const Product& product) {
-  if (!product.exists) return ProductNotFound(product_id);
-  v1::StockReceived received;
-  received.set_quantity(command.quantity);
-  received.set_reference(command.reference);
-  return std::vector<Event>{received};
-}
-
-absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
-                                          const ReserveStock& command,
-                                          const Product& product,
-                                          PastReservation past,
-                                          absl::Time now) {
-  if (!product.exists) return ProductNotFound(product_id);
-  auto live = product.reservations().find(command.reservation_id);
-  if (live != product.reservations().end()) {
-    // Overdue but not yet swept: as good as expired, as for a commit.
-    if (live->second.expires_at <= now) {
-      return EndedReservation(PastReservation::kExpired, product_id,
-                              command.reservation_id);
-    }
-    if (live->second.quantity == command.quantity) return std::vector<Event>{};
-    return shop::MakeError(
-        absl::StatusCode::kFailedPrecondition, kErrorDomain,
-        "RESERVATION_MISMATCH",
-        absl::StrCat("reservation ", command.reservation_id, " of ", product_id,
-                     " already holds ", live->second.quantity, " units, not ",
-                     command.quantity),
-        {{"product_id", product_id},
-         {"reservation_id", command.reservation_id},
-         {"held", absl::StrCat(live->second.quantity)}});
-  }
-  if (past != PastReservation::kNone) {
-    return EndedReservation(past, product_id, command.reservation_id);
-  }
-  std::vector<Event> events = DecideExpire(product, now);
-  int64_t available = product.available();
-  for (const Event& event : events) {
-    available += std::get<v1::ReservationExpired>(event).quantity();
-  }
-  if (available < command.quantity) {
-    return shop::MakeError(
-        absl::StatusCode::kFailedPrecondition, kErrorDomain,
-        "INSUFFICIENT_STOCK",
-        absl::StrCat("insufficient stock for ", product_id, ": requested ",
-                     command.quantity, ", available ", available),
-        {{"product_id", product_id},
-         {"requested", absl::StrCat(command.quantity)},
-         {"available", absl::StrCat(available)}});
-  }
-  v1::StockReserved reserved;
-  reserved.set_quantity(command.quantity);
-  reserved.set_reservation_id(command.reservation_id);
-  *reserved.mutable_expires_at() = shop::ToProto(now + command.ttl);
-  events.push_back(std::move(reserved));
-  return events;
-}
-
-absl::StatusOr<std::vector<Event>> DecideRelease(
-    const std::string& product_id, const std::string& reservation_id,
-    const Product& product, PastReservation past) {
-  if (!product.exists) return ProductNotFound(product_id);
-  auto live = product.reservations().find(reservation_id);
-  if (live != product.reservations().end()) {
-    v1::StockReleased released;
-    released.set_quantity(live->second.quantity);
-    released.set_reservation_id(reservation_id);
-    return std::vector<Event>{released};
-  }
-  // The units are already back: releasing again changes nothing.
-  if (past == PastReservation::kReleased || past == PastReservation::kExpired) {
-    return std::vector<Event>{};
-  }
-  return EndedReservation(past, product_id, reservation_id);
-}
-
-absl::StatusOr<std::vector<Event>> DecideCommit(
-    const std::string& product_id, const std::string& reservation_id,
-    const Product& product, PastReservation past, absl::Time now) {
-  if (!product.exists) return ProductNotFound(product_id);
-  auto live = product.reservations().find(reservation_id);
-  if (live != product.reservations().end()) {
-    if (live->second.expires_at <= now) {
-      return EndedReservation(PastReservation::kExpired, product_id,
-                              reservation_id);
-    }
-    v1::StockCommitted committed;
-    committed.set_quantity(live->second.quantity);
-    committed.set_reservation_id(reservation_id);
-    return std::vector<Event>{committed};
-  }
-  if (past == PastReservation::kCommitted) return std::vector<Event>{};
-  return EndedReservation(past, product_id, reservation_id);
-}
-
-std::vector<Event> DecideExpire(const Product& product, absl::Time now) {
-  std::vector<Event> events;
-  for (const auto& [expires_at, id] : product.by_expiry()) {
-    if (expires_at > now || events.size() == kMaxExpiriesPerDecision) break;
-    v1::ReservationExpired expired;
-    expired.set_quantity(product.reservations().at(id).quantity);
-    expired.set_reservation_id(id);
-    events.push_back(std::move(expired));
-  }
-  return events;
 }
 
 }  // namespace inventory

@@ -1,50 +1,91 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "inventory/v1/events.pb.h"
+#include "services/inventory/domain/events.h"
 
-// The inventory domain: product events, the fold, and the rules. Pure: no
-// I/O and no clock (callers pass `now`).
+// A product as its history leaves it: stock per warehouse, live
+// reservations, orders' commitments and transfers in transit; and the fold.
+// Pure: no I/O and no clock.
 namespace inventory {
 
-inline constexpr char kErrorDomain[] = "inventory.v1";
+// One warehouse's stock of a product (DESIGN.md "Locations and stock
+// movements").
+struct WarehouseStock {
+  int64_t on_hand = 0;  // sellable units there, reserved and committed included
+  int64_t reserved = 0;
+  int64_t committed = 0;
+  int64_t incoming = 0;
+  int64_t damaged = 0;
 
-using Event =
-    std::variant<v1::ProductAdded, v1::StockReceived, v1::StockReserved,
-                 v1::StockReleased, v1::ReservationExpired, v1::StockCommitted>;
+  int64_t available() const {
+    return std::max<int64_t>(0, on_hand - reserved - committed);
+  }
+  // Promised units that a count did not find.
+  int64_t shortfall() const {
+    return std::max<int64_t>(0, reserved + committed - on_hand);
+  }
+  WarehouseStock& operator+=(const WarehouseStock& other);
+};
 
-// The stored type name, e.g. "stock.reserved".
-absl::string_view TypeOf(const Event& event);
-// The payload as JSON (protobuf JSON mapping, every field printed).
-std::string ToJson(const Event& event);
-// The inverse of (TypeOf, ToJson).
-absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json);
+// Units of one movement in one warehouse.
+struct Line {
+  std::string warehouse_id;
+  int64_t quantity = 0;
+
+  friend bool operator==(const Line&, const Line&) = default;
+};
+using Lines = std::vector<Line>;
 
 struct Reservation {
   int64_t quantity = 0;
   absl::Time expires_at;
+  // Where the units are held, in the order they were allocated.
+  Lines lines;
 };
 
-// A product as its history leaves it. Totals and the expiry order are kept
-// with the reservations, so no decision walks every live reservation.
+// What an order holds of this product.
+struct OrderStock {
+  // Committed and not shipped, by warehouse.
+  absl::btree_map<std::string, int64_t> committed;
+  int64_t shipped = 0;
+  int64_t returned = 0;
+  bool cancelled = false;
+
+  int64_t unshipped() const;
+};
+
+struct Transfer {
+  std::string from_warehouse_id;
+  std::string to_warehouse_id;
+  int64_t quantity = 0;
+};
+
 class Product {
  public:
   bool exists = false;
   std::string name;
   int64_t price_cents = 0;
-  int64_t on_hand = 0;
+
+  // Every warehouse the product has been in, by id.
+  const absl::btree_map<std::string, WarehouseStock>& warehouses() const {
+    return warehouses_;
+  }
+  // A warehouse's stock (zero when the product was never there).
+  WarehouseStock At(const std::string& warehouse_id) const;
+  // The sums over the warehouses.
+  WarehouseStock Totals() const;
+  int64_t on_hand() const { return Totals().on_hand; }
+  int64_t reserved() const { return Totals().reserved; }
+  int64_t available() const;
 
   // Live reservations by id (ordered so the snapshot is deterministic).
   const absl::btree_map<std::string, Reservation>& reservations() const {
@@ -54,66 +95,45 @@ class Product {
   const absl::btree_set<std::pair<absl::Time, std::string>>& by_expiry() const {
     return by_expiry_;
   }
-  void Hold(const std::string& id, Reservation reservation);
-  // Returns the units the reservation held (0 if it was not live).
-  int64_t Drop(const std::string& id);
-
-  int64_t reserved() const { return reserved_; }
-  int64_t available() const { return on_hand - reserved_; }
+  const absl::btree_map<std::string, OrderStock>& orders() const {
+    return orders_;
+  }
+  // Transfers dispatched and not received yet.
+  const absl::btree_map<std::string, Transfer>& transfers() const {
+    return transfers_;
+  }
   // When the earliest live reservation runs out, if any is live.
   std::optional<absl::Time> next_expiry() const;
+  // Whether the state itself shows `key` (a live reservation, a transfer in
+  // transit): only keys that it does not show are looked up in history.
+  bool Shows(const HistoryKey& key) const;
+
+  // The fold's and the snapshot codec's changes.
+  WarehouseStock& Stock(const std::string& warehouse_id) {
+    return warehouses_[warehouse_id];
+  }
+  // Holds a reservation (its lines count as reserved).
+  void Hold(const std::string& id, Reservation reservation);
+  // Ends a live reservation and returns it (nullopt if it was not live).
+  std::optional<Reservation> Drop(const std::string& id);
+  // Gives back `lines` of a live reservation, ending it when none is left.
+  void Shrink(const std::string& id, const Lines& lines);
+  OrderStock& Order(const std::string& order_id) { return orders_[order_id]; }
+  void Dispatch(const std::string& id, Transfer transfer);
+  std::optional<Transfer> Arrive(const std::string& id);
 
  private:
+  absl::btree_map<std::string, WarehouseStock> warehouses_;
   absl::btree_map<std::string, Reservation> reservations_;
   absl::btree_set<std::pair<absl::Time, std::string>> by_expiry_;
-  int64_t reserved_ = 0;
+  absl::btree_map<std::string, OrderStock> orders_;
+  absl::btree_map<std::string, Transfer> transfers_;
 };
+
+// A warehouse id as stored: empty (events from before warehouses) is main.
+const std::string& WarehouseOr(const std::string& warehouse_id);
 
 // Folds one event into the state.
 Product Evolve(Product product, const Event& event);
-
-// What became of a reservation id that is not live: ids are never reused.
-enum class PastReservation { kNone, kReleased, kExpired, kCommitted };
-
-struct AddProduct {
-  std::string name;
-  int64_t price_cents = 0;
-  int64_t initial_quantity = 0;
-};
-struct ReceiveStock {
-  int64_t quantity = 0;
-  std::string reference;
-};
-struct ReserveStock {
-  int64_t quantity = 0;
-  std::string reservation_id;
-  absl::Duration ttl;
-};
-
-// Each Decide returns the events to append; none means the command was
-// already carried out (an idempotent repeat).
-absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
-                                          const AddProduct& command,
-                                          const Product& product);
-absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
-                                          const ReceiveStock& command,
-                                          const Product& product);
-// Overdue reservations are expired first, so stock that is due back counts.
-absl::StatusOr<std::vector<Event>> Decide(const std::string& product_id,
-                                          const ReserveStock& command,
-                                          const Product& product,
-                                          PastReservation past, absl::Time now);
-absl::StatusOr<std::vector<Event>> DecideRelease(
-    const std::string& product_id, const std::string& reservation_id,
-    const Product& product, PastReservation past);
-absl::StatusOr<std::vector<Event>> DecideCommit(
-    const std::string& product_id, const std::string& reservation_id,
-    const Product& product, PastReservation past, absl::Time now);
-// Bounds the events of one decision; the sweep comes back for the rest.
-inline constexpr size_t kMaxExpiriesPerDecision = 100;
-
-// Expires the reservations whose time has come, soonest first, at most
-// kMaxExpiriesPerDecision of them.
-std::vector<Event> DecideExpire(const Product& product, absl::Time now);
 
 }  // namespace inventory

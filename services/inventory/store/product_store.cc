@@ -11,12 +11,39 @@ namespace {
 
 constexpr absl::string_view kStreamPrefix = "product-";
 
-// The events that end a reservation, as a SQL predicate on `type`; the
-// names are the domain's own constants, never input.
-std::string ReservationEndedTypes() {
-  return absl::StrCat("type IN ('", TypeOf(v1::StockReleased()), "', '",
-                      TypeOf(v1::ReservationExpired()), "', '",
-                      TypeOf(v1::StockCommitted()), "')");
+// `types` as a SQL list of literals; the names are the domain's own
+// constants, never input.
+std::string TypeList(const std::vector<std::string>& types) {
+  std::string list = "type IN (";
+  for (size_t i = 0; i < types.size(); ++i) {
+    absl::StrAppend(&list, i == 0 ? "'" : ", '", types[i], "'");
+  }
+  return list + ")";
+}
+
+// The event types whose own id a unique index keeps to one event each.
+std::vector<std::string> MovementTypes() {
+  std::vector<std::string> types;
+  for (IdKind kind :
+       {IdKind::kRelease, IdKind::kReceipt, IdKind::kShipment, IdKind::kReturn,
+        IdKind::kTransfer, IdKind::kAdjustment}) {
+    for (const std::string& type : TypesCarrying(kind)) types.push_back(type);
+  }
+  return types;
+}
+
+// A movement event's own id: each type carries exactly one of these fields,
+// and an empty one (a receipt without an id) is NULL, which the unique index
+// does not constrain. Spelled once for index 0103 and the look-up.
+std::string MovementIdExpression() {
+  std::string fields;
+  for (IdKind kind :
+       {IdKind::kRelease, IdKind::kReceipt, IdKind::kShipment, IdKind::kReturn,
+        IdKind::kTransfer, IdKind::kAdjustment}) {
+    absl::StrAppend(&fields, fields.empty() ? "" : ", ", "data->>'",
+                    IdFieldOf(kind), "'");
+  }
+  return absl::StrCat("NULLIF(COALESCE(", fields, "), '')");
 }
 
 // A snapshot holds every live reservation, so it is rewritten only once the
@@ -58,14 +85,33 @@ std::vector<eventstore::Migration> ProductStore::Migrations() {
 CREATE INDEX events_reservation_id ON {schema}.events
   (stream_id, (data->>'reservationId'))
   WHERE )sql",
-                        ReservationEndedTypes(), ";\n")},
+                        TypeList(TypesCarrying(IdKind::kReservation)), ";\n")},
           {"0101_reservation_once",
            absl::StrCat(R"sql(
 -- A reservation id is used once per product: a reuse fails the append
 -- itself, so the common case needs no look-up before reserving.
 CREATE UNIQUE INDEX events_reservation_once ON {schema}.events
   (stream_id, (data->>'reservationId')) WHERE type = ')sql",
-                        TypeOf(v1::StockReserved()), "';\n")}};
+                        TypeOf(v1::StockReserved()), "';\n")},
+          {"0102_warehouse_main", absl::StrCat(R"sql(
+-- Warehouse main exists from the start: every call and every stored event
+-- that names no warehouse means it.
+INSERT INTO {schema}.streams (stream_id, version) VALUES ('warehouse-main', 1);
+INSERT INTO {schema}.events (stream_id, version, event_id, type, data, metadata)
+  VALUES ('warehouse-main', 1, gen_random_uuid(), ')sql",
+                                               kWarehouseAddedType, R"sql(',
+          '{"warehouseId": "main", "name": "Main warehouse"}',
+          '{"causedBy": "inventory/migration 0102_warehouse_main"}');
+)sql")},
+          {"0103_movement_once",
+           absl::StrCat(R"sql(
+-- A movement's own id (receipt, release, shipment, return, transfer,
+-- adjustment) is used once per product and type: a repeat fails the append
+-- itself, and history then says what the first one was.
+CREATE UNIQUE INDEX events_movement_once ON {schema}.events
+  (stream_id, type, ()sql",
+                        MovementIdExpression(), "))\n  WHERE ",
+                        TypeList(MovementTypes()), ";\n")}};
 }
 
 absl::StatusOr<LoadedProduct> ProductStore::Load(
@@ -92,32 +138,42 @@ absl::StatusOr<LoadedProduct> ProductStore::Load(
   return loaded;
 }
 
-absl::StatusOr<PastReservation> ProductStore::FindPastReservation(
-    const std::string& product_id, const std::string& reservation_id) {
-  const std::string name = events_->schema() + "_past_reservation";
-  // The type list is spelled as in index events_reservation_id (migration
-  // 0100), from the same definition, so the planner can use that index.
+absl::StatusOr<Past> ProductStore::LatestWith(const std::string& product_id,
+                                              IdKind kind,
+                                              const std::string& id) {
+  const bool reservation = kind == IdKind::kReservation;
+  const std::string name =
+      absl::StrCat(events_->schema(), "_latest_with_", static_cast<int>(kind));
+  // Spelled as indexes events_reservation_id (0100) and events_movement_once
+  // (0103) are, so that the planner uses them.
   const std::string sql = absl::StrCat(
-      "SELECT type FROM ", events_->schema(),
-      ".events WHERE stream_id = $1 AND data->>'reservationId' = $2 AND ",
-      ReservationEndedTypes(), " LIMIT 1");
-  PastReservation past = PastReservation::kNone;
+      "SELECT version, type, data::text FROM ", events_->schema(),
+      ".events WHERE stream_id = $1 AND ", TypeList(TypesCarrying(kind)),
+      " AND ", reservation ? "data->>'reservationId'" : MovementIdExpression(),
+      " = $2 ORDER BY version DESC LIMIT 1");
+  Past past;
   absl::Status status = events_->pool().Run([&](eventstore::Connection& c) {
     c.Prepare(name, sql);
     pqxx::nontransaction tx(c.raw());
-    pqxx::result rows =
-        tx.exec_prepared(name, StreamOf(product_id), reservation_id);
+    pqxx::result rows = tx.exec_prepared(name, StreamOf(product_id), id);
     if (rows.empty()) return absl::OkStatus();
-    const std::string type = rows[0][0].as<std::string>();
-    if (type == TypeOf(v1::StockReleased())) past = PastReservation::kReleased;
-    if (type == TypeOf(v1::ReservationExpired())) {
-      past = PastReservation::kExpired;
-    }
-    if (type == TypeOf(v1::StockCommitted()))
-      past = PastReservation::kCommitted;
+    absl::StatusOr<Event> event =
+        FromJson(rows[0][1].as<std::string>(), rows[0][2].as<std::string>());
+    if (!event.ok()) return event.status();
+    past = PastEvent{*std::move(event), rows[0][0].as<int64_t>()};
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  return past;
+}
+
+absl::StatusOr<Past> ProductStore::FindPast(const std::string& product_id,
+                                            const HistoryKey& key) {
+  absl::StatusOr<Past> past = LatestWith(product_id, key.kind, key.id);
+  // No such release: how its reservation ended tells the rest.
+  if (past.ok() && !past->has_value() && key.kind == IdKind::kRelease) {
+    return LatestWith(product_id, IdKind::kReservation, key.reservation_id);
+  }
   return past;
 }
 

@@ -32,9 +32,9 @@ class ProductStorage {
   virtual ~ProductStorage() = default;
 
   virtual absl::StatusOr<LoadedProduct> Load(const std::string& product_id) = 0;
-  // How a reservation id that is not live ended, read from history.
-  virtual absl::StatusOr<PastReservation> FindPastReservation(
-      const std::string& product_id, const std::string& reservation_id) = 0;
+  // The latest event in history with the command's id (see HistoryKey).
+  virtual absl::StatusOr<Past> FindPast(const std::string& product_id,
+                                        const HistoryKey& key) = 0;
   // Appends `events` if the product is still at `expected_version`;
   // `after` is the state they lead to. `*snapshot_version` is the version
   // the stored snapshot reflects, moved when a new snapshot is written.
@@ -61,9 +61,8 @@ class ProductStore final : public ProductStorage {
   static std::vector<eventstore::Migration> Migrations();
 
   absl::StatusOr<LoadedProduct> Load(const std::string& product_id) override;
-  absl::StatusOr<PastReservation> FindPastReservation(
-      const std::string& product_id,
-      const std::string& reservation_id) override;
+  absl::StatusOr<Past> FindPast(const std::string& product_id,
+                                const HistoryKey& key) override;
 
   // `after` is stored as the new snapshot when enough events have passed
   // since `*snapshot_version`.
@@ -84,6 +83,10 @@ class ProductStore final : public ProductStorage {
                                                        int max_count);
 
  private:
+  // The latest event of a type carrying ids of `kind` with id `id`.
+  absl::StatusOr<Past> LatestWith(const std::string& product_id, IdKind kind,
+                                  const std::string& id);
+
   eventstore::EventStore* events_;
 };
 

@@ -485,9 +485,13 @@ TEST_F(CartE2eTest, RemoveReaddCheckoutLifecycle) {
   EXPECT_EQ(checkout.order_id(), "order-c");
   EXPECT_EQ(checkout.total_cents(), 1000 + 4 * 200);
   inventory::v1::GetStockResponse shoe = Stock("shoe");
-  EXPECT_EQ(shoe.on_hand(), 2);
+  // Sold units stay on hand, committed to the order, until they ship.
+  EXPECT_EQ(shoe.on_hand(), 3);
+  EXPECT_EQ(shoe.committed(), 1);
+  EXPECT_EQ(shoe.available(), 2);
   EXPECT_EQ(shoe.reserved(), 0);
-  EXPECT_EQ(Stock("sock").on_hand(), 6);
+  EXPECT_EQ(Stock("sock").committed(), 4);
+  EXPECT_EQ(Stock("sock").available(), 6);
 
   v1::CheckoutResponse again;
   ASSERT_TRUE(Checkout("c", &again).ok());
@@ -540,7 +544,7 @@ TEST_F(CartE2eTest, InterruptedCheckoutKeepsTheCartFrozenUntilFinished) {
   lock.commit();
   // Sold: the lines are committed concurrently, so the shoe's sale may share
   // inventory's held-back group commit with the hat's and land just now.
-  EXPECT_TRUE(WaitFor([&] { return Stock("shoe").on_hand() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return Stock("shoe").committed() == 1; }));
 
   grpc::Status add = AddItem("c", "sock", 1);
   EXPECT_THAT(add, StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -559,7 +563,7 @@ TEST_F(CartE2eTest, InterruptedCheckoutKeepsTheCartFrozenUntilFinished) {
   EXPECT_TRUE(done.checked_out());
   EXPECT_FALSE(done.checkout_in_progress());
   EXPECT_THAT(done.items(), SizeIs(2));
-  EXPECT_EQ(Stock("hat").on_hand(), 0);
+  EXPECT_EQ(Stock("hat").committed(), 1);
   EXPECT_EQ(CountInventoryEvents("hat", "stock.committed"), 1);
 }
 
@@ -604,7 +608,7 @@ TEST_F(CartE2eTest, StoppedCheckoutKeepsSoldLinesForTheOrder) {
   grpc::Status stopped = Checkout("c", &checkout);
   EXPECT_THAT(stopped, StatusIs(absl::StatusCode::kFailedPrecondition,
                                 "RESERVATION_RELEASED"));
-  EXPECT_EQ(Stock("shoe").on_hand(), 0);  // sold
+  EXPECT_EQ(Stock("shoe").committed(), 1);  // sold
   const v1::GetCartResponse after_stop = GetCart("c");
   EXPECT_TRUE(after_stop.items(0).reservations(0).sold());
   EXPECT_FALSE(after_stop.items(1).reservations(0).sold());
@@ -616,7 +620,8 @@ TEST_F(CartE2eTest, StoppedCheckoutKeepsSoldLinesForTheOrder) {
   ASSERT_TRUE(Checkout("c", &checkout).ok());
   EXPECT_EQ(checkout.total_cents(), 700);
   EXPECT_EQ(CountInventoryEvents("shoe", "stock.committed"), 1);
-  EXPECT_EQ(Stock("shoe").on_hand(), 0);
+  EXPECT_EQ(Stock("shoe").committed(), 1);
+  EXPECT_EQ(Stock("hat").committed(), 0);
   EXPECT_EQ(Stock("hat").on_hand(), 1);
   EXPECT_EQ(Stock("hat").available(), 1);
   EXPECT_EQ(CartEventTypes("c"),
@@ -661,7 +666,8 @@ TEST_F(CartE2eTest, ReplicaCachesNeverServeStaleAnswers) {
                              "CART_CHECKED_OUT"));
   inventory::v1::GetStockResponse stock = Stock("shoe");
   EXPECT_EQ(stock.reserved(), 0);
-  EXPECT_EQ(stock.on_hand(), 3);
+  EXPECT_EQ(stock.committed(), 2);
+  EXPECT_EQ(stock.available(), 3);
 }
 
 // Bad input is INVALID_ARGUMENT and touches neither service.

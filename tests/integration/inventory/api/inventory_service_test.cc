@@ -66,6 +66,7 @@ class InventoryServiceTest : public ::testing::Test {
     v1::CommitReservationRequest request;
     request.set_product_id(product);
     request.set_reservation_id(id);
+    request.set_order_id("order-1");
     v1::CommitReservationResponse response;
     grpc::ClientContext context;
     return harness_.stub().CommitReservation(&context, request, &response);
@@ -216,7 +217,9 @@ TEST_F(InventoryServiceTest, ReleaseAndCommitLifecycle) {
   ASSERT_TRUE(Commit("p", "r-2").ok());
   ASSERT_TRUE(Commit("p", "r-2").ok());
   v1::GetStockResponse stock = Stock("p");
-  EXPECT_EQ(stock.on_hand(), 4);
+  EXPECT_EQ(stock.on_hand(), 5);
+  EXPECT_EQ(stock.committed(), 1);
+  EXPECT_EQ(stock.available(), 4);
   EXPECT_EQ(stock.reserved(), 0);
   grpc::Status after_sale = Release("p", "r-2", &twice);
   EXPECT_EQ(after_sale.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
@@ -332,7 +335,7 @@ TEST_F(InventoryServiceTest, FiftyCallersNeverOversellTenUnits) {
   Product replayed = Replay(history);
   EXPECT_EQ(replayed.available(), stock.available());
   EXPECT_EQ(replayed.reserved(), stock.reserved());
-  EXPECT_EQ(replayed.on_hand, stock.on_hand());
+  EXPECT_EQ(replayed.on_hand(), stock.on_hand());
   EXPECT_EQ(static_cast<int64_t>(history.size()), stock.version());
 }
 
@@ -497,7 +500,8 @@ TEST(InventoryUnavailableTest, UnreachableDatabaseIsUnavailable) {
       {.dsn = "host=127.0.0.1 port=1 dbname=none", .size = 2});
   eventstore::EventStore events(&pool, "inventory");
   ProductStore store(&events);
-  Inventory inventory(&store, {});
+  WarehouseStore warehouses(&events);
+  Inventory inventory(&store, &warehouses, {});
   InventoryServiceImpl service(&inventory);
   absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
       {.health_service_name = "inventory.v1.InventoryService",

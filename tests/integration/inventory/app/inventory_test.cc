@@ -25,14 +25,17 @@ class InventoryTest : public ::testing::Test {
  protected:
   void AddProduct(InventoryHarness& harness, int64_t quantity) {
     ASSERT_TRUE(harness.app()
-                    .AddProduct("p", {"Product", 100, quantity}, CallContext{})
+                    .RunAndWait("p",
+                                AddProductCommand{"Product", 100, quantity},
+                                CallContext{})
                     .ok());
   }
   absl::StatusOr<Outcome> Reserve(InventoryHarness& harness, int i) {
     CallContext context;
     context.metadata.request_id = absl::StrCat("req-", i);
-    return harness.app().ReserveStock(
-        "p", {1, absl::StrCat("r-", i), absl::Minutes(15)}, context);
+    return harness.app().RunAndWait(
+        "p", ReserveStockCommand{1, absl::StrCat("r-", i), absl::Minutes(15)},
+        context);
   }
   std::vector<eventstore::RecordedEvent> History(InventoryHarness& harness) {
     absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
@@ -52,7 +55,8 @@ class InventoryTest : public ::testing::Test {
 TEST_F(InventoryTest, HistoryIsReadOffTheCallersThread) {
   AddProduct(harness_, 10);
   ASSERT_TRUE(Reserve(harness_, 1).ok());
-  ASSERT_TRUE(harness_.app().ReleaseStock("p", "r-1", {}).ok());
+  ASSERT_TRUE(
+      harness_.app().RunAndWait("p", ReleaseStockCommand{"r-1"}, {}).ok());
 
   // Every read of the events waits behind this lock.
   pqxx::connection blocker(shop::testing::TestDsn());
@@ -62,11 +66,11 @@ TEST_F(InventoryTest, HistoryIsReadOffTheCallersThread) {
   absl::Notification returned, answered;
   absl::StatusOr<Outcome> outcome = absl::UnknownError("unset");
   std::thread caller([&] {
-    harness_.app().ReleaseStock("p", "r-1", {},
-                                [&](absl::StatusOr<Outcome> result) {
-                                  outcome = std::move(result);
-                                  answered.Notify();
-                                });
+    harness_.app().Run("p", ReleaseStockCommand{"r-1"}, {},
+                       [&](absl::StatusOr<Outcome> result) {
+                         outcome = std::move(result);
+                         answered.Notify();
+                       });
     returned.Notify();
   });
   EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(10)));
@@ -130,8 +134,11 @@ TEST_F(InventoryTest, RacingCommandsKeepTheirOwnAnswersAndMetadata) {
 TEST_F(InventoryTest, ReusedIdInABatchFailsOnlyItsOwnCommand) {
   AddProduct(harness_, 100);
   ASSERT_TRUE(
-      harness_.app().ReserveStock("p", {1, "old", absl::Minutes(15)}, {}).ok());
-  ASSERT_TRUE(harness_.app().ReleaseStock("p", "old", {}).ok());
+      harness_.app()
+          .RunAndWait("p", ReserveStockCommand{1, "old", absl::Minutes(15)}, {})
+          .ok());
+  ASSERT_TRUE(
+      harness_.app().RunAndWait("p", ReleaseStockCommand{"old"}, {}).ok());
 
   // The product's row is locked, so the next write waits in the database
   // and the commands after it queue for one shared append.
@@ -153,8 +160,8 @@ TEST_F(InventoryTest, ReusedIdInABatchFailsOnlyItsOwnCommand) {
     threads.emplace_back([&, i] { outcomes[i] = Reserve(harness_, i); });
   }
   threads.emplace_back([&] {
-    outcomes[5] =
-        harness_.app().ReserveStock("p", {1, "old", absl::Minutes(15)}, {});
+    outcomes[5] = harness_.app().RunAndWait(
+        "p", ReserveStockCommand{1, "old", absl::Minutes(15)}, {});
   });
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (harness_.app().Queued("p") < 5 && absl::Now() < deadline) {
@@ -230,7 +237,8 @@ TEST_F(InventoryTest, ARepeatInOneBatchSeesTheBatchBeforeIt) {
   AddProduct(harness_, 10);
   ASSERT_TRUE(Reserve(harness_, 0).ok());
   ASSERT_TRUE(Reserve(harness_, 1).ok());
-  ASSERT_TRUE(harness_.app().ReleaseStock("p", "r-0", {}).ok());
+  ASSERT_TRUE(
+      harness_.app().RunAndWait("p", ReleaseStockCommand{"r-0"}, {}).ok());
 
   // Declared first: they outlive the calls even when an assertion fails.
   struct Answer {
@@ -250,11 +258,15 @@ TEST_F(InventoryTest, ARepeatInOneBatchSeesTheBatchBeforeIt) {
       answer.done.Notify();
     };
   };
-  harness_.app().ReceiveStock("p", {1, "delivery"}, {}, into(received));
+  harness_.app().Run(
+      "p", ReceiveStockCommand{.quantity = 1, .reference = "delivery"}, {},
+      into(received));
   ASSERT_TRUE(harness_.events().AwaitGroupCommit(1, 0, absl::Seconds(10)));
-  harness_.app().ReleaseStock("p", "r-0", {}, into(released));
-  harness_.app().CommitReservation("p", "r-1", {}, into(committed));
-  harness_.app().CommitReservation("p", "r-1", {}, into(recommitted));
+  harness_.app().Run("p", ReleaseStockCommand{"r-0"}, {}, into(released));
+  harness_.app().Run("p", CommitReservationCommand{"r-1", "order-1"}, {},
+                     into(committed));
+  harness_.app().Run("p", CommitReservationCommand{"r-1", "order-1"}, {},
+                     into(recommitted));
   lock.commit();
 
   for (Answer* answer : {&received, &released, &committed, &recommitted}) {
@@ -268,13 +280,19 @@ TEST_F(InventoryTest, ARepeatInOneBatchSeesTheBatchBeforeIt) {
 
 // A product that cannot be loaded does not stop the sweep for the others.
 TEST_F(InventoryTest, SweepGoesOnPastAProductItCannotLoad) {
-  ASSERT_TRUE(harness_.app().AddProduct("broken", {"Broken", 100, 5}, {}).ok());
   ASSERT_TRUE(harness_.app()
-                  .ReserveStock("broken", {1, "rb", absl::Minutes(1)}, {})
+                  .RunAndWait("broken", AddProductCommand{"Broken", 100, 5}, {})
+                  .ok());
+  ASSERT_TRUE(harness_.app()
+                  .RunAndWait("broken",
+                              ReserveStockCommand{1, "rb", absl::Minutes(1)},
+                              {})
                   .ok());
   AddProduct(harness_, 5);
   ASSERT_TRUE(
-      harness_.app().ReserveStock("p", {1, "rp", absl::Minutes(2)}, {}).ok());
+      harness_.app()
+          .RunAndWait("p", ReserveStockCommand{1, "rp", absl::Minutes(2)}, {})
+          .ok());
   pqxx::connection connection(shop::testing::TestDsn());
   pqxx::work work(connection);
   work.exec("UPDATE " + schema_.name() +
@@ -298,12 +316,15 @@ TEST(InventoryAttemptsTest, AReusedIdGetsItsAnswerWithOneAttempt) {
   InventoryHarness harness(schema.name(), shop::testing::TestDsn(), 16,
                            InventoryOptions{.max_attempts = 1});
   ASSERT_TRUE(
-      harness.app().AddProduct("p", {"Product", 100, 10}, CallContext{}).ok());
-  const ReserveStock reserve{2, "r-1", absl::Minutes(15)};
-  ASSERT_TRUE(harness.app().ReserveStock("p", reserve, {}).ok());
-  ASSERT_TRUE(harness.app().ReleaseStock("p", "r-1", {}).ok());
+      harness.app()
+          .RunAndWait("p", AddProductCommand{"Product", 100, 10}, CallContext{})
+          .ok());
+  const ReserveStockCommand reserve{2, "r-1", absl::Minutes(15)};
+  ASSERT_TRUE(harness.app().RunAndWait("p", reserve, {}).ok());
+  ASSERT_TRUE(
+      harness.app().RunAndWait("p", ReleaseStockCommand{"r-1"}, {}).ok());
 
-  absl::StatusOr<Outcome> again = harness.app().ReserveStock("p", reserve, {});
+  absl::StatusOr<Outcome> again = harness.app().RunAndWait("p", reserve, {});
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition)
       << again.status();
   EXPECT_EQ(shop::ReasonOf(again.status()), "RESERVATION_RELEASED");

@@ -20,7 +20,9 @@ void ExpectInvalid(const absl::Status& status, const std::string& field,
                    const std::string& limit = "") {
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(status.message(), HasSubstr(field));
-  if (!limit.empty()) EXPECT_THAT(status.message(), HasSubstr(limit));
+  if (!limit.empty()) {
+    EXPECT_THAT(status.message(), HasSubstr(limit));
+  }
   ASSERT_TRUE(shop::ErrorInfoOf(status).has_value()) << status;
   EXPECT_EQ(shop::ErrorInfoOf(status)->metadata().at("field"), field);
 }

@@ -48,9 +48,9 @@ class FakeStorage final : public ProductStorage {
     ++loads;
     return LoadedProduct{product, version, version};
   }
-  absl::StatusOr<PastReservation> FindPastReservation(
-      const std::string&, const std::string& reservation_id) override {
-    past_lookups.push_back(reservation_id);
+  absl::StatusOr<Past> FindPast(const std::string&,
+                                const HistoryKey& key) override {
+    past_lookups.push_back(key.id);
     return past;
   }
   absl::StatusOr<eventstore::AppendResult> Append(
@@ -93,7 +93,7 @@ class FakeStorage final : public ProductStorage {
 
   Product product;
   int64_t version = 0;
-  PastReservation past = PastReservation::kNone;
+  Past past;
   absl::Status next_append_error;
   // Every append loses to another writer.
   bool always_conflict = false;
@@ -122,15 +122,18 @@ class ProductTurnsTest : public ::testing::Test {
     auto answer = std::make_shared<std::optional<absl::StatusOr<Outcome>>>();
     CallContext context;
     context.expected_version = expected;
-    turns_.Submit(
-        "p", std::make_unique<Command>(
-                 context, "", /*needs_past=*/false,
-                 [quantity](const Product& product, const Facts&) {
-                   return Decide("p", ReceiveStock{quantity, "ref"}, product);
-                 },
-                 [answer](absl::StatusOr<Outcome> result) {
-                   *answer = std::move(result);
-                 }));
+    turns_.Submit("p",
+                  std::make_unique<Command>(
+                      context, HistoryNeed{}, "",
+                      [quantity](const Product& product, const Facts& facts) {
+                        return Decide("p",
+                                      ReceiveStockCommand{.quantity = quantity,
+                                                          .reference = "ref"},
+                                      product, facts);
+                      },
+                      [answer](absl::StatusOr<Outcome> result) {
+                        *answer = std::move(result);
+                      }));
     return answer;
   }
 
@@ -226,25 +229,29 @@ TEST_F(ProductTurnsTest, AStaleExpectedVersionIsRefused) {
 TEST_F(ProductTurnsTest, APastIsLoadedBeforeTheDecision) {
   Receive(1);
   workers_.RunAll();
-  storage_.past = PastReservation::kReleased;
-  auto seen = std::make_shared<std::optional<PastReservation>>();
+  v1::StockReleased released;
+  released.set_reservation_id("r-1");
+  storage_.past = PastEvent{released, 1};
+  auto seen = std::make_shared<std::optional<Past>>();
   auto answer = std::make_shared<std::optional<absl::StatusOr<Outcome>>>();
-  turns_.Submit("p", std::make_unique<Command>(
-                         CallContext(), "r-1", /*needs_past=*/true,
-                         [seen](const Product& product, const Facts& facts) {
-                           *seen = facts.past;
-                           return DecideRelease("p", "r-1", product,
-                                                facts.past);
-                         },
-                         [answer](absl::StatusOr<Outcome> result) {
-                           *answer = std::move(result);
-                         }));
+  const ReleaseStockCommand release{"r-1", std::nullopt, ""};
+  turns_.Submit(
+      "p", std::make_unique<Command>(
+               CallContext(), HistoryNeedOf(release), "r-1",
+               [seen, release](const Product& product, const Facts& facts) {
+                 *seen = facts.past;
+                 return Decide("p", release, product, facts);
+               },
+               [answer](absl::StatusOr<Outcome> result) {
+                 *answer = std::move(result);
+               }));
   EXPECT_FALSE(seen->has_value());
   EXPECT_TRUE(storage_.past_lookups.empty());
   workers_.RunAll();
   ASSERT_TRUE(answer->has_value());
   EXPECT_THAT(**answer, IsOk());
-  EXPECT_EQ(seen->value(), PastReservation::kReleased);
+  ASSERT_TRUE(seen->has_value() && seen->value().has_value());
+  EXPECT_TRUE(std::holds_alternative<v1::StockReleased>(seen->value()->event));
   EXPECT_EQ(storage_.past_lookups, std::vector<std::string>{"r-1"});
 }
 

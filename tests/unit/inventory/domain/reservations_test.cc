@@ -1,9 +1,8 @@
-#include "services/inventory/domain/product.h"
-
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/inventory/domain/commands.h"
 
 namespace inventory {
 namespace {
@@ -13,6 +12,16 @@ using ::testing::SizeIs;
 
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
+Facts At(absl::Time now) { return {std::nullopt, now}; }
+
+// Facts saying that history ended reservation `id` with an event of type T.
+template <typename T>
+Facts Ended(const std::string& id, absl::Time now = kNow) {
+  T event;
+  event.set_reservation_id(id);
+  return {PastEvent{event, 9}, now};
+}
+
 Product Fold(const std::vector<Event>& events, Product product = {}) {
   for (const Event& event : events) product = Evolve(std::move(product), event);
   return product;
@@ -20,10 +29,10 @@ Product Fold(const std::vector<Event>& events, Product product = {}) {
 
 // A product with `on_hand` units and a reservation r-1 of 2 units.
 Product Stocked(int64_t on_hand) {
-  Product product =
-      Fold(*Decide("p", AddProduct{"Sneakers", 4999, on_hand}, Product{}));
-  return Fold(*Decide("p", ReserveStock{2, "r-1", absl::Minutes(10)}, product,
-                      PastReservation::kNone, kNow),
+  Product product = Fold(*Decide(
+      "p", AddProductCommand{"Sneakers", 4999, on_hand}, Product{}, At(kNow)));
+  return Fold(*Decide("p", ReserveStockCommand{2, "r-1", absl::Minutes(10), ""},
+                      product, At(kNow)),
               product);
 }
 
@@ -35,36 +44,26 @@ void ExpectError(const absl::StatusOr<std::vector<Event>>& result,
 }
 
 // Adding creates the product once; a second add is ALREADY_EXISTS.
-TEST(ProductTest, AddProductOnlyOnce) {
+TEST(ReservationsTest, AddProductOnlyOnce) {
   absl::StatusOr<std::vector<Event>> added =
-      Decide("p", AddProduct{"Sneakers", 4999, 3}, Product{});
+      Decide("p", AddProductCommand{"Sneakers", 4999, 3}, Product{}, At(kNow));
   ASSERT_TRUE(added.ok());
   Product product = Fold(*added);
   EXPECT_TRUE(product.exists);
-  EXPECT_EQ(product.on_hand, 3);
+  EXPECT_EQ(product.on_hand(), 3);
   EXPECT_EQ(product.price_cents, 4999);
-  ExpectError(Decide("p", AddProduct{"Again", 1, 1}, product),
+  ExpectError(Decide("p", AddProductCommand{"Again", 1, 1}, product, At(kNow)),
               absl::StatusCode::kAlreadyExists, "PRODUCT_EXISTS");
 }
 
-// Receiving adds to on hand; an unknown product is NOT_FOUND.
-TEST(ProductTest, ReceiveStockAddsUnits) {
-  ExpectError(Decide("p", ReceiveStock{5, "po-1"}, Product{}),
-              absl::StatusCode::kNotFound, "PRODUCT_NOT_FOUND");
-  Product product = Stocked(3);
-  product = Fold(*Decide("p", ReceiveStock{5, "po-1"}, product), product);
-  EXPECT_EQ(product.on_hand, 8);
-  EXPECT_EQ(product.available(), 6);
-}
-
 // A reservation holds units; more than available is refused with the facts.
-TEST(ProductTest, ReserveHoldsUnitsAndRefusesOversell) {
+TEST(ReservationsTest, ReserveHoldsUnitsAndRefusesOversell) {
   Product product = Stocked(3);
   EXPECT_EQ(product.reserved(), 2);
   EXPECT_EQ(product.available(), 1);
   absl::StatusOr<std::vector<Event>> refused =
-      Decide("p", ReserveStock{2, "r-2", absl::Minutes(1)}, product,
-             PastReservation::kNone, kNow);
+      Decide("p", ReserveStockCommand{2, "r-2", absl::Minutes(1), ""}, product,
+             At(kNow));
   ExpectError(refused, absl::StatusCode::kFailedPrecondition,
               "INSUFFICIENT_STOCK");
   EXPECT_THAT(refused.status().message(),
@@ -73,8 +72,8 @@ TEST(ProductTest, ReserveHoldsUnitsAndRefusesOversell) {
             "1");
 
   absl::StatusOr<std::vector<Event>> last =
-      Decide("p", ReserveStock{1, "r-2", absl::Minutes(1)}, product,
-             PastReservation::kNone, kNow);
+      Decide("p", ReserveStockCommand{1, "r-2", absl::Minutes(1), ""}, product,
+             At(kNow));
   ASSERT_TRUE(last.ok());
   product = Fold(*last, product);
   EXPECT_EQ(product.available(), 0);
@@ -83,47 +82,47 @@ TEST(ProductTest, ReserveHoldsUnitsAndRefusesOversell) {
 }
 
 // The same reservation again reserves nothing; another quantity is refused.
-TEST(ProductTest, ReserveIsIdempotentByReservationId) {
+TEST(ReservationsTest, ReserveIsIdempotentByReservationId) {
   Product product = Stocked(5);
   absl::StatusOr<std::vector<Event>> again =
-      Decide("p", ReserveStock{2, "r-1", absl::Minutes(10)}, product,
-             PastReservation::kNone, kNow);
+      Decide("p", ReserveStockCommand{2, "r-1", absl::Minutes(10), ""}, product,
+             At(kNow));
   ASSERT_TRUE(again.ok());
   EXPECT_THAT(*again, SizeIs(0));
-  ExpectError(Decide("p", ReserveStock{3, "r-1", absl::Minutes(10)}, product,
-                     PastReservation::kNone, kNow),
+  ExpectError(Decide("p", ReserveStockCommand{3, "r-1", absl::Minutes(10), ""},
+                     product, At(kNow)),
               absl::StatusCode::kFailedPrecondition, "RESERVATION_MISMATCH");
 }
 
 // Repeating a reservation that is overdue but not yet swept does not hand
 // back one that has already run out.
-TEST(ProductTest, RepeatingAnOverdueReservationIsExpired) {
+TEST(ReservationsTest, RepeatingAnOverdueReservationIsExpired) {
   Product product = Stocked(5);  // r-1 holds 2 units for 10 minutes
-  ExpectError(Decide("p", ReserveStock{2, "r-1", absl::Minutes(10)}, product,
-                     PastReservation::kNone, kNow + absl::Minutes(10)),
+  ExpectError(Decide("p", ReserveStockCommand{2, "r-1", absl::Minutes(10), ""},
+                     product, At(kNow + absl::Minutes(10))),
               absl::StatusCode::kFailedPrecondition, "RESERVATION_EXPIRED");
 }
 
 // An id whose reservation ended cannot be reserved again.
-TEST(ProductTest, EndedReservationIdsAreNotReused) {
+TEST(ReservationsTest, EndedReservationIdsAreNotReused) {
   Product product = Stocked(5);
-  ExpectError(Decide("p", ReserveStock{1, "old", absl::Minutes(1)}, product,
-                     PastReservation::kReleased, kNow),
+  ExpectError(Decide("p", ReserveStockCommand{1, "old", absl::Minutes(1), ""},
+                     product, Ended<v1::StockReleased>("old")),
               absl::StatusCode::kFailedPrecondition, "RESERVATION_RELEASED");
-  ExpectError(Decide("p", ReserveStock{1, "old", absl::Minutes(1)}, product,
-                     PastReservation::kCommitted, kNow),
+  ExpectError(Decide("p", ReserveStockCommand{1, "old", absl::Minutes(1), ""},
+                     product, Ended<v1::StockCommitted>("old")),
               absl::StatusCode::kFailedPrecondition, "RESERVATION_COMMITTED");
 }
 
 // Overdue reservations are expired before a new one is judged.
-TEST(ProductTest, ReserveExpiresOverdueReservationsFirst) {
+TEST(ReservationsTest, ReserveExpiresOverdueReservationsFirst) {
   Product product = Stocked(2);  // all of it held by r-1 for 10 minutes
-  ExpectError(Decide("p", ReserveStock{1, "r-2", absl::Minutes(1)}, product,
-                     PastReservation::kNone, kNow),
+  ExpectError(Decide("p", ReserveStockCommand{1, "r-2", absl::Minutes(1), ""},
+                     product, At(kNow)),
               absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK");
   absl::StatusOr<std::vector<Event>> later =
-      Decide("p", ReserveStock{1, "r-2", absl::Minutes(1)}, product,
-             PastReservation::kNone, kNow + absl::Minutes(11));
+      Decide("p", ReserveStockCommand{1, "r-2", absl::Minutes(1), ""}, product,
+             At(kNow + absl::Minutes(11)));
   ASSERT_TRUE(later.ok());
   ASSERT_THAT(*later, SizeIs(2));
   EXPECT_TRUE(std::holds_alternative<v1::ReservationExpired>((*later)[0]));
@@ -132,10 +131,10 @@ TEST(ProductTest, ReserveExpiresOverdueReservationsFirst) {
 }
 
 // Release returns the units once; again is a no-op; unknown is NOT_FOUND.
-TEST(ProductTest, ReleaseReturnsUnitsOnce) {
+TEST(ReservationsTest, ReleaseReturnsUnitsOnce) {
   Product product = Stocked(3);
   absl::StatusOr<std::vector<Event>> released =
-      DecideRelease("p", "r-1", product, PastReservation::kNone);
+      Decide("p", ReleaseStockCommand{"r-1"}, product, At(kNow));
   ASSERT_TRUE(released.ok());
   ASSERT_THAT(*released, SizeIs(1));
   EXPECT_EQ(std::get<v1::StockReleased>((*released)[0]).quantity(), 2);
@@ -143,43 +142,49 @@ TEST(ProductTest, ReleaseReturnsUnitsOnce) {
   EXPECT_EQ(product.available(), 3);
 
   absl::StatusOr<std::vector<Event>> twice =
-      DecideRelease("p", "r-1", product, PastReservation::kReleased);
+      Decide("p", ReleaseStockCommand{"r-1"}, product,
+             Ended<v1::StockReleased>("r-1"));
   ASSERT_TRUE(twice.ok());
   EXPECT_THAT(*twice, SizeIs(0));
-  ExpectError(DecideRelease("p", "nope", product, PastReservation::kNone),
+  ExpectError(Decide("p", ReleaseStockCommand{"nope"}, product, At(kNow)),
               absl::StatusCode::kNotFound, "RESERVATION_NOT_FOUND");
-  ExpectError(DecideRelease("p", "sold", product, PastReservation::kCommitted),
+  ExpectError(Decide("p", ReleaseStockCommand{"sold"}, product,
+                     Ended<v1::StockCommitted>("sold")),
               absl::StatusCode::kFailedPrecondition, "RESERVATION_COMMITTED");
 }
 
 // Commit sells the units once; an expired reservation cannot be sold.
-TEST(ProductTest, CommitSellsLiveReservationsOnly) {
+TEST(ReservationsTest, CommitSellsLiveReservationsOnly) {
   Product product = Stocked(3);
-  ExpectError(DecideCommit("p", "r-1", product, PastReservation::kNone,
-                           kNow + absl::Minutes(10)),
+  ExpectError(Decide("p", CommitReservationCommand{"r-1", "o-1"}, product,
+                     At(kNow + absl::Minutes(10))),
               absl::StatusCode::kFailedPrecondition, "RESERVATION_EXPIRED");
   absl::StatusOr<std::vector<Event>> committed =
-      DecideCommit("p", "r-1", product, PastReservation::kNone, kNow);
+      Decide("p", CommitReservationCommand{"r-1", "o-1"}, product, At(kNow));
   ASSERT_TRUE(committed.ok());
   product = Fold(*committed, product);
-  EXPECT_EQ(product.on_hand, 1);
+  // Sold units stay on hand, committed, until they ship.
+  EXPECT_EQ(product.on_hand(), 3);
   EXPECT_EQ(product.reserved(), 0);
+  EXPECT_EQ(product.Totals().committed, 2);
   EXPECT_EQ(product.available(), 1);
+  EXPECT_EQ(product.orders().at("o-1").unshipped(), 2);
 
   absl::StatusOr<std::vector<Event>> twice =
-      DecideCommit("p", "r-1", product, PastReservation::kCommitted, kNow);
+      Decide("p", CommitReservationCommand{"r-1", "o-1"}, product,
+             Ended<v1::StockCommitted>("r-1"));
   ASSERT_TRUE(twice.ok());
   EXPECT_THAT(*twice, SizeIs(0));
-  ExpectError(
-      DecideCommit("p", "gone", product, PastReservation::kExpired, kNow),
-      absl::StatusCode::kFailedPrecondition, "RESERVATION_EXPIRED");
-  ExpectError(
-      DecideCommit("p", "gone", product, PastReservation::kReleased, kNow),
-      absl::StatusCode::kFailedPrecondition, "RESERVATION_RELEASED");
+  ExpectError(Decide("p", CommitReservationCommand{"gone", "o-1"}, product,
+                     Ended<v1::ReservationExpired>("gone")),
+              absl::StatusCode::kFailedPrecondition, "RESERVATION_EXPIRED");
+  ExpectError(Decide("p", CommitReservationCommand{"gone", "o-1"}, product,
+                     Ended<v1::StockReleased>("gone")),
+              absl::StatusCode::kFailedPrecondition, "RESERVATION_RELEASED");
 }
 
 // Expiry returns exactly the overdue reservations' units.
-TEST(ProductTest, ExpireReturnsOnlyOverdueUnits) {
+TEST(ReservationsTest, ExpireReturnsOnlyOverdueUnits) {
   Product product = Stocked(5);
   EXPECT_THAT(DecideExpire(product, kNow + absl::Minutes(9)), SizeIs(0));
   std::vector<Event> expired = DecideExpire(product, kNow + absl::Minutes(10));
@@ -191,16 +196,18 @@ TEST(ProductTest, ExpireReturnsOnlyOverdueUnits) {
 
 // Expiry takes the soonest first, a bounded number per decision, and the
 // totals follow every hold and drop.
-TEST(ProductTest, ExpireIsBoundedAndSoonestFirst) {
+TEST(ReservationsTest, ExpireIsBoundedAndSoonestFirst) {
   constexpr int kHeld = kMaxExpiriesPerDecision + 5;
-  Product product = Fold(*Decide("p", AddProduct{"X", 1, kHeld}, Product{}));
+  Product product =
+      Fold(*Decide("p", AddProductCommand{"X", 1, kHeld}, Product{}, At(kNow)));
   for (int i = 0; i < kHeld; ++i) {
     // Later ids expire sooner, so id order and expiry order differ.
-    product = Fold(*Decide("p",
-                           ReserveStock{1, absl::StrCat("r-", 1000 + i),
-                                        absl::Minutes(10 + kHeld - i)},
-                           product, PastReservation::kNone, kNow),
-                   product);
+    product =
+        Fold(*Decide("p",
+                     ReserveStockCommand{1, absl::StrCat("r-", 1000 + i),
+                                         absl::Minutes(10 + kHeld - i), ""},
+                     product, At(kNow)),
+             product);
   }
   EXPECT_EQ(product.reserved(), kHeld);
   EXPECT_EQ(product.next_expiry(), kNow + absl::Minutes(11));
@@ -221,11 +228,12 @@ TEST(ProductTest, ExpireIsBoundedAndSoonestFirst) {
 }
 
 // Every event survives the JSON codec under its type name.
-TEST(ProductTest, EventsRoundTripThroughJson) {
+TEST(ReservationsTest, EventsRoundTripThroughJson) {
   Product product = Stocked(5);
-  std::vector<Event> events = *Decide("p", AddProduct{"X", 1, 2}, Product{});
+  std::vector<Event> events =
+      *Decide("p", AddProductCommand{"X", 1, 2}, Product{}, At(kNow));
   events.push_back(
-      *DecideRelease("p", "r-1", product, PastReservation::kNone)->begin());
+      *Decide("p", ReleaseStockCommand{"r-1"}, product, At(kNow))->begin());
   for (const Event& event : events) {
     absl::StatusOr<Event> back = FromJson(TypeOf(event), ToJson(event));
     ASSERT_TRUE(back.ok()) << back.status();
