@@ -21,6 +21,8 @@ class FakeInventory final : public cart::InventoryClient {
     std::string product_id;
     std::string reservation_id;
     cart::InventoryCall call;
+    int64_t quantity = 0;  // reserved or released; 0 releases all
+    std::string release_id;
   };
 
   // The next Reserve answers `status` (once); otherwise it succeeds.
@@ -47,11 +49,13 @@ class FakeInventory final : public cart::InventoryClient {
 
   void Reserve(const std::string& product_id, int64_t quantity,
                const std::string& reservation_id, int64_t /*ttl_seconds*/,
-               const cart::InventoryCall& call, ReserveDone done) override {
+               const std::string& warehouse_id, const cart::InventoryCall& call,
+               ReserveDone done) override {
+    (void)warehouse_id;
     std::optional<absl::Status> failure;
     {
       absl::MutexLock lock(&mu_);
-      calls_.push_back({"Reserve", product_id, reservation_id, call});
+      calls_.push_back({"Reserve", product_id, reservation_id, call, quantity});
       if (!reserve_failures_.empty()) {
         failure = std::move(reserve_failures_.front());
         reserve_failures_.pop_front();
@@ -61,14 +65,15 @@ class FakeInventory final : public cart::InventoryClient {
     inventory::v1::ReserveStockResponse response;
     response.set_reservation_id(reservation_id);
     response.set_unit_price_cents(100);
-    (void)quantity;
     std::move(done)(std::move(response));
   }
   absl::Status Release(const std::string& product_id,
-                       const std::string& reservation_id,
+                       const std::string& reservation_id, int64_t quantity,
+                       const std::string& release_id,
                        const cart::InventoryCall& call) override {
     absl::MutexLock lock(&mu_);
-    calls_.push_back({"Release", product_id, reservation_id, call});
+    calls_.push_back(
+        {"Release", product_id, reservation_id, call, quantity, release_id});
     return absl::OkStatus();
   }
   void Commit(const std::string& product_id, const std::string& reservation_id,

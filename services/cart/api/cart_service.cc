@@ -40,6 +40,10 @@ CallContext CallOf(const grpc::ServerContextBase& context,
   return call;
 }
 
+// Inventory's own limit for a warehouse id, checked here so that a bad one
+// reserves nothing.
+constexpr size_t kMaxWarehouseIdBytes = 64;
+
 }  // namespace
 
 absl::Status Validate(const v1::CreateCartRequest& request) {
@@ -53,6 +57,20 @@ absl::Status Validate(const v1::AddItemRequest& request) {
       {shop::ValidateId("cart_id", request.cart_id()),
        shop::ValidateId("product_id", request.product_id()),
        shop::ValidateQuantity("quantity", request.quantity()),
+       shop::ValidateOptionalId("request_id", request.request_id()),
+       request.warehouse_id().empty()
+           ? absl::OkStatus()
+           : shop::ValidateSlug("warehouse_id", request.warehouse_id(),
+                                kMaxWarehouseIdBytes),
+       shop::ValidateExpectedVersion(request)});
+}
+
+absl::Status Validate(const v1::UpdateItemQuantityRequest& request) {
+  return shop::FirstError(
+      {shop::ValidateId("cart_id", request.cart_id()),
+       shop::ValidateId("product_id", request.product_id()),
+       shop::ValidateRange("quantity", request.quantity(), 0,
+                           shop::kMaxQuantity),
        shop::ValidateOptionalId("request_id", request.request_id()),
        shop::ValidateExpectedVersion(request)});
 }
@@ -107,7 +125,8 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
   }
   carts_->AddItem(
       request->cart_id(), request->product_id(), request->quantity(),
-      request->request_id(), CallOf(*context, *request),
+      request->warehouse_id(), request->request_id(),
+      CallOf(*context, *request),
       [reactor, request, response](absl::StatusOr<AddItemOutcome> outcome) {
         if (!outcome.ok()) {
           reactor->Finish(shop::ToGrpcStatus(outcome.status()));
@@ -138,6 +157,25 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
   absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
       request->cart_id(), request->product_id(), CallOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  response->set_version(outcome->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status CartServiceImpl::UpdateItemQuantity(
+    grpc::ServerContext* context, const v1::UpdateItemQuantityRequest* request,
+    v1::UpdateItemQuantityResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  absl::StatusOr<CartOutcome> outcome = carts_->UpdateItemQuantity(
+      request->cart_id(), request->product_id(), request->quantity(),
+      request->request_id(), CallOf(*context, *request));
+  if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
+  for (const Item& item : outcome->cart.Items()) {
+    if (item.product_id == request->product_id()) {
+      ToProto(item, outcome->cart, response->mutable_item());
+    }
+  }
   response->set_version(outcome->version);
   return grpc::Status::OK;
 }

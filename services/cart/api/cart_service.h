@@ -24,6 +24,10 @@ class CartServiceImpl final
   grpc::Status RemoveItem(grpc::ServerContext* context,
                           const v1::RemoveItemRequest* request,
                           v1::RemoveItemResponse* response) override;
+  grpc::Status UpdateItemQuantity(
+      grpc::ServerContext* context,
+      const v1::UpdateItemQuantityRequest* request,
+      v1::UpdateItemQuantityResponse* response) override;
   grpc::Status GetCart(grpc::ServerContext* context,
                        const v1::GetCartRequest* request,
                        v1::GetCartResponse* response) override;
@@ -42,6 +46,7 @@ class CartServiceImpl final
 absl::Status Validate(const v1::CreateCartRequest& request);
 absl::Status Validate(const v1::AddItemRequest& request);
 absl::Status Validate(const v1::RemoveItemRequest& request);
+absl::Status Validate(const v1::UpdateItemQuantityRequest& request);
 absl::Status Validate(const v1::GetCartRequest& request);
 absl::Status Validate(const v1::ListCartEventsRequest& request);
 absl::Status Validate(const v1::CheckoutRequest& request);

@@ -32,6 +32,7 @@ class Carts::AddItemFlow final : public Waiter {
   std::string cart_id;
   std::string product_id;
   int64_t quantity = 0;
+  std::string warehouse_id;
   std::string reservation_id;
   // A retry of the call (same request id) claims the same reservation.
   bool claimable = false;
@@ -45,8 +46,9 @@ class Carts::AddItemFlow final : public Waiter {
 };
 
 void Carts::AddItem(std::string cart_id, std::string product_id,
-                    int64_t quantity, const std::string& request_id,
-                    CallContext context, AddItemDone done) {
+                    int64_t quantity, std::string warehouse_id,
+                    const std::string& request_id, CallContext context,
+                    AddItemDone done) {
   auto flow = std::make_unique<AddItemFlow>();
   flow->reservation_id =
       ReservationIdFor(cart_id, product_id,
@@ -55,6 +57,7 @@ void Carts::AddItem(std::string cart_id, std::string product_id,
   flow->cart_id = std::move(cart_id);
   flow->product_id = std::move(product_id);
   flow->quantity = quantity;
+  flow->warehouse_id = std::move(warehouse_id);
   flow->context = std::move(context);
   flow->done = std::move(done);
   AddItemFlow* queued = flow.get();
@@ -128,7 +131,8 @@ void Carts::Reserve(std::unique_ptr<AddItemFlow> flow) {
   AddItemFlow& f = *flow;
   inventory_->Reserve(
       f.product_id, f.quantity, f.reservation_id,
-      options_.reservation_ttl_seconds, InventoryCallOf(f.context),
+      options_.reservation_ttl_seconds, f.warehouse_id,
+      InventoryCallOf(f.context),
       [this, flow = std::move(flow)](
           absl::StatusOr<inventory::v1::ReserveStockResponse>
               reserved) mutable {

@@ -189,7 +189,7 @@ void Carts::ReleaseOrLeave(const std::string& product_id,
                            const CallContext& context) {
   // Released even after the caller gave up: only the client's own bound.
   absl::Status released =
-      inventory_->Release(product_id, reservation_id,
+      inventory_->Release(product_id, reservation_id, 0, "",
                           InventoryCall{context.metadata, std::nullopt});
   // NOT_FOUND too: a release that overtook its reservation leaves it held.
   if (!released.ok()) {

@@ -72,13 +72,22 @@ class Carts final {
                                      const std::string& customer_id,
                                      const CallContext& context);
   // `request_id` makes retries idempotent; empty means every call is new.
+  // An empty `warehouse_id` lets inventory choose where the units are held.
   // `done` runs on a thread of the service, gRPC or the event store.
   void AddItem(std::string cart_id, std::string product_id, int64_t quantity,
-               const std::string& request_id, CallContext context,
-               AddItemDone done);
+               std::string warehouse_id, const std::string& request_id,
+               CallContext context, AddItemDone done);
   absl::StatusOr<CartOutcome> RemoveItem(const std::string& cart_id,
                                          const std::string& product_id,
                                          const CallContext& context);
+  // Sets the product's units in the cart: raising reserves only the extra
+  // units first, lowering shows fewer and then releases only the surplus,
+  // 0 removes the product. `request_id` as for AddItem.
+  absl::StatusOr<CartOutcome> UpdateItemQuantity(const std::string& cart_id,
+                                                 const std::string& product_id,
+                                                 int64_t quantity,
+                                                 const std::string& request_id,
+                                                 const CallContext& context);
   absl::StatusOr<CartOutcome> Checkout(const std::string& cart_id,
                                        const CallContext& context);
   absl::StatusOr<LoadedCart> Get(const std::string& cart_id);
@@ -130,6 +139,12 @@ class Carts final {
   void ReleaseOrLeave(const std::string& product_id,
                       const std::string& reservation_id,
                       const CallContext& context);
+  // Reserves in inventory and waits for the answer.
+  absl::StatusOr<inventory::v1::ReserveStockResponse> ReserveAndWait(
+      const std::string& product_id, int64_t quantity,
+      const std::string& reservation_id, const CallContext& context);
+  // Asks inventory again for the partial releases of `line`; idempotent.
+  absl::Status Rerelease(const Line& line, const CallContext& context);
 
   // AddItem's steps (add_item.cc); each takes the flow and passes it on.
   void StartAddItem(std::unique_ptr<AddItemFlow> flow);

@@ -31,6 +31,15 @@ std::vector<absl::Status> Carts::CommitLines(const std::vector<Line>& lines,
   }
   const InventoryCall call = InventoryCallOf(context);
   for (size_t i = 0; i < lines.size(); ++i) {
+    // A part given back must be given back before the rest is sold: a
+    // release lost on its way would otherwise be sold with it.
+    if (absl::Status given_back = Rerelease(lines[i], context);
+        !given_back.ok()) {
+      absl::MutexLock lock(&answers->mu);
+      answers->statuses[i] = std::move(given_back);
+      --answers->pending;
+      continue;
+    }
     inventory_->Commit(lines[i].product_id, lines[i].reservation_id, order_id,
                        call, [answers, i](absl::Status committed) {
                          absl::MutexLock lock(&answers->mu);

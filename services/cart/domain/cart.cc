@@ -56,6 +56,7 @@ absl::string_view TypeOf(const Event& event) {
           [](const v1::CheckoutStarted&) { return "checkout.started"; },
           [](const v1::CheckoutStopped&) { return "checkout.stopped"; },
           [](const v1::CartCheckedOut&) { return "cart.checked_out"; },
+          [](const v1::ItemReduced&) { return "item.reduced"; },
       },
       event);
 }
@@ -72,6 +73,7 @@ absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
   if (type == "checkout.started") return Parse<v1::CheckoutStarted>(json);
   if (type == "checkout.stopped") return Parse<v1::CheckoutStopped>(json);
   if (type == "cart.checked_out") return Parse<v1::CartCheckedOut>(json);
+  if (type == "item.reduced") return Parse<v1::ItemReduced>(json);
   return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
 }
 
@@ -125,6 +127,13 @@ Cart Evolve(Cart cart, const Event& event) {
                      return line.reservation_id == e.reservation_id();
                    });
                  },
+                 [&](const v1::ItemReduced& e) {
+                   for (Line& line : cart.lines) {
+                     if (line.reservation_id != e.reservation_id()) continue;
+                     line.quantity -= e.quantity();
+                     line.releases.push_back({e.release_id(), e.quantity()});
+                   }
+                 },
                  [&](const v1::CheckoutStarted& e) {
                    cart.checkout_started = true;
                    cart.order_id = e.order_id();
@@ -152,6 +161,14 @@ std::string ReservationIdFor(absl::string_view cart_id,
       "cr-%016x%016x",
       Fnv1a(0xcbf29ce484222325ULL, {cart_id, product_id, request_key}),
       Fnv1a(0x84222325cbf29ce4ULL, {request_key, product_id, cart_id}));
+}
+
+std::string ReleaseIdFor(absl::string_view reservation_id,
+                         absl::string_view request_key) {
+  return absl::StrFormat(
+      "rl-%016x%016x",
+      Fnv1a(0xcbf29ce484222325ULL, {reservation_id, request_key}),
+      Fnv1a(0x84222325cbf29ce4ULL, {request_key, reservation_id}));
 }
 
 std::string OrderIdFor(absl::string_view cart_id) {
@@ -208,6 +225,28 @@ absl::StatusOr<std::vector<Event>> DecideAddItem(const std::string& cart_id,
   return std::vector<Event>{added};
 }
 
+namespace {
+
+absl::Status ItemNotFound(const std::string& cart_id,
+                          const std::string& product_id) {
+  return shop::MakeError(
+      absl::StatusCode::kNotFound, kErrorDomain, "ITEM_NOT_FOUND",
+      absl::StrCat("product ", product_id, " is not in cart ", cart_id),
+      {{"cart_id", cart_id}, {"product_id", product_id}});
+}
+
+absl::Status ItemSold(const std::string& cart_id,
+                      const std::string& product_id) {
+  return shop::MakeError(
+      absl::StatusCode::kFailedPrecondition, kErrorDomain, "ITEM_SOLD",
+      absl::StrCat("product ", product_id, " in cart ", cart_id,
+                   " was sold by a checkout that stopped; check out again "
+                   "to complete the order"),
+      {{"cart_id", cart_id}, {"product_id", product_id}});
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Event>> DecideRemoveItem(
     const std::string& cart_id, const std::string& product_id,
     const Cart& cart) {
@@ -215,24 +254,63 @@ absl::StatusOr<std::vector<Event>> DecideRemoveItem(
   std::vector<Event> events;
   for (const Line& line : cart.lines) {
     if (line.product_id != product_id) continue;
-    if (cart.IsSold(line.reservation_id)) {
-      return shop::MakeError(
-          absl::StatusCode::kFailedPrecondition, kErrorDomain, "ITEM_SOLD",
-          absl::StrCat("product ", product_id, " in cart ", cart_id,
-                       " was sold by a checkout that stopped; check out again "
-                       "to complete the order"),
-          {{"cart_id", cart_id}, {"product_id", product_id}});
-    }
+    if (cart.IsSold(line.reservation_id)) return ItemSold(cart_id, product_id);
     v1::ItemRemoved removed;
     removed.set_product_id(product_id);
     removed.set_reservation_id(line.reservation_id);
     events.push_back(std::move(removed));
   }
-  if (events.empty()) {
-    return shop::MakeError(
-        absl::StatusCode::kNotFound, kErrorDomain, "ITEM_NOT_FOUND",
-        absl::StrCat("product ", product_id, " is not in cart ", cart_id),
-        {{"cart_id", cart_id}, {"product_id", product_id}});
+  if (events.empty()) return ItemNotFound(cart_id, product_id);
+  return events;
+}
+
+absl::StatusOr<int64_t> DecideUnitsToReserve(const std::string& cart_id,
+                                             const std::string& product_id,
+                                             int64_t quantity,
+                                             const Cart& cart) {
+  if (absl::Status open = CheckOpen(cart_id, cart); !open.ok()) return open;
+  int64_t shown = 0;
+  bool found = false;
+  for (const Line& line : cart.lines) {
+    if (line.product_id != product_id) continue;
+    if (cart.IsSold(line.reservation_id)) return ItemSold(cart_id, product_id);
+    found = true;
+    shown += line.quantity;
+  }
+  if (!found && quantity > 0) return ItemNotFound(cart_id, product_id);
+  return std::max<int64_t>(0, quantity - shown);
+}
+
+absl::StatusOr<std::vector<Event>> DecideReduceItem(
+    const std::string& cart_id, const std::string& product_id, int64_t quantity,
+    absl::string_view request_key, const Cart& cart) {
+  absl::StatusOr<int64_t> to_reserve =
+      DecideUnitsToReserve(cart_id, product_id, quantity, cart);
+  if (!to_reserve.ok()) return to_reserve.status();
+  int64_t shown = 0;
+  for (const Line& line : cart.lines) {
+    if (line.product_id == product_id) shown += line.quantity;
+  }
+  int64_t surplus = shown - quantity;
+  std::vector<Event> events;
+  for (auto line = cart.lines.rbegin();
+       line != cart.lines.rend() && surplus > 0; ++line) {
+    if (line->product_id != product_id) continue;
+    if (line->quantity <= surplus) {
+      v1::ItemRemoved removed;
+      removed.set_product_id(product_id);
+      removed.set_reservation_id(line->reservation_id);
+      events.push_back(std::move(removed));
+      surplus -= line->quantity;
+    } else {
+      v1::ItemReduced reduced;
+      reduced.set_product_id(product_id);
+      reduced.set_reservation_id(line->reservation_id);
+      reduced.set_quantity(surplus);
+      reduced.set_release_id(ReleaseIdFor(line->reservation_id, request_key));
+      events.push_back(std::move(reduced));
+      surplus = 0;
+    }
   }
   return events;
 }

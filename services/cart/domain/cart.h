@@ -16,13 +16,19 @@ namespace cart {
 
 inline constexpr char kErrorDomain[] = "cart.v1";
 
-using Event =
-    std::variant<v1::CartCreated, v1::ItemAdded, v1::ItemRemoved,
-                 v1::CheckoutStarted, v1::CheckoutStopped, v1::CartCheckedOut>;
+using Event = std::variant<v1::CartCreated, v1::ItemAdded, v1::ItemRemoved,
+                           v1::CheckoutStarted, v1::CheckoutStopped,
+                           v1::CartCheckedOut, v1::ItemReduced>;
 
 absl::string_view TypeOf(const Event& event);
 std::string ToJson(const Event& event);
 absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json);
+
+// Units a line gave back to inventory under their own release id.
+struct PartialRelease {
+  std::string release_id;
+  int64_t quantity = 0;
+};
 
 // Units of one product held in inventory under one reservation.
 struct Line {
@@ -30,6 +36,9 @@ struct Line {
   std::string product_id;
   int64_t quantity = 0;
   int64_t unit_price_cents = 0;
+  // What the line gave back since it was added; asked again before the
+  // reservation is sold, so that a release lost on its way is not sold.
+  std::vector<PartialRelease> releases;
 };
 
 // A product in the cart: its lines summed.
@@ -67,6 +76,10 @@ std::string ReservationIdFor(absl::string_view cart_id,
                              absl::string_view product_id,
                              absl::string_view request_key);
 
+// The id of the release of part of `reservation_id` under `request_key`.
+std::string ReleaseIdFor(absl::string_view reservation_id,
+                         absl::string_view request_key);
+
 // The order id a cart's checkout creates (a cart checks out once).
 std::string OrderIdFor(absl::string_view cart_id);
 
@@ -87,6 +100,20 @@ absl::StatusOr<std::vector<Event>> DecideAddItem(const std::string& cart_id,
 absl::StatusOr<std::vector<Event>> DecideRemoveItem(
     const std::string& cart_id, const std::string& product_id,
     const Cart& cart);
+// UpdateItemQuantity: units of `product_id` to reserve before the cart
+// shows `quantity` of them (0 when it shows as many or more). Refuses a
+// cart that cannot change, a product not in it (unless `quantity` is 0)
+// and a product a stopped checkout sold.
+absl::StatusOr<int64_t> DecideUnitsToReserve(const std::string& cart_id,
+                                             const std::string& product_id,
+                                             int64_t quantity,
+                                             const Cart& cart);
+// UpdateItemQuantity lowering the product to `quantity`: the newest lines
+// go first, whole (item.removed) or in part (item.reduced, released under
+// an id from `request_key`). Nothing when the cart shows no more.
+absl::StatusOr<std::vector<Event>> DecideReduceItem(
+    const std::string& cart_id, const std::string& product_id, int64_t quantity,
+    absl::string_view request_key, const Cart& cart);
 // Refuses a cart that cannot be checked out; an already checked-out cart
 // is fine (the checkout is repeated, not redone).
 absl::Status CheckCanCheckout(const std::string& cart_id, const Cart& cart);

@@ -51,6 +51,7 @@ void GrpcInventoryClient::Reserve(const std::string& product_id,
                                   int64_t quantity,
                                   const std::string& reservation_id,
                                   int64_t ttl_seconds,
+                                  const std::string& warehouse_id,
                                   const InventoryCall& call, ReserveDone done) {
   // What the call needs until its callback, which gRPC may copy.
   struct Call {
@@ -65,6 +66,7 @@ void GrpcInventoryClient::Reserve(const std::string& product_id,
   state->request.set_quantity(quantity);
   state->request.set_reservation_id(reservation_id);
   state->request.set_ttl_seconds(ttl_seconds);
+  state->request.set_warehouse_id(warehouse_id);
   state->done = std::move(done);
   state->callers_deadline = Prepare(call, &state->context);
   Call* raw = state.get();
@@ -82,10 +84,16 @@ void GrpcInventoryClient::Reserve(const std::string& product_id,
 
 absl::Status GrpcInventoryClient::Release(const std::string& product_id,
                                           const std::string& reservation_id,
+                                          int64_t quantity,
+                                          const std::string& release_id,
                                           const InventoryCall& call) {
   inventory::v1::ReleaseStockRequest request;
   request.set_product_id(product_id);
   request.set_reservation_id(reservation_id);
+  if (quantity > 0) {
+    request.set_quantity(quantity);
+    request.set_release_id(release_id);
+  }
   inventory::v1::ReleaseStockResponse response;
   grpc::ClientContext context;
   const bool callers = Prepare(call, &context);

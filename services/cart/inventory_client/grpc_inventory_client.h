@@ -19,9 +19,11 @@ class GrpcInventoryClient final : public InventoryClient {
 
   void Reserve(const std::string& product_id, int64_t quantity,
                const std::string& reservation_id, int64_t ttl_seconds,
-               const InventoryCall& call, ReserveDone done) override;
+               const std::string& warehouse_id, const InventoryCall& call,
+               ReserveDone done) override;
   absl::Status Release(const std::string& product_id,
-                       const std::string& reservation_id,
+                       const std::string& reservation_id, int64_t quantity,
+                       const std::string& release_id,
                        const InventoryCall& call) override;
   void Commit(const std::string& product_id, const std::string& reservation_id,
               const std::string& order_id, const InventoryCall& call,

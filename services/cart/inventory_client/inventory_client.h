@@ -32,11 +32,15 @@ class InventoryClient {
   virtual ~InventoryClient() = default;
 
   // Without waiting: `done` runs on another thread and must not block.
+  // An empty `warehouse_id` lets inventory choose where the units are held.
   virtual void Reserve(const std::string& product_id, int64_t quantity,
                        const std::string& reservation_id, int64_t ttl_seconds,
+                       const std::string& warehouse_id,
                        const InventoryCall& call, ReserveDone done) = 0;
+  // Releases `quantity` units under `release_id`, or all (quantity 0).
   virtual absl::Status Release(const std::string& product_id,
                                const std::string& reservation_id,
+                               int64_t quantity, const std::string& release_id,
                                const InventoryCall& call) = 0;
   // Without waiting, so that a checkout commits its lines concurrently;
   // the units stay committed to `order_id` until they ship.

@@ -17,6 +17,11 @@ std::string SnapshotJson(const Cart& cart) {
     out->set_product_id(line.product_id);
     out->set_quantity(line.quantity);
     out->set_unit_price_cents(line.unit_price_cents);
+    for (const PartialRelease& release : line.releases) {
+      v1::CartSnapshot::PartialRelease* part = out->add_releases();
+      part->set_release_id(release.release_id);
+      part->set_quantity(release.quantity);
+    }
   }
   snapshot.set_checkout_started(cart.checkout_started);
   for (const std::string& id : cart.sold) snapshot.add_sold_reservation_ids(id);
@@ -33,8 +38,12 @@ absl::Status Restore(const std::string& json, Cart* cart) {
   cart->exists = true;
   cart->customer_id = snapshot.customer_id();
   for (const v1::CartSnapshot::Line& line : snapshot.lines()) {
-    cart->lines.push_back({line.reservation_id(), line.product_id(),
-                           line.quantity(), line.unit_price_cents()});
+    Line& restored = cart->lines.emplace_back(
+        Line{line.reservation_id(), line.product_id(), line.quantity(),
+             line.unit_price_cents()});
+    for (const v1::CartSnapshot::PartialRelease& part : line.releases()) {
+      restored.releases.push_back({part.release_id(), part.quantity()});
+    }
   }
   cart->checkout_started = snapshot.checkout_started();
   cart->sold.assign(snapshot.sold_reservation_ids().begin(),

@@ -49,7 +49,7 @@ class CartsTest : public ::testing::Test {
                                          CallContext context = {}) {
     absl::Notification answered;
     std::optional<absl::StatusOr<AddItemOutcome>> result;
-    carts_->AddItem(cart_id, product_id, 1, request_id, std::move(context),
+    carts_->AddItem(cart_id, product_id, 1, "", request_id, std::move(context),
                     [&](absl::StatusOr<AddItemOutcome> outcome) {
                       result = std::move(outcome);
                       answered.Notify();

@@ -50,7 +50,7 @@ class GrpcInventoryClientTest : public ::testing::Test {
         own);
     absl::Notification done;
     absl::Status result;
-    client.Reserve("shoe", 1, "r-1", 60, InventoryCall{{}, callers},
+    client.Reserve("shoe", 1, "r-1", 60, "", InventoryCall{{}, callers},
                    [&](absl::StatusOr<inventory::v1::ReserveStockResponse> r) {
                      result = r.status();
                      done.Notify();

@@ -133,5 +133,41 @@ TEST(CartValidationTest, ReadsCheckEveryField) {
   ExpectInvalid(Validate(list), "max_count");
 }
 
+// AddItem's warehouse is optional; when given, inventory's id rules hold.
+TEST(CartValidationTest, AddItemChecksTheWarehouse) {
+  v1::AddItemRequest request = GoodAdd();
+  request.set_warehouse_id("east-1");
+  EXPECT_TRUE(Validate(request).ok());
+  request.set_warehouse_id("East");
+  ExpectInvalid(Validate(request), "warehouse_id");
+  request.set_warehouse_id(std::string(65, 'a'));
+  ExpectInvalid(Validate(request), "warehouse_id", "64");
+}
+
+// UpdateItemQuantity: 0 removes, negatives and more than a million do not.
+TEST(CartValidationTest, UpdateItemQuantityChecksEveryField) {
+  v1::UpdateItemQuantityRequest request;
+  request.set_cart_id("c-1");
+  request.set_product_id("p");
+  request.set_quantity(0);
+  EXPECT_TRUE(Validate(request).ok());
+  request.set_quantity(-1);
+  ExpectInvalid(Validate(request), "quantity");
+  request.set_quantity(1'000'001);
+  ExpectInvalid(Validate(request), "quantity", "1000000");
+  request.set_quantity(2);
+  request.set_request_id(std::string(129, 'r'));
+  ExpectInvalid(Validate(request), "request_id", "128");
+  request.set_request_id("");
+  request.set_cart_id("");
+  ExpectInvalid(Validate(request), "cart_id");
+  request.set_cart_id("c-1");
+  request.set_product_id("");
+  ExpectInvalid(Validate(request), "product_id");
+  request.set_product_id("p");
+  request.set_expected_version(-1);
+  ExpectInvalid(Validate(request), "expected_version");
+}
+
 }  // namespace
 }  // namespace cart

@@ -32,7 +32,7 @@ class CartsFlowTest : public ::testing::Test {
     absl::Notification answered;
     std::optional<absl::StatusOr<AddItemOutcome>> result;
     int answers = 0;
-    carts_.AddItem("c", "shoe", 1, request_id, CallContext(),
+    carts_.AddItem("c", "shoe", 1, "", request_id, CallContext(),
                    [&](absl::StatusOr<AddItemOutcome> outcome) {
                      ++answers;
                      result = std::move(outcome);

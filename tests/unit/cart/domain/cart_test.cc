@@ -151,5 +151,72 @@ TEST(CartEventsTest, CheckoutStartedRoundTripsThroughJson) {
   EXPECT_EQ(std::get<v1::CheckoutStarted>(*parsed).order_id(), "order-c");
 }
 
+Cart WithLine(Cart cart, const std::string& reservation_id, int64_t quantity) {
+  v1::ItemAdded added;
+  added.set_product_id("shoe");
+  added.set_quantity(quantity);
+  added.set_reservation_id(reservation_id);
+  added.set_unit_price_cents(500);
+  return Evolve(std::move(cart), added);
+}
+
+// Lowering takes from the newest line first: whole lines are removed, the
+// last one touched is reduced under its own release id, which the fold
+// keeps for checkout.
+TEST(CartQuantityTest, LoweringTakesTheNewestLinesFirst) {
+  const Cart cart = WithLine(WithLine(CartWithOneLine(), "r-2", 2), "r-3", 3);
+  absl::StatusOr<std::vector<Event>> events =
+      DecideReduceItem("c", "shoe", 2, "req", cart);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(std::get<v1::ItemRemoved>((*events)[0]).reservation_id(), "r-3");
+  const auto& reduced = std::get<v1::ItemReduced>((*events)[1]);
+  EXPECT_EQ(reduced.reservation_id(), "r-2");
+  EXPECT_EQ(reduced.quantity(), 2 + 1 + 3 - 2 - 3);
+  EXPECT_EQ(reduced.release_id(), ReleaseIdFor("r-2", "req"));
+
+  Cart after = cart;
+  for (const Event& event : *events) after = Evolve(after, event);
+  ASSERT_EQ(after.lines.size(), 2u);
+  EXPECT_EQ(after.Items()[0].quantity, 2);
+  ASSERT_EQ(after.lines[1].releases.size(), 1u);
+  EXPECT_EQ(after.lines[1].releases[0].release_id, reduced.release_id());
+  absl::StatusOr<std::vector<Event>> again =
+      DecideReduceItem("c", "shoe", 2, "req", after);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+}
+
+// Raising needs only the units the cart does not show yet.
+TEST(CartQuantityTest, RaisingCountsOnlyTheExtraUnits) {
+  const Cart cart = WithLine(CartWithOneLine(), "r-2", 2);
+  EXPECT_EQ(*DecideUnitsToReserve("c", "shoe", 5, cart), 2);
+  EXPECT_EQ(*DecideUnitsToReserve("c", "shoe", 3, cart), 0);
+  EXPECT_EQ(shop::ReasonOf(DecideUnitsToReserve("c", "hat", 1, cart).status()),
+            "ITEM_NOT_FOUND");
+  Cart sold = cart;
+  sold.sold.push_back("r-2");
+  EXPECT_EQ(shop::ReasonOf(DecideUnitsToReserve("c", "shoe", 5, sold).status()),
+            "ITEM_SOLD");
+  Cart frozen = cart;
+  frozen.checkout_started = true;
+  EXPECT_EQ(
+      shop::ReasonOf(DecideUnitsToReserve("c", "shoe", 5, frozen).status()),
+      "CHECKOUT_IN_PROGRESS");
+}
+
+// The new event is stored and read back under its type.
+TEST(CartEventsTest, ItemReducedRoundTripsThroughJson) {
+  v1::ItemReduced reduced;
+  reduced.set_reservation_id("r-1");
+  reduced.set_quantity(2);
+  reduced.set_release_id("rl-1");
+  const Event event = reduced;
+  EXPECT_EQ(TypeOf(event), "item.reduced");
+  absl::StatusOr<Event> parsed = FromJson(TypeOf(event), ToJson(event));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(std::get<v1::ItemReduced>(*parsed).release_id(), "rl-1");
+}
+
 }  // namespace
 }  // namespace cart
