@@ -75,14 +75,22 @@ ConnectionPool::ConnectionPool(PoolOptions options)
     : options_(std::move(options)),
       dsn_(WithConnectionBounds(options_.dsn, options_)) {}
 
+PoolStats ConnectionPool::stats() {
+  absl::MutexLock lock(&mu_);
+  return {open_ - static_cast<int>(idle_.size()), open_, waiting_};
+}
+
 absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
   {
     absl::MutexLock lock(&mu_);
     auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < options_.size;
     };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&can_proceed),
-                              options_.acquire_timeout)) {
+    ++waiting_;
+    const bool free = mu_.AwaitWithTimeout(absl::Condition(&can_proceed),
+                                           options_.acquire_timeout);
+    --waiting_;
+    if (!free) {
       return absl::UnavailableError(
           absl::StrCat("no database connection free within ",
                        absl::FormatDuration(options_.acquire_timeout)));

@@ -49,6 +49,13 @@ struct PoolOptions {
 std::string WithConnectionBounds(const std::string& dsn,
                                  const PoolOptions& options);
 
+struct PoolStats {
+  int in_use = 0;
+  int open = 0;
+  // Callers waiting for a connection to come free.
+  int waiting = 0;
+};
+
 // A bounded pool: at most `size` connections, opened lazily, and a broken
 // connection is dropped so that the next caller opens a fresh one.
 class ConnectionPool final {
@@ -65,6 +72,7 @@ class ConnectionPool final {
   absl::Status Ping();
 
   int size() const { return options_.size; }
+  PoolStats stats();
 
  private:
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
@@ -76,6 +84,7 @@ class ConnectionPool final {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The Status for a libpqxx (or other) exception thrown by a database call.

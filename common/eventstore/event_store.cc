@@ -85,7 +85,11 @@ EventStore::EventStore(ConnectionPool* pool, std::string schema,
     : pool_(pool),
       schema_(std::move(schema)),
       prefix_(schema_ + "_"),
-      options_(Clamped(options, pool->size())) {}
+      options_(Clamped(options, pool->size())),
+      batch_sizes_(shop::metrics::Default().GetHistogram(
+          "shop_eventstore_append_batch_size",
+          "Appends carried by one group-commit turn (1: alone).",
+          {{"schema", schema_}}, {1, 2, 4, 8, 16, 32, 64, 128})) {}
 
 EventStore::~EventStore() {
   std::vector<std::thread> writers;

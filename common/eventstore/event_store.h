@@ -23,6 +23,7 @@
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/expected_version.h"
 #include "common/eventstore/uuid.h"
+#include "common/metrics/metrics.h"
 
 namespace eventstore {
 
@@ -319,6 +320,7 @@ class EventStore final {
   int unwaited_ ABSL_GUARDED_BY(batch_mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(batch_mu_) = false;
   GroupCommitStats stats_ ABSL_GUARDED_BY(batch_mu_);
+  shop::metrics::Histogram* const batch_sizes_;
   // Started by the first AppendAsync: one more than the statements in
   // flight, so that callbacks run while the next statement is written.
   std::vector<std::thread> writers_ ABSL_GUARDED_BY(batch_mu_);

@@ -112,6 +112,7 @@ std::vector<EventStore::PendingAppend*> EventStore::TakeBatch(
   }
   ++stats_.batches;
   stats_.batched_appends += static_cast<int64_t>(batch.size());
+  batch_sizes_->Observe(static_cast<double>(batch.size()));
   return batch;
 }
 

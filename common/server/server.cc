@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
 #include "common/server/access_log.h"
+#include "common/server/grpc_metrics.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -32,11 +33,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // batch would exit and be created again for the next calls.
   builder.SetSyncServerOption(
       grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 256);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  if (server->options_.metrics != nullptr) {
+    interceptors.push_back(
+        MakeMetricsInterceptorFactory(server->options_.metrics));
+  }
   if (server->options_.access_log) {
-    std::vector<
-        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-        interceptors;
     interceptors.push_back(MakeAccessLogInterceptorFactory());
+  }
+  if (!interceptors.empty()) {
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   server->server_ = builder.BuildAndStart();
@@ -49,6 +56,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   health->SetServingStatus("", true);
   health->SetServingStatus(server->options_.health_service_name,
                            server->options_.readiness_check().ok());
+  if (!server->options_.metrics_listen.empty()) {
+    metrics::Registry* registry = server->options_.metrics;
+    absl::StatusOr<std::unique_ptr<metrics::AdminHttpServer>> admin =
+        metrics::AdminHttpServer::Start(
+            server->options_.metrics_listen,
+            {{"/metrics", [registry] {
+                return metrics::HttpResponse{
+                    200, "text/plain; version=0.0.4; charset=utf-8",
+                    registry->Exposition()};
+              }}});
+    if (!admin.ok()) {
+      server->server_->Shutdown();
+      return admin.status();
+    }
+    server->admin_ = *std::move(admin);
+  }
   server->readiness_thread_ =
       std::thread([s = server.get()] { s->WatchReadiness(); });
   return server;

@@ -11,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/metrics/admin_http.h"
+#include "common/metrics/metrics.h"
 #include "grpcpp/grpcpp.h"
 
 namespace shop {
@@ -27,6 +29,10 @@ struct ServerOptions {
   absl::Duration readiness_interval = absl::Seconds(1);
   absl::Duration shutdown_grace = absl::Seconds(20);
   bool access_log = true;
+  // Where calls are counted and timed; none counts nothing.
+  metrics::Registry* metrics = &metrics::Default();
+  // The admin HTTP port serving GET /metrics from `metrics`; empty: none.
+  std::string metrics_listen;
 };
 
 // A gRPC server with reflection, health, JSON access logs and a graceful
@@ -38,6 +44,8 @@ class Server final {
   ~Server();
 
   int port() const { return port_; }
+  // The admin HTTP port, 0 when there is none.
+  int metrics_port() const { return admin_ == nullptr ? 0 : admin_->port(); }
 
   // Health turns NOT_SERVING at once, new calls are refused, calls in
   // flight get up to the grace period to finish. Safe to call twice.
@@ -51,6 +59,7 @@ class Server final {
 
   ServerOptions options_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<metrics::AdminHttpServer> admin_;
   int port_ = 0;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

@@ -82,4 +82,20 @@ int ServeMain(const std::string& program, ServerOptions options,
   return 0;
 }
 
+void ExportPoolMetrics(eventstore::ConnectionPool& pool,
+                       metrics::Registry& registry) {
+  registry.OnCollect([&pool, &registry] {
+    const eventstore::PoolStats stats = pool.stats();
+    const char* help = "Database connections of the pool, by state.";
+    registry.GetGauge("shop_db_pool_connections", help, {{"state", "in_use"}})
+        ->Set(stats.in_use);
+    registry.GetGauge("shop_db_pool_connections", help, {{"state", "open"}})
+        ->Set(stats.open);
+    registry
+        .GetGauge("shop_db_pool_waiting",
+                  "Callers waiting for a free database connection.")
+        ->Set(stats.waiting);
+  });
+}
+
 }  // namespace shop

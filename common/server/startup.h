@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/migrations.h"
+#include "common/metrics/metrics.h"
 #include "common/server/server.h"
 
 // What both servers' main() does around serving.
@@ -32,6 +33,11 @@ std::optional<int> MigrateForMain(
 // Serves until SIGTERM or SIGINT (blocked beforehand with
 // BlockTerminationSignals), then drains; returns once stopped.
 void ServeUntilTerminated(Server& server);
+
+// Sets `pool`'s gauges (connections in use and open, callers waiting) in
+// `registry` before each scrape.
+void ExportPoolMetrics(eventstore::ConnectionPool& pool,
+                       metrics::Registry& registry);
 
 // The serving half of a main(): starts `service` with readiness tied to
 // the database at `database_url`, logs the port, serves until terminated.

@@ -17,6 +17,8 @@
 #include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
 
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
+          "admin HTTP address serving GET /metrics; empty: none");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address");
 ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart",
           "libpq connection string or URI (password: PGPASSWORD)");
@@ -59,10 +61,13 @@ int main(int argc, char** argv) {
       {.reservation_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds),
        .workers = common.pool_size});
   cart::CartServiceImpl service(&carts);
-  return shop::ServeMain("cart-server",
-                         {.listen_address = absl::GetFlag(FLAGS_listen),
-                          .health_service_name = "cart.v1.CartService",
-                          .shutdown_grace = common.shutdown_grace,
-                          .access_log = common.access_log},
-                         &service, absl::GetFlag(FLAGS_database_url));
+  shop::ExportPoolMetrics(pool, shop::metrics::Default());
+  return shop::ServeMain(
+      "cart-server",
+      {.listen_address = absl::GetFlag(FLAGS_listen),
+       .health_service_name = "cart.v1.CartService",
+       .shutdown_grace = common.shutdown_grace,
+       .access_log = common.access_log,
+       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},
+      &service, absl::GetFlag(FLAGS_database_url));
 }

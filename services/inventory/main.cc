@@ -17,6 +17,8 @@
 #include "services/inventory/store/product_store.h"
 #include "services/inventory/store/warehouse_store.h"
 
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "admin HTTP address serving GET /metrics; empty: none");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, database_url,
           "host=127.0.0.1 dbname=shop user=inventory",
@@ -67,11 +69,13 @@ int main(int argc, char** argv) {
                                              expired.status().ToString()));
         }
       });
+  shop::ExportPoolMetrics(pool, shop::metrics::Default());
   return shop::ServeMain(
       "inventory-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
        .health_service_name = "inventory.v1.InventoryService",
        .shutdown_grace = common.shutdown_grace,
-       .access_log = common.access_log},
+       .access_log = common.access_log,
+       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},
       &service, absl::GetFlag(FLAGS_database_url));
 }
