@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/position_token.h"
 #include "common/util/proto_time.h"
 
 namespace shop {
@@ -14,6 +15,33 @@ inline constexpr int kMaxHistoryPage = 1000;
 // Copies one page of stored events into a List*EventsResponse (both
 // services' responses have the same shape) and, when the page is full,
 // where the next page starts.
+// One stored event as either service's RecordedEvent message.
+template <typename Out>
+void FillEvent(const eventstore::RecordedEvent& event, Out* out) {
+  out->set_version(event.version);
+  out->set_type(event.type);
+  *out->mutable_recorded_at() = ToProto(event.recorded_at);
+  out->set_data_json(event.data_json);
+  out->set_metadata_json(event.metadata_json);
+  out->set_event_id(event.event_id);
+  out->set_stream_id(event.stream_id);
+}
+
+// Copies one page of a read by correlation id into a
+// ListEventsByCorrelationResponse and, when the page is full, the token of
+// the next one.
+template <typename Response>
+void FillCorrelationPage(const std::vector<eventstore::RecordedEvent>& events,
+                         int page_size, Response* response) {
+  for (const eventstore::RecordedEvent& event : events) {
+    FillEvent(event, response->add_events());
+  }
+  if (static_cast<int>(events.size()) == page_size) {
+    response->set_next_page_token(
+        eventstore::EncodePositionToken(events.back().position));
+  }
+}
+
 template <typename Response>
 void FillHistory(const std::vector<eventstore::RecordedEvent>& events,
                  int page_size, Response* response) {
