@@ -4,6 +4,7 @@
 
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/position_token.h"
+#include "common/server/validation.h"
 #include "common/util/proto_time.h"
 
 namespace shop {
@@ -25,6 +26,34 @@ void FillEvent(const eventstore::RecordedEvent& event, Out* out) {
   out->set_metadata_json(event.metadata_json);
   out->set_event_id(event.event_id);
   out->set_stream_id(event.stream_id);
+}
+
+// The checks of either service's ListEventsByCorrelationRequest.
+template <typename Request>
+absl::Status ValidateCorrelationRequest(const Request& request) {
+  absl::Status token = absl::OkStatus();
+  if (!request.page_token().empty()) {
+    token = eventstore::ParsePositionToken(request.page_token(), "page_token")
+                .status();
+  }
+  return FirstError(
+      {ValidateId("correlation_id", request.correlation_id()),
+       ValidateRange("page_size", request.page_size(), 0, kMaxHistoryPage),
+       token});
+}
+
+// Where a validated ListEventsByCorrelationRequest's page starts, and its
+// size.
+template <typename Request>
+eventstore::GlobalPosition PageStartOf(const Request& request) {
+  if (request.page_token().empty()) return {};
+  absl::StatusOr<eventstore::GlobalPosition> after =
+      eventstore::ParsePositionToken(request.page_token(), "page_token");
+  return after.ok() ? *after : eventstore::GlobalPosition{};
+}
+template <typename Request>
+int PageSizeOf(const Request& request) {
+  return request.page_size() == 0 ? kDefaultHistoryPage : request.page_size();
 }
 
 // Copies one page of a read by correlation id into a

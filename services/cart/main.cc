@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
       &store, &inventory,
       {.reservation_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds),
        .workers = common.pool_size});
-  cart::CartServiceImpl service(&carts);
+  cart::CartHistory history(&events);
+  cart::CartServiceImpl service(&carts, &history);
   return shop::ServeMain("cart-server",
                          {.listen_address = absl::GetFlag(FLAGS_listen),
                           .health_service_name = "cart.v1.CartService",

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/eventstore/position_token.h"
 #include "common/rpc/status_mapping.h"
 #include "common/server/history.h"
 #include "common/server/validation.h"
@@ -141,16 +140,7 @@ absl::Status Validate(const v1::GetStockAsOfRequest& request, absl::Time now) {
 }
 
 absl::Status Validate(const v1::ListEventsByCorrelationRequest& request) {
-  absl::Status token = absl::OkStatus();
-  if (!request.page_token().empty()) {
-    token = eventstore::ParsePositionToken(request.page_token(), "page_token")
-                .status();
-  }
-  return shop::FirstError(
-      {shop::ValidateId("correlation_id", request.correlation_id()),
-       shop::ValidateRange("page_size", request.page_size(), 0,
-                           shop::kMaxHistoryPage),
-       token});
+  return shop::ValidateCorrelationRequest(request);
 }
 
 grpc::Status InventoryServiceImpl::GetStock(grpc::ServerContext* /*context*/,
