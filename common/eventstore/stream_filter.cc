@@ -21,9 +21,14 @@ const char* ArgOf(const std::optional<std::string>& value) {
   return value.has_value() ? value->c_str() : nullptr;
 }
 
+// Rounded up to PostgreSQL's microseconds: recorded_at >= t and
+// recorded_at < t mean the same for the rounded t (PostgreSQL itself would
+// round to the nearest).
 std::optional<std::string> TimeArg(const std::optional<absl::Time>& time) {
   if (!time.has_value()) return std::nullopt;
-  return FormatTimestamp(*time);
+  absl::Time up = absl::FromUnixMicros(absl::ToUnixMicros(*time));
+  if (up < *time) up += absl::Microseconds(1);
+  return FormatTimestamp(up);
 }
 
 }  // namespace

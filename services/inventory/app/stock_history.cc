@@ -18,7 +18,10 @@ constexpr int kFoldPage = 1000;
 }  // namespace
 
 absl::StatusOr<LoadedProduct> StockHistory::AsOf(const std::string& product_id,
-                                                 absl::Time as_of) {
+                                                 absl::Time requested) {
+  // Times are stored in microseconds: an event is in when at or before the
+  // whole microsecond that as_of falls in.
+  const absl::Time as_of = absl::FromUnixMicros(absl::ToUnixMicros(requested));
   absl::StatusOr<std::optional<Checkpoint>> start =
       history_->LatestCheckpoint(product_id, as_of);
   if (!start.ok()) return start.status();
@@ -36,10 +39,12 @@ absl::StatusOr<LoadedProduct> StockHistory::AsOf(const std::string& product_id,
   // A checkpoint is at most kCheckpointEvery - 1 events behind: the first
   // page is usually the last.
   int page_size = static_cast<int>(kCheckpointEvery);
+  const ProductEventQuery until{.to_time = as_of + absl::Microseconds(1)};
   bool done = false;
   while (!done) {
+    // Bounded by as_of in the database: no event after it is read.
     absl::StatusOr<std::vector<eventstore::RecordedEvent>> page =
-        history_->ReadForward(product_id, loaded.version + 1, page_size);
+        history_->ReadEvents(product_id, loaded.version + 1, until, page_size);
     if (!page.ok()) return page.status();
     for (const eventstore::RecordedEvent& recorded : *page) {
       if (recorded.recorded_at > as_of) {
