@@ -25,7 +25,7 @@ std::string TimestampText(absl::Time t) {
 std::vector<eventstore::Migration> ProductHistory::Migrations() {
   // Applied migrations never change: this text must stay as deployed.
   return {{"0110_product_checkpoints", R"sql(
--- The folded product every few hundred versions, so that its stock as of a
+-- The folded product every few dozen versions, so that its stock as of a
 -- time folds a bounded number of events whatever the stream's length.
 CREATE TABLE {schema}.product_checkpoints (
   stream_id text COLLATE "C" NOT NULL,

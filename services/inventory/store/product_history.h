@@ -17,7 +17,7 @@ namespace inventory {
 
 // A checkpoint is kept at every version that is a multiple of this, so a
 // read as of any time folds fewer events than this on top of one.
-inline constexpr int64_t kCheckpointEvery = 256;
+inline constexpr int64_t kCheckpointEvery = 64;
 
 // The product as it stood right after `version`, recorded at `recorded_at`.
 struct Checkpoint {
