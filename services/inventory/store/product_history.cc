@@ -22,6 +22,9 @@ std::string TimestampText(absl::Time t) {
 
 }  // namespace
 
+// 0112 spells the spacing out: another one needs a migration of its own.
+static_assert(kCheckpointEvery == 64);
+
 std::vector<eventstore::Migration> ProductHistory::Migrations() {
   // Applied migrations never change: this text must stay as deployed.
   return {{"0110_product_checkpoints", R"sql(
@@ -57,6 +60,26 @@ FROM (
 ) AS named(w)
 WHERE w IS NOT NULL
 $$;
+)sql"},
+          {"0112_checkpoint_on_append", R"sql(
+-- An append that stores a new snapshot of a product past a multiple of 64
+-- versions also keeps it as a checkpoint, in the append's own statement:
+-- new history needs no catch-up fold, and the append stays one statement.
+-- now() is its events' recorded_at.
+CREATE FUNCTION {schema}.checkpoint_snapshot() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {schema}.product_checkpoints
+      (stream_id, version, recorded_at, snapshot)
+    VALUES (NEW.stream_id, NEW.snapshot_version, now(), NEW.snapshot)
+    ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER streams_checkpoint AFTER UPDATE ON {schema}.streams
+  FOR EACH ROW WHEN (NEW.snapshot IS NOT NULL
+    AND NEW.snapshot_version / 64 > OLD.snapshot_version / 64
+    AND NEW.stream_id LIKE 'product-%')
+  EXECUTE FUNCTION {schema}.checkpoint_snapshot();
 )sql"}};
 }
 

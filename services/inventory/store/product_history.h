@@ -41,8 +41,9 @@ class ProductHistory final {
  public:
   explicit ProductHistory(eventstore::EventStore* events) : events_(events) {}
 
-  // Checkpoints table (0110) and the events' warehouses function (0111);
-  // ProductStore::Migrations lists them after its own.
+  // Checkpoints table (0110), the events' warehouses function (0111) and
+  // the checkpoints appends leave (0112); ProductStore::Migrations lists
+  // them after its own.
   static std::vector<eventstore::Migration> Migrations();
 
   // The latest checkpoint recorded at or before `as_of`, if any.

@@ -216,7 +216,7 @@ TEST_F(StockHistoryTest, AsOfEqualsTheFoldAndLeavesCheckpoints) {
                                          2 * kCheckpointEvery + 7,
                                          kEvents};
   ExpectAsOfIsTheFold(all, versions);
-  EXPECT_EQ(Checkpoints(), 2);
+  EXPECT_EQ(Checkpoints(), kEvents / kCheckpointEvery);
   // Read again, now from the checkpoints.
   ExpectAsOfIsTheFold(all, versions);
 }
@@ -262,6 +262,27 @@ TEST_F(StockHistoryTest, HistoryFromBeforeCheckpointsIsFoldedAndCheckpointed) {
               StatusIs(absl::StatusCode::kNotFound, "PRODUCT_NOT_FOUND"));
   EXPECT_THAT(history_->AsOf("nothing", absl::Now()),
               StatusIs(absl::StatusCode::kNotFound, "PRODUCT_NOT_FOUND"));
+}
+
+// Appends through the product store leave checkpoints themselves (0112),
+// with no read to fold first; reads from them still equal the fold.
+TEST_F(StockHistoryTest, AppendsLeaveCheckpoints) {
+  Migrate(ProductStore::Migrations());
+  ProductStore store(events_.get());
+  Product product;
+  int64_t snapshot_version = 0;
+  const int kEvents = 3 * kCheckpointEvery + 5;
+  for (int i = 0; i < kEvents; ++i) {
+    const Event event = NthEvent(i);
+    product = Evolve(std::move(product), event);
+    absl::StatusOr<eventstore::AppendResult> appended = store.Append(
+        "p", i, EventDataOf({event}, {}), product, &snapshot_version);
+    ASSERT_TRUE(appended.ok()) << appended.status();
+  }
+  EXPECT_EQ(Checkpoints(), 3);
+  std::vector<eventstore::RecordedEvent> all = All();
+  ExpectAsOfIsTheFold(
+      all, {kCheckpointEvery + 3, 2 * kCheckpointEvery + 1, kEvents});
 }
 
 }  // namespace
