@@ -127,6 +127,22 @@ struct RecordedEvent {
   absl::Time recorded_at;
 };
 
+// Which events of one stream a filtered read returns (all when empty).
+struct StreamFilter {
+  // Only events of these types.
+  std::vector<std::string> types;
+  // Only events recorded at or after `from_time` and before `to_time`.
+  std::optional<absl::Time> from_time;
+  std::optional<absl::Time> to_time;
+  // Only events whose data `tag_function` (a SQL function jsonb -> text[]
+  // that the service's migrations created in its schema) maps to a list
+  // holding `tag`: the service says what an event is about.
+  std::string tag_function;
+  std::string tag;
+  // Newest first, from `from_version` down (the end when <= 0).
+  bool backward = false;
+};
+
 // What a service writes beside the events, in the same statement.
 struct SnapshotWrite {
   // The folded state; none keeps the stored snapshot, which stays valid
@@ -217,6 +233,20 @@ class EventStore final {
   absl::StatusOr<std::vector<RecordedEvent>> ReadStreamAsOf(
       const std::string& stream, absl::Time as_of, int64_t from_version,
       int max_count);
+
+  // The events of `stream` that `filter` keeps, from `from_version` on (or
+  // down, when backward). Index-backed: the time range is turned into a
+  // version range first, the rest is filtered along the stream's index.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStreamFiltered(
+      const std::string& stream, int64_t from_version,
+      const StreamFilter& filter, int max_count);
+
+  // Events of every stream whose metadata's correlationId is
+  // `correlation_id`, after `after`, in (transaction_id, position) order
+  // (index events_correlation). Unlike ReadAll it does not hold back events
+  // behind running transactions: a forensic page shows what has committed.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadByCorrelation(
+      const std::string& correlation_id, GlobalPosition after, int max_count);
 
   // Events of every stream after `after`, in commit-safe order: an event is
   // returned only once no transaction that could still commit an event

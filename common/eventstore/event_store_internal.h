@@ -19,6 +19,17 @@ namespace eventstore::internal {
 // types of 1..128 bytes.
 absl::Status ValidateEvents(const std::vector<EventData>& events);
 
+// Columns every read returns, in the order RowToEvent expects.
+inline constexpr char kEventColumns[] =
+    "stream_id, version, transaction_id::text, position, event_id::text, "
+    "type, data::text, metadata::text, "
+    "(extract(epoch FROM recorded_at) * 1000000)::bigint";
+
+RecordedEvent RowToEvent(const pqxx::row& row);
+std::vector<RecordedEvent> RowsToEvents(const pqxx::result& rows);
+// INVALID_ARGUMENT unless 1..EventStore::kMaxReadCount.
+absl::Status ValidateCount(int max_count);
+
 inline std::string FormatTimestamp(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }

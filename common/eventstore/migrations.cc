@@ -88,6 +88,16 @@ EXCEPTION
     RETURN NULL;
 END $$;
 )sql"},
+      {"0005_forensic_reads", R"sql(
+-- One correlation id's events in commit order (ReadByCorrelation) without
+-- scanning the schema; events without one stay out of the index.
+CREATE INDEX events_correlation ON {schema}.events
+  ((metadata->>'correlationId'), transaction_id, position)
+  WHERE (metadata->>'correlationId') IS NOT NULL;
+-- A stream's time range as a version range (ReadStreamFiltered).
+CREATE INDEX events_stream_recorded_at ON {schema}.events
+  (stream_id, recorded_at);
+)sql"},
   };
   return *kMigrations;
 }

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
       &store, &inventory,
       {.reservation_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds),
        .workers = common.pool_size});
-  cart::CartServiceImpl service(&carts);
+  cart::CartHistory history(&events);
+  cart::CartServiceImpl service(&carts, &history);
   shop::ExportPoolMetrics(pool, shop::metrics::Default());
   return shop::ServeMain(
       "cart-server",

@@ -14,6 +14,8 @@
 #include "common/server/startup.h"
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
+#include "services/inventory/app/stock_history.h"
+#include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_store.h"
 #include "services/inventory/store/warehouse_store.h"
 
@@ -60,7 +62,9 @@ int main(int argc, char** argv) {
       {.default_ttl =
            absl::Seconds(absl::GetFlag(FLAGS_reservation_ttl_seconds)),
        .workers = common.pool_size});
-  inventory::InventoryServiceImpl service(&inventory);
+  inventory::ProductHistory product_history(&events);
+  inventory::StockHistory stock_history(&product_history, &events);
+  inventory::InventoryServiceImpl service(&inventory, &stock_history);
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {
         absl::StatusOr<int> expired = inventory.ExpireDue(100);

@@ -25,7 +25,9 @@ CartHarness::CartHarness(const std::string& schema,
       inventory_deadline);
   carts_ = std::make_unique<cart::Carts>(store_.get(), inventory_.get(),
                                          std::move(options));
-  service_ = std::make_unique<cart::CartServiceImpl>(carts_.get());
+  history_ = std::make_unique<cart::CartHistory>(events_.get());
+  service_ =
+      std::make_unique<cart::CartServiceImpl>(carts_.get(), history_.get());
   absl::StatusOr<std::unique_ptr<shop::Server>> server =
       shop::Server::Start({.listen_address = "127.0.0.1:0",
                            .health_service_name = "cart.v1.CartService",

@@ -36,6 +36,7 @@ class CartHarness final {
   std::unique_ptr<cart::CartStore> store_;
   std::unique_ptr<cart::InventoryClient> inventory_;
   std::unique_ptr<cart::Carts> carts_;
+  std::unique_ptr<cart::CartHistory> history_;
   std::unique_ptr<cart::CartServiceImpl> service_;
   std::unique_ptr<shop::Server> server_;
   std::unique_ptr<cart::v1::CartService::Stub> stub_;

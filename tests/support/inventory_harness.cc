@@ -24,8 +24,11 @@ InventoryHarness::InventoryHarness(const std::string& schema,
   options.clock = [this] { return clock_.Now(); };
   inventory_ = std::make_unique<inventory::Inventory>(
       store_.get(), warehouses_.get(), std::move(options));
-  service_ =
-      std::make_unique<inventory::InventoryServiceImpl>(inventory_.get());
+  product_history_ = std::make_unique<inventory::ProductHistory>(events_.get());
+  history_ = std::make_unique<inventory::StockHistory>(product_history_.get(),
+                                                       events_.get());
+  service_ = std::make_unique<inventory::InventoryServiceImpl>(inventory_.get(),
+                                                               history_.get());
   absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
       {.listen_address = "127.0.0.1:0",
        .health_service_name = "inventory.v1.InventoryService",

@@ -11,6 +11,8 @@
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
+#include "services/inventory/app/stock_history.h"
+#include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_store.h"
 #include "services/inventory/store/warehouse_store.h"
 #include "tests/support/test_database.h"
@@ -47,6 +49,8 @@ class InventoryHarness final {
   inventory::v1::InventoryService::Stub& stub() { return *stub_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   inventory::Inventory& app() { return *inventory_; }
+  inventory::StockHistory& history() { return *history_; }
+  inventory::ProductHistory& product_history() { return *product_history_; }
   eventstore::EventStore& events() { return *events_; }
   FakeClock& clock() { return clock_; }
   shop::Server& server() { return *server_; }
@@ -58,6 +62,8 @@ class InventoryHarness final {
   std::unique_ptr<inventory::ProductStore> store_;
   std::unique_ptr<inventory::WarehouseStore> warehouses_;
   std::unique_ptr<inventory::Inventory> inventory_;
+  std::unique_ptr<inventory::ProductHistory> product_history_;
+  std::unique_ptr<inventory::StockHistory> history_;
   std::unique_ptr<inventory::InventoryServiceImpl> service_;
   std::unique_ptr<shop::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

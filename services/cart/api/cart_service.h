@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "cart/v1/cart.grpc.pb.h"
+#include "services/cart/app/cart_history.h"
 #include "services/cart/app/carts.h"
 
 namespace cart {
@@ -13,7 +14,8 @@ class CartServiceImpl final
     : public v1::CartService::WithCallbackMethod_AddItem<
           v1::CartService::Service> {
  public:
-  explicit CartServiceImpl(Carts* carts) : carts_(carts) {}
+  CartServiceImpl(Carts* carts, CartHistory* history)
+      : carts_(carts), history_(history) {}
 
   grpc::Status CreateCart(grpc::ServerContext* context,
                           const v1::CreateCartRequest* request,
@@ -37,9 +39,14 @@ class CartServiceImpl final
   grpc::Status Checkout(grpc::ServerContext* context,
                         const v1::CheckoutRequest* request,
                         v1::CheckoutResponse* response) override;
+  grpc::Status ListEventsByCorrelation(
+      grpc::ServerContext* context,
+      const v1::ListEventsByCorrelationRequest* request,
+      v1::ListEventsByCorrelationResponse* response) override;
 
  private:
   Carts* carts_;
+  CartHistory* history_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.
@@ -50,5 +57,6 @@ absl::Status Validate(const v1::UpdateItemQuantityRequest& request);
 absl::Status Validate(const v1::GetCartRequest& request);
 absl::Status Validate(const v1::ListCartEventsRequest& request);
 absl::Status Validate(const v1::CheckoutRequest& request);
+absl::Status Validate(const v1::ListEventsByCorrelationRequest& request);
 
 }  // namespace cart

@@ -2,6 +2,7 @@
 
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "services/inventory/app/inventory.h"
+#include "services/inventory/app/stock_history.h"
 
 namespace inventory {
 
@@ -29,7 +30,8 @@ using CallbackWrites = v1::InventoryService::WithCallbackMethod_AddProduct<
 // plain blocking handlers.
 class InventoryServiceImpl final : public CallbackWrites {
  public:
-  explicit InventoryServiceImpl(Inventory* inventory) : inventory_(inventory) {}
+  InventoryServiceImpl(Inventory* inventory, StockHistory* history)
+      : inventory_(inventory), history_(history) {}
 
   grpc::ServerUnaryReactor* AddProduct(
       grpc::CallbackServerContext* context,
@@ -87,9 +89,17 @@ class InventoryServiceImpl final : public CallbackWrites {
   grpc::Status ListProductEvents(
       grpc::ServerContext* context, const v1::ListProductEventsRequest* request,
       v1::ListProductEventsResponse* response) override;
+  grpc::Status GetStockAsOf(grpc::ServerContext* context,
+                            const v1::GetStockAsOfRequest* request,
+                            v1::GetStockAsOfResponse* response) override;
+  grpc::Status ListEventsByCorrelation(
+      grpc::ServerContext* context,
+      const v1::ListEventsByCorrelationRequest* request,
+      v1::ListEventsByCorrelationResponse* response) override;
 
  private:
   Inventory* inventory_;
+  StockHistory* history_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.
@@ -108,5 +118,8 @@ absl::Status Validate(const v1::AddWarehouseRequest& request);
 absl::Status Validate(const v1::ListWarehousesRequest& request);
 absl::Status Validate(const v1::GetStockRequest& request);
 absl::Status Validate(const v1::ListProductEventsRequest& request);
+// `now` bounds how far in the future as_of may be.
+absl::Status Validate(const v1::GetStockAsOfRequest& request, absl::Time now);
+absl::Status Validate(const v1::ListEventsByCorrelationRequest& request);
 
 }  // namespace inventory

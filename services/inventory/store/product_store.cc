@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_snapshot.h"
 
 namespace inventory {
@@ -76,7 +77,10 @@ std::string StreamOf(const std::string& product_id) {
   return absl::StrCat(kStreamPrefix, product_id);
 }
 
-std::vector<eventstore::Migration> ProductStore::Migrations() {
+namespace {
+
+// The stock's own migrations (0100 to 0109).
+std::vector<eventstore::Migration> StockMigrations() {
   // Applied migrations never change: this text must stay as deployed
   // databases ran it (the names come from the domain, spelled as then).
   return {{"0100_reservation_history",
@@ -112,6 +116,17 @@ CREATE UNIQUE INDEX events_movement_once ON {schema}.events
   (stream_id, type, ()sql",
                         MovementIdExpression(), "))\n  WHERE ",
                         TypeList(MovementTypes()), ";\n")}};
+}
+
+}  // namespace
+
+std::vector<eventstore::Migration> ProductStore::Migrations() {
+  std::vector<eventstore::Migration> migrations = StockMigrations();
+  // The forensic reads' own (0110 onwards), kept in product_history.cc.
+  for (eventstore::Migration& migration : ProductHistory::Migrations()) {
+    migrations.push_back(std::move(migration));
+  }
+  return migrations;
 }
 
 absl::StatusOr<LoadedProduct> ProductStore::Load(

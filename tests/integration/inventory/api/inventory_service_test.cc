@@ -502,7 +502,9 @@ TEST(InventoryUnavailableTest, UnreachableDatabaseIsUnavailable) {
   ProductStore store(&events);
   WarehouseStore warehouses(&events);
   Inventory inventory(&store, &warehouses, {});
-  InventoryServiceImpl service(&inventory);
+  ProductHistory product_history(&events);
+  StockHistory history(&product_history, &events);
+  InventoryServiceImpl service(&inventory, &history);
   absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
       {.health_service_name = "inventory.v1.InventoryService",
        .readiness_check = [&pool] { return pool.Ping(); },

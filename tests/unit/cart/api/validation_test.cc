@@ -2,6 +2,7 @@
 #include <string>
 
 #include "common/errors/errors.h"
+#include "common/eventstore/position_token.h"
 #include "common/server/history.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -167,6 +168,23 @@ TEST(CartValidationTest, UpdateItemQuantityChecksEveryField) {
   request.set_product_id("p");
   request.set_expected_version(-1);
   ExpectInvalid(Validate(request), "expected_version");
+}
+
+// ListEventsByCorrelation: the id, the page size and only tokens the
+// service gave.
+TEST(CartValidationTest, CorrelationReadChecksEveryField) {
+  v1::ListEventsByCorrelationRequest request;
+  ExpectInvalid(Validate(request), "correlation_id");
+  request.set_correlation_id("order-1");
+  EXPECT_TRUE(Validate(request).ok());
+  request.set_page_size(shop::kMaxHistoryPage + 1);
+  ExpectInvalid(Validate(request), "page_size",
+                std::to_string(shop::kMaxHistoryPage));
+  request.set_page_size(0);
+  request.set_page_token("forged");
+  ExpectInvalid(Validate(request), "page_token");
+  request.set_page_token(eventstore::EncodePositionToken({7, 3}));
+  EXPECT_TRUE(Validate(request).ok());
 }
 
 }  // namespace
