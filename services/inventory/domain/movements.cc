@@ -42,15 +42,6 @@ const T* Earlier(const Past& past, const std::string& id, IdOf id_of) {
   return event != nullptr && id_of(*event) == id ? event : nullptr;
 }
 
-template <typename Repeated>
-void SetLines(const Lines& lines, Repeated* out) {
-  for (const Line& line : lines) {
-    v1::WarehouseQuantity* added = out->Add();
-    added->set_warehouse_id(line.warehouse_id);
-    added->set_quantity(line.quantity);
-  }
-}
-
 std::optional<HistoryKey> KeyIf(IdKind kind, const std::string& id) {
   if (id.empty()) return std::nullopt;
   return HistoryKey{kind, id, ""};

@@ -45,6 +45,16 @@ struct Line {
 };
 using Lines = std::vector<Line>;
 
+// Writes `lines` into a repeated WarehouseQuantity of an event or snapshot.
+template <typename Repeated>
+void SetLines(const Lines& lines, Repeated* out) {
+  for (const Line& line : lines) {
+    v1::WarehouseQuantity* added = out->Add();
+    added->set_warehouse_id(line.warehouse_id);
+    added->set_quantity(line.quantity);
+  }
+}
+
 struct Reservation {
   int64_t quantity = 0;
   absl::Time expires_at;

@@ -63,15 +63,6 @@ absl::Status EndedReservation(Ended ended, const std::string& product_id,
                           product_id, reservation_id, "not found");
 }
 
-template <typename Repeated>
-void SetLines(const Lines& lines, Repeated* out) {
-  for (const Line& line : lines) {
-    v1::WarehouseQuantity* added = out->Add();
-    added->set_warehouse_id(line.warehouse_id);
-    added->set_quantity(line.quantity);
-  }
-}
-
 // Whether all of `lines` are in `warehouse_id`.
 bool AllIn(const Lines& lines, const std::string& warehouse_id) {
   return std::all_of(lines.begin(), lines.end(), [&](const Line& line) {

@@ -11,15 +11,6 @@ namespace inventory {
 namespace {
 
 template <typename Repeated>
-void SetLines(const Lines& lines, Repeated* out) {
-  for (const Line& line : lines) {
-    v1::WarehouseQuantity* added = out->Add();
-    added->set_warehouse_id(line.warehouse_id);
-    added->set_quantity(line.quantity);
-  }
-}
-
-template <typename Repeated>
 Lines LinesOf(const Repeated& lines) {
   Lines out;
   for (const v1::WarehouseQuantity& line : lines) {
