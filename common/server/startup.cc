@@ -78,6 +78,10 @@ int ServeMain(const std::string& program, ServerOptions options,
   }
   LogJson("info",
           absl::StrCat(program, " listening on port ", (*server)->port()));
+  if ((*server)->metrics_port() != 0) {
+    LogJson("info", absl::StrCat(program, " serving metrics on port ",
+                                 (*server)->metrics_port()));
+  }
   ServeUntilTerminated(**server);
   return 0;
 }

@@ -16,21 +16,23 @@
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "pqxx/pqxx"
 #include "tests/support/child_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/test_database.h"
 
 namespace {
 
 using ::shop::testing::ChildProcess;
+using ::shop::testing::HttpGet;
 using ::shop::testing::TestDsn;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 
-// The port a server logged it listens on.
-int PortOf(ChildProcess& server) {
-  std::optional<std::string> line =
-      server.WaitForLine("listening on port", kStartTimeout);
+// The port a server logged it listens on (`what` names which port).
+int PortOf(ChildProcess& server,
+           const std::string& what = "listening on port") {
+  std::optional<std::string> line = server.WaitForLine(what, kStartTimeout);
   EXPECT_TRUE(line.has_value()) << absl::StrJoin(server.Lines(), "\n");
   if (!line.has_value()) return 0;
   int port = 0;
@@ -49,10 +51,11 @@ std::shared_ptr<grpc::Channel> Connect(int port) {
 // SIGTERM while the server still waits for its database ends the wait
 // (and the process) at once, not when the start-up timeout runs out.
 TEST(ServersTest, SigtermDuringStartupStopsTheWait) {
-  ChildProcess server(INVENTORY_SERVER,
-                      {"--listen=127.0.0.1:0",
-                       "--database_url=host=127.0.0.1 port=1 dbname=none",
-                       "--startup_timeout_seconds=60"});
+  ChildProcess server(
+      INVENTORY_SERVER,
+      {"--listen=127.0.0.1:0",
+       "--database_url=host=127.0.0.1 port=1 dbname=none",
+       "--startup_timeout_seconds=60", "--metrics_listen=127.0.0.1:0"});
   ASSERT_TRUE(
       server.WaitForLine("waiting for the database", kStartTimeout).has_value())
       << absl::StrJoin(server.Lines(), "\n");
@@ -69,7 +72,8 @@ TEST(ServersTest, SigtermDrainsCallsInFlight) {
   ChildProcess server(
       INVENTORY_SERVER,
       {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
-       "--schema=" + schema.name(), "--shutdown_grace_seconds=20"});
+       "--schema=" + schema.name(), "--shutdown_grace_seconds=20",
+       "--metrics_listen=127.0.0.1:0"});
   auto channel = Connect(PortOf(server));
   auto stub = inventory::v1::InventoryService::NewStub(channel);
   {
@@ -163,12 +167,13 @@ TEST(ServersTest, EnvironmentConfiguresBothServers) {
   ChildProcess inventory_server(
       INVENTORY_SERVER, {},
       {"INVENTORY_LISTEN=127.0.0.1:0", "INVENTORY_DATABASE_URL=" + TestDsn(),
-       "INVENTORY_SCHEMA=" + inventory_schema.name()});
+       "INVENTORY_SCHEMA=" + inventory_schema.name(),
+       "INVENTORY_METRICS_LISTEN=127.0.0.1:0"});
   const int inventory_port = PortOf(inventory_server);
   ChildProcess cart_server(
       CART_SERVER, {},
       {"CART_LISTEN=127.0.0.1:0", "CART_DATABASE_URL=" + TestDsn(),
-       "CART_SCHEMA=" + cart_schema.name(),
+       "CART_SCHEMA=" + cart_schema.name(), "CART_METRICS_LISTEN=127.0.0.1:0",
        absl::StrCat("CART_INVENTORY_ADDRESS=127.0.0.1:", inventory_port)});
   const int cart_port = PortOf(cart_server);
   {
@@ -201,6 +206,22 @@ TEST(ServersTest, EnvironmentConfiguresBothServers) {
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(added.item().quantity(), 1);
   }
+
+  // Each admin port counts the calls its own server answered.
+  const std::string inventory_metrics =
+      HttpGet(PortOf(inventory_server, "serving metrics on port"), "/metrics");
+  EXPECT_THAT(inventory_metrics, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(inventory_metrics,
+              HasSubstr("grpc_server_handled_total{grpc_service=\"inventory.v1."
+                        "InventoryService\",grpc_method=\"ReserveStock\","
+                        "grpc_code=\"OK\"} 1\n"));
+  const std::string cart_metrics =
+      HttpGet(PortOf(cart_server, "serving metrics on port"), "/metrics");
+  EXPECT_THAT(cart_metrics,
+              HasSubstr("grpc_server_handled_total{grpc_service=\"cart.v1."
+                        "CartService\",grpc_method=\"AddItem\","
+                        "grpc_code=\"OK\"} 1\n"));
+  EXPECT_THAT(cart_metrics, HasSubstr("shop_db_pool_connections{"));
 
   // Idle client connections would hold a graceful shutdown until gRPC's
   // client notices the GOAWAY (its backup poller runs every 5 s).

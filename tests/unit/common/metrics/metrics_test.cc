@@ -1,19 +1,16 @@
 #include "common/metrics/metrics.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <string>
 
 #include "common/metrics/admin_http.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/http_get.h"
 
 namespace shop::metrics {
 namespace {
 
+using ::shop::testing::HttpExchange;
 using ::testing::HasSubstr;
 
 // Counters, gauges and histograms in Prometheus' text format: HELP and
@@ -55,25 +52,6 @@ TEST(MetricsTest, CollectorsRunBeforeEachExposition) {
   EXPECT_THAT(registry.Exposition(), HasSubstr("scrapes 2\n"));
 }
 
-std::string Get(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(
-      ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  EXPECT_EQ(::send(fd, request.data(), request.size(), 0),
-            static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buffer[4096];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
-    response.append(buffer, n);
-  }
-  ::close(fd);
-  return response;
-}
-
 // The admin port answers GET /metrics with the registry's text, and
 // nothing else but 404 and 405.
 TEST(AdminHttpTest, ServesMetricsOverHttp) {
@@ -87,12 +65,15 @@ TEST(AdminHttpTest, ServesMetricsOverHttp) {
             }}});
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
-  const std::string ok = Get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string ok =
+      HttpExchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(ok, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(ok, HasSubstr("\r\n\r\n# HELP hits_total Hits.\n"));
   EXPECT_THAT(ok, HasSubstr("hits_total 7\n"));
-  EXPECT_THAT(Get(port, "GET /nope HTTP/1.1\r\n\r\n"), HasSubstr(" 404 "));
-  EXPECT_THAT(Get(port, "POST /metrics HTTP/1.1\r\n\r\n"), HasSubstr(" 405 "));
+  EXPECT_THAT(HttpExchange(port, "GET /nope HTTP/1.1\r\n\r\n"),
+              HasSubstr(" 404 "));
+  EXPECT_THAT(HttpExchange(port, "POST /metrics HTTP/1.1\r\n\r\n"),
+              HasSubstr(" 405 "));
   EXPECT_FALSE(AdminHttpServer::Start("nohostport", {}).ok());
 }
 
