@@ -6,9 +6,20 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/metrics/metrics.h"
 
 namespace eventstore {
 namespace {
+
+// Counts a failed database operation by what went wrong, so an operator
+// tells an outage (connection) from contention (conflict) from a bug.
+void CountError(const char* kind) {
+  shop::metrics::Default()
+      .GetCounter("shop_db_errors_total",
+                  "Failed database operations, by kind of failure.",
+                  {{"kind", kind}})
+      ->Increment();
+}
 
 // The keywords `dsn` sets, as libpq itself reads them (a value that merely
 // contains a keyword, such as a password, sets nothing); empty if libpq
@@ -91,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
                                            options_.acquire_timeout);
     --waiting_;
     if (!free) {
+      CountError("pool_timeout");
       return absl::UnavailableError(
           absl::StrCat("no database connection free within ",
                        absl::FormatDuration(options_.acquire_timeout)));
@@ -106,6 +118,7 @@ absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
     return std::make_unique<Connection>(dsn_);
   } catch (const std::exception& e) {
     Discard();
+    CountError("connect");
     return absl::UnavailableError(
         absl::StrCat("cannot connect to the database: ", e.what()));
   }
@@ -156,29 +169,40 @@ absl::Status StatusFromException(const std::exception& e) {
   // throws without sqlstate(), so the class is the code we can rely on.
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    CountError("connection");
     return absl::UnavailableError(message);
   }
   // Serialization failure and deadlock (class 40): the caller may retry.
   if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    CountError("conflict");
     return absl::AbortedError(message);
   }
   if (dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) {
+    CountError("privilege");
     return absl::PermissionDeniedError(message);
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
     // Connection exceptions (08), shutdown and crash recovery (57P0x).
     if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+      CountError("connection");
       return absl::UnavailableError(message);
     }
-    if (state == "57014") return absl::DeadlineExceededError(message);
-    if (state == "42501") return absl::PermissionDeniedError(message);
+    if (state == "57014") {
+      CountError("timeout");
+      return absl::DeadlineExceededError(message);
+    }
+    if (state == "42501") {
+      CountError("privilege");
+      return absl::PermissionDeniedError(message);
+    }
     if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr ||
         absl::StartsWith(state, "22")) {
+      CountError("data");
       return absl::InvalidArgumentError(message);
     }
-    return absl::InternalError(message);
   }
+  CountError("other");
   return absl::InternalError(message);
 }
 

@@ -190,6 +190,12 @@ struct GroupCommitStats {
   int64_t merged_fallbacks = 0;   // merged statements re-run one by one
 };
 
+struct DueSummary {
+  int64_t scheduled = 0;
+  int64_t due = 0;
+  absl::Duration oldest_due_for = absl::ZeroDuration();
+};
+
 // The PostgreSQL event store of one service, living in schema `schema`.
 class EventStore final {
  public:
@@ -257,6 +263,9 @@ class EventStore final {
   // Streams whose snapshot asked for attention at or before `now`.
   absl::StatusOr<std::vector<std::string>> StreamsDue(absl::Time now,
                                                       int max_count);
+  // How many streams asked for attention at some time, how many of them
+  // are due at `now`, and how long the oldest due one has waited.
+  absl::StatusOr<DueSummary> SummarizeDue(absl::Time now);
 
   const std::string& schema() const { return schema_; }
   ConnectionPool& pool() { return *pool_; }

@@ -163,4 +163,28 @@ absl::StatusOr<std::vector<std::string>> EventStore::StreamsDue(absl::Time now,
   return streams;
 }
 
+absl::StatusOr<DueSummary> EventStore::SummarizeDue(absl::Time now) {
+  const std::string name = prefix_ + "summarize_due";
+  DueSummary summary;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    // Only streams with a due time: the partial index streams_due_at.
+    connection.Prepare(
+        name, absl::StrCat("SELECT count(*), "
+                           "count(*) FILTER (WHERE due_at <= $1::timestamptz), "
+                           "extract(epoch FROM $1::timestamptz - min(due_at)) "
+                           "FROM ",
+                           schema_, ".streams WHERE due_at IS NOT NULL"));
+    pqxx::nontransaction tx(connection.raw());
+    const pqxx::row row = tx.exec_prepared1(name, FormatTimestamp(now));
+    summary.scheduled = row[0].as<int64_t>();
+    summary.due = row[1].as<int64_t>();
+    if (summary.due > 0) {
+      summary.oldest_due_for = absl::Seconds(row[2].as<double>());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return summary;
+}
+
 }  // namespace eventstore

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
         }
       });
   shop::ExportPoolMetrics(pool, shop::metrics::Default());
+  inventory.ExportReservationGauges();
   return shop::ServeMain(
       "inventory-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),

@@ -82,6 +82,10 @@ policy_case grace-too-short 's/terminationGracePeriodSeconds: 35/terminationGrac
   "must exceed preStop"
 policy_case inventory-open-to-all '/^kind: NetworkPolicy$/,/^---$/{s/app.kubernetes.io\/name: cart$/app.kubernetes.io\/part-of: shop/}' \
   "ingress to inventory must come only from cart"
+policy_case metrics-not-announced '0,/prometheus.io\/scrape: "true"/s//prometheus.io\/scrape: "false"/' \
+  "prometheus.io/scrape"
+policy_case metrics-on-loopback 's/METRICS_LISTEN: 0.0.0.0:9464/METRICS_LISTEN: 127.0.0.1:9464/' \
+  "METRICS_LISTEN is 127.0.0.1:9464"
 policy_case literal-password 's|postgresql://inventory@|postgresql://inventory:hunter2@|' \
   "carries a password"
 

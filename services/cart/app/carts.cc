@@ -17,10 +17,37 @@
 
 namespace cart {
 
+CartCounters::CartCounters(shop::metrics::Registry& registry) {
+  const char* releases = "shop_cart_releases_total";
+  const char* releases_help =
+      "Reservations the cart gave back to inventory, by why and result.";
+  compensated = registry.GetCounter(
+      releases, releases_help, {{"why", "compensation"}, {"result", "ok"}});
+  compensation_failed = registry.GetCounter(
+      releases, releases_help,
+      {{"why", "compensation"}, {"result", "left_to_expire"}});
+  release_failed =
+      registry.GetCounter(releases, releases_help,
+                          {{"why", "removed"}, {"result", "left_to_expire"}});
+  kept_unconfirmed = registry.GetCounter(
+      "shop_cart_reservations_kept_unconfirmed_total",
+      "Reservations kept because the cart's step has an unknown outcome; a "
+      "retry claims them or they expire.");
+  const char* checkouts = "shop_cart_checkouts_total";
+  const char* checkouts_help = "Checkouts that ran their commits, by result.";
+  checkouts_completed =
+      registry.GetCounter(checkouts, checkouts_help, {{"result", "completed"}});
+  checkouts_stopped =
+      registry.GetCounter(checkouts, checkouts_help, {{"result", "stopped"}});
+  checkouts_unfinished = registry.GetCounter(checkouts, checkouts_help,
+                                             {{"result", "unfinished"}});
+}
+
 Carts::Carts(CartStore* store, InventoryClient* inventory, CartsOptions options)
     : store_(store),
       inventory_(inventory),
       options_(std::move(options)),
+      counters_(*options_.metrics),
       workers_(std::max(options_.workers, 1)) {}
 
 Carts::~Carts() { carts_.AwaitNoTurns(); }
@@ -167,11 +194,21 @@ void Carts::Settle(Fate fate, const std::string& product_id,
                    const std::string& reservation_id,
                    const CallContext& context, const absl::Status& cause) {
   switch (fate) {
-    case Fate::kRelease:
-      ReleaseOrLeave(product_id, reservation_id, context);
+    case Fate::kRelease: {
+      const bool released = ReleaseOrLeave(product_id, reservation_id, context);
+      // After a failed step the release undoes the reservation; after a
+      // removal it is the removal's own effect.
+      if (!cause.ok()) {
+        (released ? counters_.compensated : counters_.compensation_failed)
+            ->Increment();
+      } else if (!released) {
+        counters_.release_failed->Increment();
+      }
       return;
+    }
     case Fate::kKeep:
       if (!cause.ok()) {
+        counters_.kept_unconfirmed->Increment();
         shop::LogJson(
             "warn",
             absl::StrCat("reservation ", reservation_id, " of ", product_id,
@@ -184,7 +221,7 @@ void Carts::Settle(Fate fate, const std::string& product_id,
   }
 }
 
-void Carts::ReleaseOrLeave(const std::string& product_id,
+bool Carts::ReleaseOrLeave(const std::string& product_id,
                            const std::string& reservation_id,
                            const CallContext& context) {
   // Released even after the caller gave up: only the client's own bound.
@@ -197,6 +234,7 @@ void Carts::ReleaseOrLeave(const std::string& product_id,
         "warn", absl::StrCat("reservation ", reservation_id, " of ", product_id,
                              " left to expire: ", released.ToString()));
   }
+  return released.ok();
 }
 
 absl::StatusOr<LoadedCart> Carts::Get(const std::string& cart_id) {

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
+#include "common/metrics/metrics.h"
 #include "common/turns/turn_queue.h"
 #include "common/util/work_queue.h"
 #include "services/cart/app/reservation_fate.h"
@@ -53,6 +54,23 @@ struct CartsOptions {
   int workers = 16;
   // Test seam: runs before each append attempt of AddItem.
   std::function<void()> before_add_append = nullptr;
+  shop::metrics::Registry* metrics = &shop::metrics::Default();
+};
+
+// What the cart counts of its reservations' fates and its checkouts.
+struct CartCounters {
+  explicit CartCounters(shop::metrics::Registry& registry);
+  // Reservations given back because the step after them failed, by
+  // whether inventory took them back or they wait for their expiry.
+  shop::metrics::Counter* compensated;
+  shop::metrics::Counter* compensation_failed;
+  // Reservations of removed or reduced lines that could not be given back.
+  shop::metrics::Counter* release_failed;
+  // Reservations kept because the step's outcome is unknown.
+  shop::metrics::Counter* kept_unconfirmed;
+  shop::metrics::Counter* checkouts_completed;
+  shop::metrics::Counter* checkouts_stopped;
+  shop::metrics::Counter* checkouts_unfinished;
 };
 
 // The cart's use cases. AddItem reserves in inventory before it appends,
@@ -135,8 +153,8 @@ class Carts final {
               const std::string& reservation_id, const CallContext& context,
               const absl::Status& cause);
   // Gives a reservation back to inventory; one it cannot reach keeps it
-  // until it expires.
-  void ReleaseOrLeave(const std::string& product_id,
+  // until it expires. False in that case.
+  bool ReleaseOrLeave(const std::string& product_id,
                       const std::string& reservation_id,
                       const CallContext& context);
   // Reserves in inventory and waits for the answer.
@@ -164,6 +182,7 @@ class Carts final {
   CartStore* store_;
   InventoryClient* inventory_;
   CartsOptions options_;
+  CartCounters counters_;
   shop::TurnQueue<Cart> carts_;
   shop::WorkQueue workers_;
 };

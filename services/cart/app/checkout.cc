@@ -88,8 +88,12 @@ absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
   }
   // A line whose sale is unknown may be sold: the cart stays frozen, and a
   // retried checkout learns its fate from inventory.
-  if (!first_other.ok()) return first_other;
+  if (!first_other.ok()) {
+    counters_.checkouts_unfinished->Increment();
+    return first_other;
+  }
   if (!refused.empty()) {
+    counters_.checkouts_stopped->Increment();
     // The refused lines can never be sold: the cart is unfrozen so that
     // they can be removed, keeping the lines sold.
     absl::StatusOr<CartOutcome> stopped = Execute(
@@ -106,11 +110,14 @@ absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
     return first_refusal;
   }
   // Decided on the cart as started (its append checks the version).
-  return Execute(
+  absl::StatusOr<CartOutcome> closed = Execute(
       turn.state(), cart_id, finishing,
       Current{LoadedCart{std::move(started->cart), started->version},
               /*from_cache=*/true},
       [&](const Cart& cart) { return DecideCheckout(cart_id, cart); }, nullptr);
+  (closed.ok() ? counters_.checkouts_completed : counters_.checkouts_unfinished)
+      ->Increment();
+  return closed;
 }
 
 }  // namespace cart

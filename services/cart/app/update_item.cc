@@ -140,6 +140,7 @@ absl::StatusOr<CartOutcome> Carts::UpdateItemQuantity(
         product_id, reduced.reservation_id(), reduced.quantity(),
         reduced.release_id(), InventoryCall{context.metadata, std::nullopt});
     if (!released.ok()) {
+      counters_.release_failed->Increment();
       shop::LogJson("warn",
                     absl::StrCat("release ", reduced.release_id(), " of ",
                                  reduced.reservation_id(),

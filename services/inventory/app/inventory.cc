@@ -35,7 +35,16 @@ Inventory::Inventory(ProductStore* store, WarehouseStore* warehouses,
       warehouses_(warehouses),
       workers_(std::max(options_.workers, 1)),
       turns_(store_, &workers_,
-             {.max_attempts = options_.max_attempts, .clock = options_.clock}) {
+             {.max_attempts = options_.max_attempts, .clock = options_.clock}),
+      sweeps_failed_(options_.metrics->GetCounter(
+          "shop_inventory_expiry_sweeps_failed_total",
+          "Expiry sweeps stopped by a database error.")) {
+  for (const std::string& type : ProductEventTypes()) {
+    appended_.push_back(options_.metrics->GetCounter(
+        "shop_inventory_events_total",
+        "Events appended to product streams by this process, by type.",
+        {{"type", type}}));
+  }
 }
 
 Inventory::~Inventory() = default;
@@ -43,6 +52,15 @@ Inventory::~Inventory() = default;
 void Inventory::Submit(const std::string& product_id,
                        std::vector<std::string> named,
                        std::unique_ptr<Command> command) {
+  command->done = [this, done = std::move(command->done)](
+                      absl::StatusOr<Outcome> outcome) mutable {
+    if (outcome.ok()) {
+      for (const Event& event : outcome->events) {
+        appended_[event.index()]->Increment();
+      }
+    }
+    std::move(done)(std::move(outcome));
+  };
   if (warehouses_.AllKnown(named)) {
     turns_.Submit(product_id, std::move(command));
     return;
@@ -96,7 +114,10 @@ absl::StatusOr<std::vector<eventstore::RecordedEvent>> Inventory::ListEvents(
 absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
   absl::StatusOr<std::vector<std::string>> due =
       store_->ProductsDue(options_.clock(), max_products);
-  if (!due.ok()) return due.status();
+  if (!due.ok()) {
+    sweeps_failed_->Increment();
+    return due.status();
+  }
   CallContext context;
   context.metadata.caused_by = "inventory/expiry-sweep";
   int expired = 0;
@@ -105,7 +126,10 @@ absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
         RunAndWait(product_id, ExpireCommand{}, context);
     if (!outcome.ok()) {
       // Without the database the rest would fail the same way.
-      if (absl::IsUnavailable(outcome.status())) return outcome.status();
+      if (absl::IsUnavailable(outcome.status())) {
+        sweeps_failed_->Increment();
+        return outcome.status();
+      }
       // One product that cannot be expired does not hold up the others.
       shop::LogJson("warn", absl::StrCat("expiry sweep: product ", product_id,
                                          ": ", outcome.status().ToString()));
@@ -114,6 +138,31 @@ absl::StatusOr<int> Inventory::ExpireDue(int max_products) {
     expired += static_cast<int>(outcome->events.size());
   }
   return expired;
+}
+
+void Inventory::ExportReservationGauges() {
+  shop::metrics::Registry* registry = options_.metrics;
+  registry->OnCollect([this, registry] {
+    absl::StatusOr<eventstore::DueSummary> due =
+        store_->SummarizeDue(options_.clock());
+    // A scrape without the database keeps the last figures; the database
+    // error is counted where it happened.
+    if (!due.ok()) return;
+    registry
+        ->GetGauge("shop_inventory_products_reserved",
+                   "Products holding at least one live reservation.")
+        ->Set(due->scheduled);
+    registry
+        ->GetGauge("shop_inventory_products_overdue",
+                   "Products holding a reservation past its expiry, not yet "
+                   "given back by the sweep.")
+        ->Set(due->due);
+    registry
+        ->GetGauge("shop_inventory_expiry_lag_seconds",
+                   "How long the oldest overdue reservation has waited for "
+                   "the sweep (0 when none is overdue).")
+        ->Set(absl::ToInt64Seconds(due->oldest_due_for));
+  });
 }
 
 }  // namespace inventory

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
+#include "common/metrics/metrics.h"
 #include "common/util/work_queue.h"
 #include "services/inventory/app/command.h"
 #include "services/inventory/app/product_turns.h"
@@ -28,6 +29,7 @@ struct InventoryOptions {
   // warehouse not seen before).
   int workers = 16;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  shop::metrics::Registry* metrics = &shop::metrics::Default();
 };
 
 // The warehouses a command names besides main (which always exists).
@@ -116,6 +118,11 @@ class Inventory final {
   // `max_products` products and returns how many reservations it expired.
   absl::StatusOr<int> ExpireDue(int max_products);
 
+  // Adds to the registry, on each scrape, how many products hold live
+  // reservations and how far expiry is behind (from the database, so
+  // every replica reports the same).
+  void ExportReservationGauges();
+
  private:
   // Queues `command` behind its product's others, after checking `named`.
   void Submit(const std::string& product_id, std::vector<std::string> named,
@@ -125,6 +132,9 @@ class Inventory final {
   ProductStore* store_;
   WarehouseStore* warehouse_store_;
   InventoryOptions options_;
+  // Indexed like the Event variant.
+  std::vector<shop::metrics::Counter*> appended_;
+  shop::metrics::Counter* sweeps_failed_;
   KnownWarehouses warehouses_;
   // Declared before the turns, which use them until they are destroyed.
   shop::WorkQueue workers_;

@@ -81,6 +81,10 @@ class ProductStore final : public ProductStorage {
   // Products holding a reservation that has expired by `now`.
   absl::StatusOr<std::vector<std::string>> ProductsDue(absl::Time now,
                                                        int max_count);
+  // Products holding live reservations, and those with one overdue.
+  absl::StatusOr<eventstore::DueSummary> SummarizeDue(absl::Time now) {
+    return events_->SummarizeDue(now);
+  }
 
  private:
   // The latest event of a type carrying ids of `kind` with id `id`.

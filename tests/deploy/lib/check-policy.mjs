@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
 const SERVICES = {
-  inventory: { health: "inventory.v1.InventoryService", port: 50051, prefix: "INVENTORY_" },
-  cart: { health: "cart.v1.CartService", port: 50052, prefix: "CART_" },
+  inventory: { health: "inventory.v1.InventoryService", port: 50051, metrics: 9464, prefix: "INVENTORY_" },
+  cart: { health: "cart.v1.CartService", port: 50052, metrics: 9465, prefix: "CART_" },
 };
 // The callers each service accepts; `null` means any pod may call it.
 const ALLOWED_CALLERS = { inventory: ["cart"], cart: null, postgres: ["inventory", "cart"] };
@@ -122,6 +122,17 @@ for (const [svc, want] of Object.entries(SERVICES)) {
   const port = c.ports?.find((p) => p.name === "grpc");
   if (port?.containerPort !== want.port) fail(what, `container port grpc must be ${want.port}`);
 
+  // Metrics: served on all interfaces, declared, and announced to scrapers.
+  const metrics = c.ports?.find((p) => p.name === "metrics");
+  if (metrics?.containerPort !== want.metrics)
+    fail(what, `container port metrics must be ${want.metrics}`);
+  const metricsListen = configValue(pod, c, `${want.prefix}METRICS_LISTEN`);
+  if (metricsListen !== `0.0.0.0:${want.metrics}`)
+    fail(what, `${want.prefix}METRICS_LISTEN is ${metricsListen}, want 0.0.0.0:${want.metrics}`);
+  const annotations = d.spec.template.metadata.annotations ?? {};
+  if (annotations["prometheus.io/scrape"] !== "true" || annotations["prometheus.io/port"] !== String(want.metrics))
+    fail(what, `pod needs prometheus.io/scrape "true" and prometheus.io/port "${want.metrics}"`);
+
   const ready = c.readinessProbe?.grpc;
   if (ready?.service !== want.health)
     fail(what, `readinessProbe must be a grpc probe on service "${want.health}"`);
@@ -189,6 +200,12 @@ for (const [target, callers] of Object.entries(ALLOWED_CALLERS)) {
   for (const np of policies) {
     for (const rule of np.spec.ingress ?? []) {
       const peers = rule.from ?? [];
+      // A rule for the metrics port alone admits scrapers, never callers.
+      const ports = rule.ports ?? [];
+      if (ports.length > 0 && ports.every((p) => p.port === "metrics")) {
+        if (peers.length === 0) fail(`NetworkPolicy/${np.metadata.name}`, `lets any pod scrape ${target}`);
+        continue;
+      }
       if (peers.length === 0) fail(`NetworkPolicy/${np.metadata.name}`, `lets any pod reach ${target}`);
       for (const peer of peers) {
         const ok =

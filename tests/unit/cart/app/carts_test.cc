@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/cart_fake_store.h"
 #include "tests/support/fake_inventory.h"
+#include "tests/support/metric_value.h"
 #include "tests/support/status_matchers.h"
 
 namespace cart {
@@ -16,6 +17,7 @@ namespace {
 
 using ::shop::testing::FakeCartStore;
 using ::shop::testing::FakeInventory;
+using ::shop::testing::MetricValue;
 using ::shop::testing::StatusIs;
 
 // AddItem's flow with the store and inventory faked: no database, no
@@ -51,9 +53,23 @@ class CartsFlowTest : public ::testing::Test {
     }
   }
 
+  // The count of `series` in the cart's registry, once it gets there
+  // (releases may run on a worker after the answer).
+  double Counted(const std::string& series, double expected) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    double value = 0;
+    while ((value = MetricValue(registry_.Exposition(), series)) != expected &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return value;
+  }
+
   FakeCartStore store_;
   FakeInventory inventory_;
-  Carts carts_{&store_, &inventory_, CartsOptions{.workers = 2}};
+  shop::metrics::Registry registry_;
+  Carts carts_{&store_, &inventory_,
+               CartsOptions{.workers = 2, .metrics = &registry_}};
 };
 
 // The fast path: a cached open cart, one reservation, one append, answered.
@@ -84,6 +100,9 @@ TEST_F(CartsFlowTest, DefinitelyRefusedAppendReleases) {
   store_.FailNextAppends(2, absl::FailedPreconditionError("refused"), false);
   EXPECT_THAT(AddItem(), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(inventory_.Count("Release"), 1);
+  const std::string compensated =
+      "shop_cart_releases_total{why=\"compensation\",result=\"ok\"}";
+  EXPECT_EQ(Counted(compensated, 1), 1);
 }
 
 // The append's answer is lost and not confirmed: the reservation is kept,
@@ -92,6 +111,7 @@ TEST_F(CartsFlowTest, UnknownAppendKeeps) {
   store_.FailNextAppends(2, absl::UnavailableError("lost"), false);
   EXPECT_THAT(AddItem("req-1"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(inventory_.Count("Release"), 0);
+  EXPECT_EQ(Counted("shop_cart_reservations_kept_unconfirmed_total", 1), 1);
 }
 
 // The answer was lost after the commit: the fresh load finds the line, so
@@ -114,6 +134,40 @@ TEST_F(CartsFlowTest, UnknownReserveReleasesOnlyWithoutRequestId) {
   AwaitReleases(1);
   EXPECT_EQ(inventory_.Count("Release"), 1);
   EXPECT_NE(inventory_.calls().back().reservation_id, "");
+}
+
+// Checkouts are counted by how they ended: every line sold, stopped by a
+// refused line, or left frozen with a sale whose outcome is unknown.
+TEST_F(CartsFlowTest, CheckoutsAreCountedByResult) {
+  // The reservation of a new item in a new cart.
+  auto add_to = [&](const std::string& cart_id) {
+    EXPECT_TRUE(carts_.Create(cart_id, "bob", CallContext()).ok());
+    absl::Notification answered;
+    std::string reservation;
+    carts_.AddItem(cart_id, "boot", 1, "", "", CallContext(),
+                   [&](absl::StatusOr<AddItemOutcome> outcome) {
+                     if (outcome.ok())
+                       reservation = outcome->line.reservation_id;
+                     answered.Notify();
+                   });
+    answered.WaitForNotification();
+    EXPECT_FALSE(reservation.empty());
+    return reservation;
+  };
+  add_to("sold");
+  EXPECT_TRUE(carts_.Checkout("sold", CallContext()).ok());
+  inventory_.FailCommit(add_to("unknown"), absl::UnavailableError("lost"));
+  EXPECT_THAT(carts_.Checkout("unknown", CallContext()),
+              StatusIs(absl::StatusCode::kUnavailable));
+  inventory_.FailCommit(
+      add_to("refused"),
+      shop::MakeError(absl::StatusCode::kFailedPrecondition, "inventory.v1",
+                      "RESERVATION_EXPIRED", "gone", {}));
+  EXPECT_THAT(carts_.Checkout("refused", CallContext()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Counted("shop_cart_checkouts_total{result=\"completed\"}", 1), 1);
+  EXPECT_EQ(Counted("shop_cart_checkouts_total{result=\"unfinished\"}", 1), 1);
+  EXPECT_EQ(Counted("shop_cart_checkouts_total{result=\"stopped\"}", 1), 1);
 }
 
 }  // namespace

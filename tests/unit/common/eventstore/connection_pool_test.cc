@@ -1,8 +1,10 @@
 // Connection bounds added to a DSN, and libpqxx errors as Status.
 #include "common/eventstore/connection_pool.h"
 
+#include "common/metrics/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/metric_value.h"
 
 namespace eventstore {
 namespace {
@@ -72,6 +74,31 @@ TEST(StatusFromExceptionTest, ByClassAndSqlstate) {
   // The English words alone mean nothing.
   EXPECT_EQ(StatusFromException(pqxx::sql_error("permission denied")).code(),
             absl::StatusCode::kInternal);
+}
+
+// Every failure is counted by its kind, for the operator's dashboard.
+TEST(StatusFromExceptionTest, CountsEveryFailureByKind) {
+  auto count = [](const std::string& kind) {
+    return shop::testing::MetricValue(
+        shop::metrics::Default().Exposition(),
+        "shop_db_errors_total{kind=\"" + kind + "\"}");
+  };
+  const double connection = count("connection");
+  const double conflict = count("conflict");
+  const double timeout = count("timeout");
+  const double data = count("data");
+  const double other = count("other");
+  StatusFromException(pqxx::broken_connection("x")).IgnoreError();
+  StatusFromException(pqxx::sql_error("x", "q", "08006")).IgnoreError();
+  StatusFromException(pqxx::deadlock_detected("x")).IgnoreError();
+  StatusFromException(pqxx::sql_error("x", "q", "57014")).IgnoreError();
+  StatusFromException(pqxx::data_exception("x", "q", "22P02")).IgnoreError();
+  StatusFromException(pqxx::sql_error("x", "q", "XX000")).IgnoreError();
+  EXPECT_EQ(count("connection"), connection + 2);
+  EXPECT_EQ(count("conflict"), conflict + 1);
+  EXPECT_EQ(count("timeout"), timeout + 1);
+  EXPECT_EQ(count("data"), data + 1);
+  EXPECT_EQ(count("other"), other + 1);
 }
 
 }  // namespace
