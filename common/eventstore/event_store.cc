@@ -18,9 +18,6 @@ namespace eventstore {
 namespace {
 
 constexpr size_t kMaxTypeLength = 128;
-// The events' own unique event id (migration 0001); any other unique
-// constraint is one a service added.
-constexpr char kEventIdConstraint[] = "events_event_id_key";
 
 EventStoreOptions Clamped(EventStoreOptions options, int pool_size) {
   options.max_batch = std::max(options.max_batch, 1);
@@ -153,7 +150,7 @@ absl::StatusOr<AppendResult> EventStore::AppendAlone(
     if (!violated) return absl::OkStatus();
     const std::optional<std::string> constraint =
         RefusingConstraint(connection, sql, stream, expected, params);
-    if (constraint.has_value() && *constraint != kEventIdConstraint) {
+    if (constraint.has_value() && *constraint != internal::kEventIdConstraint) {
       // A service's own uniqueness rule refused the events.
       return shop::MakeError(
           absl::StatusCode::kAlreadyExists, "eventstore",

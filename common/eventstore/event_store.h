@@ -153,6 +153,14 @@ struct SnapshotWrite {
   std::optional<absl::Time> due_at;
 };
 
+// One stream's part of an AppendMany.
+struct StreamAppend {
+  std::string stream;
+  ExpectedVersion expected = ExpectedVersion::Any();
+  std::vector<EventData> events;
+  std::optional<SnapshotWrite> snapshot;
+};
+
 // A stream's version and its latest snapshot.
 struct StreamHead {
   int64_t version = 0;  // 0: the stream does not exist
@@ -224,6 +232,13 @@ class EventStore final {
   void AppendAsync(std::string stream, ExpectedVersion expected,
                    std::vector<EventData> events,
                    std::optional<SnapshotWrite> snapshot, AppendCallback done);
+
+  // Appends to every stream in one transaction, each only if its own
+  // expectation holds: all are written or none (the first refusal is the
+  // answer). Streams and event ids must be distinct. A retry of an append
+  // that committed is a duplicate on every stream. Never group-committed.
+  absl::StatusOr<std::vector<AppendResult>> AppendMany(
+      const std::vector<StreamAppend>& appends);
 
   absl::StatusOr<StreamHead> ReadHead(const std::string& stream);
 

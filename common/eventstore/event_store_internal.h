@@ -30,6 +30,10 @@ std::vector<RecordedEvent> RowsToEvents(const pqxx::result& rows);
 // INVALID_ARGUMENT unless 1..EventStore::kMaxReadCount.
 absl::Status ValidateCount(int max_count);
 
+// The events' own unique event id (migration 0001); any other unique
+// constraint is one a service added.
+inline constexpr char kEventIdConstraint[] = "events_event_id_key";
+
 inline std::string FormatTimestamp(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
