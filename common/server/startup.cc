@@ -62,7 +62,8 @@ void ServeUntilTerminated(Server& server) {
 }
 
 int ServeMain(const std::string& program, ServerOptions options,
-              grpc::Service* service, const std::string& database_url) {
+              std::vector<grpc::Service*> services,
+              const std::string& database_url) {
   // Debian's Abseil is built without NDEBUG, which would keep a lock graph
   // on every mutex acquisition of the hot path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -71,7 +72,7 @@ int ServeMain(const std::string& program, ServerOptions options,
   eventstore::ConnectionPool health_pool({.dsn = database_url, .size = 1});
   options.readiness_check = [&health_pool] { return health_pool.Ping(); };
   absl::StatusOr<std::unique_ptr<Server>> server =
-      Server::Start(std::move(options), {service});
+      Server::Start(std::move(options), std::move(services));
   if (!server.ok()) {
     LogJson("error", server.status().ToString());
     return 1;

@@ -43,6 +43,7 @@ void ExportPoolMetrics(eventstore::ConnectionPool& pool,
 // the database at `database_url`, logs the port, serves until terminated.
 // Returns the process exit code.
 int ServeMain(const std::string& program, ServerOptions options,
-              grpc::Service* service, const std::string& database_url);
+              std::vector<grpc::Service*> services,
+              const std::string& database_url);
 
 }  // namespace shop

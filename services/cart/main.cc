@@ -13,9 +13,11 @@
 #include "common/server/server_flags.h"
 #include "common/server/startup.h"
 #include "services/cart/api/cart_service.h"
+#include "services/cart/api/order_service.h"
 #include "services/cart/app/carts.h"
 #include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
+#include "services/cart/store/order_store.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
           "admin HTTP address serving GET /metrics; empty: none");
@@ -62,6 +64,9 @@ int main(int argc, char** argv) {
        .workers = common.pool_size});
   cart::CartHistory history(&events);
   cart::CartServiceImpl service(&carts, &history);
+  cart::OrderStore order_store(&events);
+  cart::Orders orders(&order_store, &inventory);
+  cart::OrderServiceImpl order_service(&orders);
   shop::ExportPoolMetrics(pool, shop::metrics::Default());
   return shop::ServeMain(
       "cart-server",
@@ -70,5 +75,5 @@ int main(int argc, char** argv) {
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},
-      &service, absl::GetFlag(FLAGS_database_url));
+      {&service, &order_service}, absl::GetFlag(FLAGS_database_url));
 }

@@ -82,5 +82,5 @@ int main(int argc, char** argv) {
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},
-      &service, absl::GetFlag(FLAGS_database_url));
+      {&service}, absl::GetFlag(FLAGS_database_url));
 }

@@ -71,6 +71,23 @@ class FakeCartStore final : public cart::CartStore {
       int /*max_count*/) override {
     return std::vector<eventstore::RecordedEvent>{};
   }
+  absl::StatusOr<eventstore::AppendResult> AppendCheckout(
+      const std::string& cart_id, int64_t expected_version,
+      const std::vector<cart::Event>& events, const cart::Cart& after,
+      const eventstore::Metadata& metadata, const std::string& order_id,
+      const cart::v1::OrderPlaced& placed,
+      const eventstore::Metadata& /*order_metadata*/) override {
+    absl::StatusOr<eventstore::AppendResult> appended =
+        Append(cart_id, expected_version, events, after, metadata);
+    absl::MutexLock lock(&mu_);
+    if (appended.ok()) placed_[order_id] = placed;
+    return appended;
+  }
+  // The orders checkouts placed, by order id.
+  absl::flat_hash_map<std::string, cart::v1::OrderPlaced> placed() const {
+    absl::MutexLock lock(&mu_);
+    return placed_;
+  }
 
  private:
   struct Failure {
@@ -78,6 +95,8 @@ class FakeCartStore final : public cart::CartStore {
     bool committed = false;
   };
   mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, cart::v1::OrderPlaced> placed_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, cart::LoadedCart> carts_
       ABSL_GUARDED_BY(mu_);
   std::deque<Failure> failures_ ABSL_GUARDED_BY(mu_);

@@ -28,17 +28,23 @@ CartHarness::CartHarness(const std::string& schema,
   history_ = std::make_unique<cart::CartHistory>(events_.get());
   service_ =
       std::make_unique<cart::CartServiceImpl>(carts_.get(), history_.get());
+  order_store_ = std::make_unique<cart::OrderStore>(events_.get());
+  orders_ =
+      std::make_unique<cart::Orders>(order_store_.get(), inventory_.get());
+  order_service_ = std::make_unique<cart::OrderServiceImpl>(orders_.get());
   absl::StatusOr<std::unique_ptr<shop::Server>> server =
       shop::Server::Start({.listen_address = "127.0.0.1:0",
                            .health_service_name = "cart.v1.CartService",
                            .readiness_check = [this] { return pool_->Ping(); },
                            .shutdown_grace = absl::Seconds(5),
                            .access_log = false},
-                          {service_.get()});
+                          {service_.get(), order_service_.get()});
   EXPECT_TRUE(server.ok()) << server.status();
   server_ = *std::move(server);
-  stub_ = cart::v1::CartService::NewStub(
-      grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
+  auto channel =
+      grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  stub_ = cart::v1::CartService::NewStub(channel);
+  order_stub_ = cart::v1::OrderService::NewStub(channel);
 }
 
 CartHarness::~CartHarness() { server_->Shutdown(); }

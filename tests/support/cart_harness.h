@@ -9,15 +9,18 @@
 #include "common/server/server.h"
 #include "grpcpp/grpcpp.h"
 #include "services/cart/api/cart_service.h"
+#include "services/cart/api/order_service.h"
 #include "services/cart/app/carts.h"
 #include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
+#include "services/cart/store/order_store.h"
 #include "tests/support/test_database.h"
 
 namespace shop::testing {
 
-// A real cart server in this process, on its own schema, calling the
-// inventory service at `inventory_address` over gRPC.
+// A real cart server in this process (CartService and OrderService), on
+// its own schema, calling the inventory service at `inventory_address`
+// over gRPC.
 class CartHarness final {
  public:
   CartHarness(const std::string& schema, const std::string& inventory_address,
@@ -27,6 +30,7 @@ class CartHarness final {
   ~CartHarness();
 
   cart::v1::CartService::Stub& stub() { return *stub_; }
+  cart::v1::OrderService::Stub& orders() { return *order_stub_; }
   eventstore::EventStore& events() { return *events_; }
   std::string address() const;
 
@@ -38,8 +42,12 @@ class CartHarness final {
   std::unique_ptr<cart::Carts> carts_;
   std::unique_ptr<cart::CartHistory> history_;
   std::unique_ptr<cart::CartServiceImpl> service_;
+  std::unique_ptr<cart::OrderStore> order_store_;
+  std::unique_ptr<cart::Orders> orders_;
+  std::unique_ptr<cart::OrderServiceImpl> order_service_;
   std::unique_ptr<shop::Server> server_;
   std::unique_ptr<cart::v1::CartService::Stub> stub_;
+  std::unique_ptr<cart::v1::OrderService::Stub> order_stub_;
 };
 
 }  // namespace shop::testing

@@ -90,6 +90,32 @@ class FakeInventory final : public cart::InventoryClient {
     }
     std::move(done)(std::move(result));
   }
+  absl::Status Ship(const std::string& product_id, const std::string& order_id,
+                    const std::string& shipment_id, int64_t quantity,
+                    const cart::InventoryCall& call) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(
+        {"Ship", product_id, order_id, call, quantity, shipment_id});
+    return absl::OkStatus();
+  }
+  absl::Status CancelCommitment(const std::string& product_id,
+                                const std::string& order_id,
+                                const std::string& reason,
+                                const cart::InventoryCall& call) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(
+        {"CancelCommitment", product_id, order_id, call, 0, reason});
+    return absl::OkStatus();
+  }
+  absl::Status Return(const std::string& product_id,
+                      const std::string& order_id, const std::string& return_id,
+                      const cart::v1::ReturnedLine& line,
+                      const cart::InventoryCall& call) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(
+        {"Return", product_id, order_id, call, line.quantity(), return_id});
+    return absl::OkStatus();
+  }
 
  private:
   mutable absl::Mutex mu_;

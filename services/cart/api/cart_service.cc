@@ -7,6 +7,7 @@
 #include "common/server/history.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
+#include "services/cart/api/call_of.h"
 
 namespace cart {
 namespace {
@@ -24,20 +25,6 @@ void ToProto(const Item& item, const Cart& cart, v1::CartItem* out) {
     reservation->set_unit_price_cents(line.unit_price_cents);
     reservation->set_sold(cart.IsSold(line.reservation_id));
   }
-}
-
-// The call as the app sees it: identity, pinned version, and the caller's
-// deadline, which the calls to inventory honour.
-template <typename Request>
-CallContext CallOf(const grpc::ServerContextBase& context,
-                   const Request& request) {
-  CallContext call;
-  static_cast<eventstore::CommandContext&>(call) =
-      shop::ContextOf(context, request);
-  const absl::Time deadline = absl::FromChrono(context.deadline());
-  // gRPC's "no deadline" is far in the future.
-  if (deadline < absl::Now() + absl::Hours(24 * 365)) call.deadline = deadline;
-  return call;
 }
 
 // Inventory's own limit for a warehouse id, checked here so that a bad one

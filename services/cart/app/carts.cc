@@ -14,6 +14,7 @@
 #include "common/logging/log.h"
 #include "common/util/proto_time.h"
 #include "services/cart/app/carts_internal.h"
+#include "services/cart/app/orders.h"
 
 namespace cart {
 
@@ -95,7 +96,7 @@ absl::StatusOr<Carts::Current> Carts::Fetch(TurnState& turn,
 absl::StatusOr<CartOutcome> Carts::Execute(
     TurnState& turn, const std::string& cart_id, const CallContext& context,
     std::optional<Current> first, Decider decide,
-    const std::function<void()>& before_append) {
+    const std::function<void()>& before_append, const std::string* order_id) {
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     absl::StatusOr<Current> current =
         first.has_value() ? *std::exchange(first, std::nullopt)
@@ -119,8 +120,14 @@ absl::StatusOr<CartOutcome> Carts::Execute(
     Cart after = loaded.cart;
     for (const Event& event : *events) after = Evolve(std::move(after), event);
     if (before_append) before_append();
-    absl::StatusOr<eventstore::AppendResult> appended = store_->Append(
-        cart_id, loaded.version, *events, after, context.metadata);
+    absl::StatusOr<eventstore::AppendResult> appended =
+        order_id == nullptr
+            ? store_->Append(cart_id, loaded.version, *events, after,
+                             context.metadata)
+            : store_->AppendCheckout(
+                  cart_id, loaded.version, *events, after, context.metadata,
+                  *order_id, PlacedFrom(cart_id, loaded.cart),
+                  OrderMetadata(context.metadata, *order_id));
     if (appended.ok()) {
       turn.after = Cached{after, appended->version};
       return CartOutcome{std::move(after), appended->version};

@@ -138,10 +138,13 @@ class Carts final {
   // Decide and append; decided again on a concurrent change unless the
   // caller pinned the version. `first` is the cart the caller already
   // fetched. Refusals and no-ops are confirmed on a fresh load.
+  // With `order_id`, the order a checkout places is appended with the
+  // cart's events, from the cart they were decided on.
   absl::StatusOr<CartOutcome> Execute(
       TurnState& turn, const std::string& cart_id, const CallContext& context,
       std::optional<Current> first, Decider decide,
-      const std::function<void()>& before_append);
+      const std::function<void()>& before_append,
+      const std::string* order_id = nullptr);
 
   // Queues `waiter` for its cart's turn, and starts it if the cart is free.
   void Submit(const std::string& cart_id, Waiter* waiter);

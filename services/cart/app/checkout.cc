@@ -110,11 +110,13 @@ absl::StatusOr<CartOutcome> Carts::Checkout(const std::string& cart_id,
     return first_refusal;
   }
   // Decided on the cart as started (its append checks the version).
+  const std::string order_id = OrderIdFor(cart_id);
   absl::StatusOr<CartOutcome> closed = Execute(
       turn.state(), cart_id, finishing,
       Current{LoadedCart{std::move(started->cart), started->version},
               /*from_cache=*/true},
-      [&](const Cart& cart) { return DecideCheckout(cart_id, cart); }, nullptr);
+      [&](const Cart& cart) { return DecideCheckout(cart_id, cart); }, nullptr,
+      &order_id);
   (closed.ok() ? counters_.checkouts_completed : counters_.checkouts_unfinished)
       ->Increment();
   return closed;

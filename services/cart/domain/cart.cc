@@ -154,21 +154,25 @@ Cart Evolve(Cart cart, const Event& event) {
   return cart;
 }
 
+std::string StableId(absl::string_view prefix,
+                     std::initializer_list<absl::string_view> parts) {
+  std::vector<absl::string_view> reversed(parts);
+  std::reverse(reversed.begin(), reversed.end());
+  uint64_t backward = 0x84222325cbf29ce4ULL;
+  for (absl::string_view part : reversed) backward = Fnv1a(backward, {part});
+  return absl::StrFormat("%s-%016x%016x", prefix,
+                         Fnv1a(0xcbf29ce484222325ULL, parts), backward);
+}
+
 std::string ReservationIdFor(absl::string_view cart_id,
                              absl::string_view product_id,
                              absl::string_view request_key) {
-  return absl::StrFormat(
-      "cr-%016x%016x",
-      Fnv1a(0xcbf29ce484222325ULL, {cart_id, product_id, request_key}),
-      Fnv1a(0x84222325cbf29ce4ULL, {request_key, product_id, cart_id}));
+  return StableId("cr", {cart_id, product_id, request_key});
 }
 
 std::string ReleaseIdFor(absl::string_view reservation_id,
                          absl::string_view request_key) {
-  return absl::StrFormat(
-      "rl-%016x%016x",
-      Fnv1a(0xcbf29ce484222325ULL, {reservation_id, request_key}),
-      Fnv1a(0x84222325cbf29ce4ULL, {request_key, reservation_id}));
+  return StableId("rl", {reservation_id, request_key});
 }
 
 std::string OrderIdFor(absl::string_view cart_id) {

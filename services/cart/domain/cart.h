@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <variant>
@@ -68,6 +69,11 @@ struct Cart {
 };
 
 Cart Evolve(Cart cart, const Event& event);
+
+// A 35-byte id that only these parts give ("{prefix}-" and 32 hex digits):
+// for ids that must be the same on every retry and unique per owner.
+std::string StableId(absl::string_view prefix,
+                     std::initializer_list<absl::string_view> parts);
 
 // The reservation id for units added to `cart_id` under `request_key`:
 // the same inputs always give the same id, so a retried AddItem finds its

@@ -428,8 +428,14 @@ Events DecideFinishReturn(const std::string& order_id,
   return One(std::move(returned));
 }
 
-std::string ReturnLineId(absl::string_view return_id, size_t index) {
-  return absl::StrCat(return_id, "/", index + 1);
+std::string InventoryShipmentId(absl::string_view order_id,
+                                absl::string_view shipment_id) {
+  return StableId("sh", {order_id, shipment_id});
+}
+
+std::string InventoryReturnId(absl::string_view order_id,
+                              absl::string_view return_id, size_t line) {
+  return StableId("rt", {order_id, return_id, absl::StrCat(line)});
 }
 
 }  // namespace cart

@@ -122,8 +122,13 @@ absl::StatusOr<std::vector<OrderEvent>> DecideFinishReturn(
     const std::string& order_id, const std::string& return_id,
     const Order& order);
 
-// The id inventory knows line `index` of a return by (a return may bring
-// back one product in two conditions, each its own movement).
-std::string ReturnLineId(absl::string_view return_id, size_t index);
+// The ids inventory knows an order's movements by. Inventory's ids are
+// unique per product, across orders; these are unique per order too, so
+// two orders naming the same shipment or return id never collide. A return
+// line has its own (one product may come back in two conditions).
+std::string InventoryShipmentId(absl::string_view order_id,
+                                absl::string_view shipment_id);
+std::string InventoryReturnId(absl::string_view order_id,
+                              absl::string_view return_id, size_t line);
 
 }  // namespace cart

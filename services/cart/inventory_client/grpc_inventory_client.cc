@@ -126,4 +126,54 @@ void GrpcInventoryClient::Commit(const std::string& product_id,
       });
 }
 
+absl::Status GrpcInventoryClient::Ship(const std::string& product_id,
+                                       const std::string& order_id,
+                                       const std::string& shipment_id,
+                                       int64_t quantity,
+                                       const InventoryCall& call) {
+  inventory::v1::ShipStockRequest request;
+  request.set_product_id(product_id);
+  request.set_order_id(order_id);
+  request.set_shipment_id(shipment_id);
+  request.set_quantity(quantity);
+  inventory::v1::ShipStockResponse response;
+  grpc::ClientContext context;
+  const bool callers = Prepare(call, &context);
+  return FromInventory(stub_->ShipStock(&context, request, &response), callers);
+}
+
+absl::Status GrpcInventoryClient::CancelCommitment(
+    const std::string& product_id, const std::string& order_id,
+    const std::string& reason, const InventoryCall& call) {
+  inventory::v1::CancelCommitmentRequest request;
+  request.set_product_id(product_id);
+  request.set_order_id(order_id);
+  request.set_reason(reason);
+  inventory::v1::CancelCommitmentResponse response;
+  grpc::ClientContext context;
+  const bool callers = Prepare(call, &context);
+  return FromInventory(stub_->CancelCommitment(&context, request, &response),
+                       callers);
+}
+
+absl::Status GrpcInventoryClient::Return(const std::string& product_id,
+                                         const std::string& order_id,
+                                         const std::string& return_id,
+                                         const v1::ReturnedLine& line,
+                                         const InventoryCall& call) {
+  inventory::v1::ReturnStockRequest request;
+  request.set_product_id(product_id);
+  request.set_order_id(order_id);
+  request.set_return_id(return_id);
+  request.set_warehouse_id(line.warehouse_id());
+  request.set_quantity(line.quantity());
+  request.set_reason(line.reason());
+  request.set_condition(line.condition());
+  inventory::v1::ReturnStockResponse response;
+  grpc::ClientContext context;
+  const bool callers = Prepare(call, &context);
+  return FromInventory(stub_->ReturnStock(&context, request, &response),
+                       callers);
+}
+
 }  // namespace cart

@@ -28,6 +28,17 @@ class GrpcInventoryClient final : public InventoryClient {
   void Commit(const std::string& product_id, const std::string& reservation_id,
               const std::string& order_id, const InventoryCall& call,
               CommitDone done) override;
+  absl::Status Ship(const std::string& product_id, const std::string& order_id,
+                    const std::string& shipment_id, int64_t quantity,
+                    const InventoryCall& call) override;
+  absl::Status CancelCommitment(const std::string& product_id,
+                                const std::string& order_id,
+                                const std::string& reason,
+                                const InventoryCall& call) override;
+  absl::Status Return(const std::string& product_id,
+                      const std::string& order_id, const std::string& return_id,
+                      const v1::ReturnedLine& line,
+                      const InventoryCall& call) override;
 
  private:
   // Sets the call's deadline and identity; true when the caller's deadline

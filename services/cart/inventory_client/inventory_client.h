@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cart/v1/order_events.pb.h"
 #include "common/eventstore/event_store.h"
 #include "inventory/v1/inventory.pb.h"
 
@@ -48,6 +49,24 @@ class InventoryClient {
                       const std::string& reservation_id,
                       const std::string& order_id, const InventoryCall& call,
                       CommitDone done) = 0;
+
+  // An order's movements, each idempotent by its id in inventory. Ships
+  // `quantity` committed units of the product under `shipment_id`.
+  virtual absl::Status Ship(const std::string& product_id,
+                            const std::string& order_id,
+                            const std::string& shipment_id, int64_t quantity,
+                            const InventoryCall& call) = 0;
+  // Gives the order's unshipped units of the product back to available.
+  virtual absl::Status CancelCommitment(const std::string& product_id,
+                                        const std::string& order_id,
+                                        const std::string& reason,
+                                        const InventoryCall& call) = 0;
+  // Takes shipped units of the order back under `return_id`.
+  virtual absl::Status Return(const std::string& product_id,
+                              const std::string& order_id,
+                              const std::string& return_id,
+                              const v1::ReturnedLine& line,
+                              const InventoryCall& call) = 0;
 };
 
 }  // namespace cart

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/util/proto_json.h"
+#include "services/cart/store/order_store.h"
 
 namespace cart {
 namespace {
@@ -53,6 +54,13 @@ absl::Status Restore(const std::string& json, Cart* cart) {
   return absl::OkStatus();
 }
 
+std::vector<eventstore::EventData> CartEventData(
+    const std::vector<Event>& events, const eventstore::Metadata& metadata) {
+  return eventstore::NewEventData(
+      events, metadata, [](const Event& e) { return TypeOf(e); },
+      [](const Event& e) { return ToJson(e); });
+}
+
 }  // namespace
 
 std::string StreamOf(const std::string& cart_id) {
@@ -83,9 +91,9 @@ absl::StatusOr<eventstore::AppendResult> EventCartStore::Append(
     const std::vector<Event>& events, const Cart& after,
     const eventstore::Metadata& metadata) {
   const eventstore::SnapshotWrite snapshot{SnapshotJson(after), std::nullopt};
-  return events_->Append(
-      StreamOf(cart_id), eventstore::ExpectedVersion::Exactly(expected_version),
-      eventstore::NewEventData(events, metadata, TypeOf, ToJson), &snapshot);
+  return events_->Append(StreamOf(cart_id),
+                         eventstore::ExpectedVersion::Exactly(expected_version),
+                         CartEventData(events, metadata), &snapshot);
 }
 
 void EventCartStore::AppendAsync(const std::string& cart_id,
@@ -96,7 +104,7 @@ void EventCartStore::AppendAsync(const std::string& cart_id,
                                  eventstore::AppendCallback done) {
   events_->AppendAsync(
       StreamOf(cart_id), eventstore::ExpectedVersion::Exactly(expected_version),
-      eventstore::NewEventData(events, metadata, TypeOf, ToJson),
+      CartEventData(events, metadata),
       eventstore::SnapshotWrite{SnapshotJson(after), std::nullopt},
       std::move(done));
 }
@@ -105,6 +113,24 @@ absl::StatusOr<std::vector<eventstore::RecordedEvent>>
 EventCartStore::ReadEvents(const std::string& cart_id, int64_t from_version,
                            int max_count) {
   return events_->ReadStreamForward(StreamOf(cart_id), from_version, max_count);
+}
+
+absl::StatusOr<eventstore::AppendResult> EventCartStore::AppendCheckout(
+    const std::string& cart_id, int64_t expected_version,
+    const std::vector<Event>& events, const Cart& after,
+    const eventstore::Metadata& metadata, const std::string& order_id,
+    const v1::OrderPlaced& placed, const eventstore::Metadata& order_metadata) {
+  const std::vector<OrderEvent> order_events = {placed};
+  absl::StatusOr<std::vector<eventstore::AppendResult>> written =
+      events_->AppendMany(
+          {{StreamOf(cart_id),
+            eventstore::ExpectedVersion::Exactly(expected_version),
+            CartEventData(events, metadata),
+            eventstore::SnapshotWrite{SnapshotJson(after), std::nullopt}},
+           {OrderStreamOf(order_id), eventstore::ExpectedVersion::NoStream(),
+            OrderEventData(order_events, order_metadata), std::nullopt}});
+  if (!written.ok()) return written.status();
+  return written->front();
 }
 
 }  // namespace cart

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/eventstore/event_store.h"
 #include "services/cart/domain/cart.h"
+#include "services/cart/domain/order.h"
 
 namespace cart {
 
@@ -36,6 +37,15 @@ class CartStore {
                            eventstore::AppendCallback done) = 0;
   virtual absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& cart_id, int64_t from_version, int max_count) = 0;
+  // Appends the cart's closing `events` and the new order's `placed` in
+  // one transaction: a checked-out cart always has its order, and an
+  // order its checked-out cart.
+  virtual absl::StatusOr<eventstore::AppendResult> AppendCheckout(
+      const std::string& cart_id, int64_t expected_version,
+      const std::vector<Event>& events, const Cart& after,
+      const eventstore::Metadata& metadata, const std::string& order_id,
+      const v1::OrderPlaced& placed,
+      const eventstore::Metadata& order_metadata) = 0;
 };
 
 // Carts on top of the event store, with the folded cart as snapshot.
@@ -54,6 +64,12 @@ class EventCartStore final : public CartStore {
                    eventstore::AppendCallback done) override;
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& cart_id, int64_t from_version, int max_count) override;
+  absl::StatusOr<eventstore::AppendResult> AppendCheckout(
+      const std::string& cart_id, int64_t expected_version,
+      const std::vector<Event>& events, const Cart& after,
+      const eventstore::Metadata& metadata, const std::string& order_id,
+      const v1::OrderPlaced& placed,
+      const eventstore::Metadata& order_metadata) override;
 
  private:
   eventstore::EventStore* events_;

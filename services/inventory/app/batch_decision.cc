@@ -27,31 +27,49 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
       break;
     }
     Facts facts{.past = std::nullopt, .now = now};
-    if (command->NeedsPast(state.state)) {
-      const HistoryKey& key = *command->history.key;
-      if (written_keys.contains(key)) {
-        decision.waits_for_write = true;
+    absl::StatusOr<std::vector<Event>> events;
+    bool waits = false;
+    for (;;) {
+      const bool looks = command->NeedsPast(state.state);
+      if (looks) {
+        const HistoryKey& key = *command->history.key;
+        if (written_keys.contains(key)) {
+          decision.waits_for_write = true;
+          waits = true;
+          break;
+        }
+        auto past = pasts.find(key);
+        if (past == pasts.end()) {
+          decision.needs_past = key;
+          waits = true;
+          break;
+        }
+        facts.past = past->second;
+      }
+      const int64_t version =
+          loaded_version + static_cast<int64_t>(decision.events.size());
+      const std::optional<int64_t>& expected =
+          command->context.expected_version;
+      if (expected.has_value() && *expected != version) {
+        events = eventstore::WrongExpectedVersionError(
+            StreamOf(product_id),
+            eventstore::ExpectedVersion::Exactly(*expected), version);
         break;
       }
-      auto past = pasts.find(key);
-      if (past == pasts.end()) {
-        decision.needs_past = key;
-        break;
+      events = command->decide(state.state, facts);
+      // A refusal may be a repeat whose effect the state already shows.
+      if (!looks && !command->reused && !events.ok() &&
+          command->history.confirm_refusals &&
+          absl::IsFailedPrecondition(events.status())) {
+        command->reused = true;
+        continue;
       }
-      facts.past = past->second;
+      break;
     }
+    if (waits) break;
     ++decision.decided;
     const int64_t version =
         loaded_version + static_cast<int64_t>(decision.events.size());
-    const std::optional<int64_t>& expected = command->context.expected_version;
-    if (expected.has_value() && *expected != version) {
-      command->result = eventstore::WrongExpectedVersionError(
-          StreamOf(product_id), eventstore::ExpectedVersion::Exactly(*expected),
-          version);
-      continue;
-    }
-    absl::StatusOr<std::vector<Event>> events =
-        command->decide(state.state, facts);
     if (!events.ok()) {
       command->result = events.status();
       continue;

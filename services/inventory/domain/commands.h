@@ -95,9 +95,13 @@ struct ExpireCommand {};
 // How a command is recognised in history, and whether deciding it needs
 // that history whenever the state does not show the id (otherwise history
 // is asked only once a unique index has said the id was used before).
+// With `confirm_refusals`, a refusal is also checked against history: a
+// repeat of a movement whose effect the state shows (its units shipped,
+// say) would otherwise be refused instead of answered.
 struct HistoryNeed {
   std::optional<HistoryKey> key;
   bool always = false;
+  bool confirm_refusals = false;
 };
 HistoryNeed HistoryNeedOf(const AddProductCommand& command);
 HistoryNeed HistoryNeedOf(const ReceiveStockCommand& command);

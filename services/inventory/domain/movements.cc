@@ -61,21 +61,21 @@ HistoryNeed HistoryNeedOf(const ReceiveStockCommand& command) {
   return {KeyIf(IdKind::kReceipt, command.receipt_id), false};
 }
 HistoryNeed HistoryNeedOf(const ShipStockCommand& command) {
-  return {KeyIf(IdKind::kShipment, command.shipment_id), false};
+  return {KeyIf(IdKind::kShipment, command.shipment_id), false, true};
 }
 HistoryNeed HistoryNeedOf(const CancelCommitmentCommand&) { return {}; }
 HistoryNeed HistoryNeedOf(const ReturnStockCommand& command) {
-  return {KeyIf(IdKind::kReturn, command.return_id), false};
+  return {KeyIf(IdKind::kReturn, command.return_id), false, true};
 }
 HistoryNeed HistoryNeedOf(const TransferStockCommand& command) {
-  return {KeyIf(IdKind::kTransfer, command.transfer_id), false};
+  return {KeyIf(IdKind::kTransfer, command.transfer_id), false, true};
 }
 HistoryNeed HistoryNeedOf(const ReceiveTransferCommand& command) {
   // Not in transit: history says whether it arrived or never left.
   return {KeyIf(IdKind::kTransfer, command.transfer_id), true};
 }
 HistoryNeed HistoryNeedOf(const AdjustStockCommand& command) {
-  return {KeyIf(IdKind::kAdjustment, command.adjustment_id), false};
+  return {KeyIf(IdKind::kAdjustment, command.adjustment_id), false, true};
 }
 
 Decision Decide(const std::string& product_id,

@@ -308,6 +308,50 @@ TEST_F(InventoryTest, SweepGoesOnPastAProductItCannotLoad) {
   EXPECT_EQ(*expired, 1);
 }
 
+// A movement repeated after its effect shows in the state (the units left
+// or came back) is its first answer, not a refusal by the rule that
+// would stop a new one: the refusal is checked against history.
+TEST_F(InventoryTest, RepeatsAfterTheirEffectAreTheFirstAnswer) {
+  AddProduct(harness_, 4);
+  ASSERT_TRUE(Reserve(harness_, 0).ok());
+  ASSERT_TRUE(harness_.app()
+                  .RunAndWait("p", CommitReservationCommand{"r-0", "o-1"}, {})
+                  .ok());
+  const ShipStockCommand ship{"o-1", "s-1", 1};
+  ASSERT_TRUE(harness_.app().RunAndWait("p", ship, {}).ok());
+  const ReturnStockCommand give_back{"o-1",
+                                     "ret-1",
+                                     "",
+                                     1,
+                                     v1::RETURN_REASON_DEFECTIVE,
+                                     v1::RETURN_CONDITION_RESELLABLE};
+  ASSERT_TRUE(harness_.app().RunAndWait("p", give_back, {}).ok());
+  for (int round = 0; round < 2; ++round) {
+    absl::StatusOr<Outcome> shipped = harness_.app().RunAndWait("p", ship, {});
+    ASSERT_TRUE(shipped.ok()) << shipped.status();
+    EXPECT_TRUE(shipped->events.empty());
+    ASSERT_NE(shipped->Written<v1::StockShipped>(), nullptr);
+    EXPECT_EQ(shipped->Written<v1::StockShipped>()->quantity(), 1);
+    absl::StatusOr<Outcome> returned =
+        harness_.app().RunAndWait("p", give_back, {});
+    ASSERT_TRUE(returned.ok()) << returned.status();
+    EXPECT_TRUE(returned->events.empty());
+  }
+  // Different content under the same id is still a refusal.
+  EXPECT_EQ(harness_.app()
+                .RunAndWait("p", ShipStockCommand{"o-1", "s-1", 2}, {})
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  // And a new movement the rule forbids is refused, history or not.
+  EXPECT_EQ(harness_.app()
+                .RunAndWait("p", ShipStockCommand{"o-1", "s-2", 1}, {})
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(History(harness_).size(), 5u);
+}
+
 // A reservation id used before is refused by the index, and the command
 // then reads history for its real answer: that look is no lost attempt, so
 // even one attempt gives the answer, not ABORTED.

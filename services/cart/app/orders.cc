@@ -1,0 +1,155 @@
+// Owns the order's use cases: each transition's claim, inventory calls and
+// record, and the reads.
+#include "services/cart/app/orders.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace cart {
+
+eventstore::Metadata OrderMetadata(const eventstore::Metadata& caller,
+                                   const std::string& order_id) {
+  eventstore::Metadata metadata = caller;
+  metadata.correlation_id = order_id;
+  if (!caller.request_id.empty()) metadata.causation_id = caller.request_id;
+  return metadata;
+}
+
+Orders::Orders(OrderStore* store, InventoryClient* inventory,
+               OrdersOptions options)
+    : store_(store), inventory_(inventory), options_(options) {}
+
+absl::StatusOr<LoadedOrder> Orders::Get(const std::string& order_id) {
+  absl::StatusOr<LoadedOrder> loaded = store_->Load(order_id);
+  if (loaded.ok() && loaded->version == 0) return OrderNotFound(order_id);
+  return loaded;
+}
+
+CallContext Orders::Finishing(const CallContext& context) {
+  CallContext finishing = context;
+  finishing.expected_version.reset();
+  return finishing;
+}
+
+InventoryCall Orders::InventoryCallFor(const std::string& order_id,
+                                       const CallContext& context) const {
+  return InventoryCall{OrderMetadata(context.metadata, order_id),
+                       context.deadline};
+}
+
+absl::StatusOr<LoadedOrder> Orders::Execute(const std::string& order_id,
+                                            const CallContext& context,
+                                            Decider decide) {
+  eventstore::AppendRetry retry(options_.max_attempts);
+  absl::Status status;
+  do {
+    absl::StatusOr<LoadedOrder> loaded = store_->Load(order_id);
+    if (!loaded.ok()) return loaded.status();
+    if (context.expected_version.has_value() &&
+        *context.expected_version != loaded->version) {
+      return eventstore::WrongExpectedVersionError(
+          OrderStreamOf(order_id),
+          eventstore::ExpectedVersion::Exactly(*context.expected_version),
+          loaded->version);
+    }
+    absl::StatusOr<std::vector<OrderEvent>> events = decide(loaded->order);
+    if (!events.ok()) return events.status();
+    if (events->empty()) return loaded;
+    absl::StatusOr<eventstore::AppendResult> appended =
+        store_->Append(order_id, loaded->version, *events,
+                       OrderMetadata(context.metadata, order_id));
+    // Loaded again for the times the events were recorded at.
+    if (appended.ok()) return store_->Load(order_id);
+    status = appended.status();
+  } while (retry.Again(status, context));
+  return retry.Answer(status, kErrorDomain, OrderStreamOf(order_id));
+}
+
+absl::StatusOr<LoadedOrder> Orders::StartProcessing(
+    const std::string& order_id, const std::string& request_id,
+    const CallContext& context) {
+  return Execute(order_id, context, [&](const Order& order) {
+    return DecideStartProcessing(order_id, request_id, order);
+  });
+}
+
+absl::StatusOr<LoadedOrder> Orders::Ship(const std::string& order_id,
+                                         const std::string& shipment_id,
+                                         const CallContext& context) {
+  absl::StatusOr<LoadedOrder> claimed =
+      Execute(order_id, context, [&](const Order& order) {
+        return DecideStartShipment(order_id, shipment_id, order);
+      });
+  if (!claimed.ok() || claimed->order.status == OrderStatus::kShipped) {
+    return claimed;
+  }
+  // Inventory ships once per shipment id: a retry ships nothing twice.
+  const InventoryCall call = InventoryCallFor(order_id, context);
+  for (const auto& [product_id, units] : claimed->order.Products()) {
+    absl::Status shipped = inventory_->Ship(
+        product_id, order_id, InventoryShipmentId(order_id, shipment_id), units,
+        call);
+    if (!shipped.ok()) return shipped;
+  }
+  return Execute(order_id, Finishing(context), [&](const Order& order) {
+    return DecideFinishShipment(order_id, order);
+  });
+}
+
+absl::StatusOr<LoadedOrder> Orders::ConfirmDelivery(
+    const std::string& order_id, const std::string& request_id,
+    const CallContext& context) {
+  return Execute(order_id, context, [&](const Order& order) {
+    return DecideConfirmDelivery(order_id, request_id, order);
+  });
+}
+
+absl::StatusOr<LoadedOrder> Orders::Cancel(const std::string& order_id,
+                                           const std::string& reason,
+                                           const std::string& request_id,
+                                           const CallContext& context) {
+  absl::StatusOr<LoadedOrder> claimed =
+      Execute(order_id, context, [&](const Order& order) {
+        return DecideStartCancellation(order_id, reason, request_id, order);
+      });
+  if (!claimed.ok() || claimed->order.status == OrderStatus::kCancelled) {
+    return claimed;
+  }
+  // Giving back what is no longer committed is a no-op in inventory.
+  const InventoryCall call = InventoryCallFor(order_id, context);
+  for (const auto& [product_id, units] : claimed->order.Products()) {
+    absl::Status given_back = inventory_->CancelCommitment(
+        product_id, order_id, claimed->order.cancel_reason, call);
+    if (!given_back.ok()) return given_back;
+  }
+  return Execute(order_id, Finishing(context), [&](const Order& order) {
+    return DecideFinishCancellation(order_id, order);
+  });
+}
+
+absl::StatusOr<LoadedOrder> Orders::Return(
+    const std::string& order_id, const std::string& return_id,
+    const std::vector<v1::ReturnedLine>& lines, const CallContext& context) {
+  absl::StatusOr<LoadedOrder> claimed =
+      Execute(order_id, context, [&](const Order& order) {
+        return DecideStartReturn(order_id, return_id, lines, order);
+      });
+  if (!claimed.ok()) return claimed;
+  const OrderReturn* started = claimed->order.FindReturn(return_id);
+  if (started == nullptr || started->completed) return claimed;
+  const InventoryCall call = InventoryCallFor(order_id, context);
+  for (int i = 0; i < started->started.lines_size(); ++i) {
+    const v1::ReturnedLine& line = started->started.lines(i);
+    absl::Status taken = inventory_->Return(
+        line.product_id(), order_id,
+        InventoryReturnId(order_id, return_id, static_cast<size_t>(i)), line,
+        call);
+    if (!taken.ok()) return taken;
+  }
+  return Execute(order_id, Finishing(context), [&](const Order& order) {
+    return DecideFinishReturn(order_id, return_id, order);
+  });
+}
+
+}  // namespace cart
