@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
   if (std::optional<int> exit_code = shop::MigrateForMain(
-          pool, absl::GetFlag(FLAGS_schema), {}, common.startup_timeout,
+          pool, absl::GetFlag(FLAGS_schema), cart::OrderStore::Migrations(),
+          common.startup_timeout,
           /*migrate_only=*/args.size() == 2)) {
     return *exit_code;
   }

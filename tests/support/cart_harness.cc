@@ -13,7 +13,8 @@ CartHarness::CartHarness(const std::string& schema,
                          const std::string& dsn, int pool_size) {
   pool_ = std::make_unique<eventstore::ConnectionPool>(
       eventstore::PoolOptions{.dsn = dsn, .size = pool_size});
-  absl::Status migrated = eventstore::Migrate(*pool_, schema, {});
+  absl::Status migrated =
+      eventstore::Migrate(*pool_, schema, cart::OrderStore::Migrations());
   EXPECT_TRUE(migrated.ok()) << migrated;
   // As in production: appends of concurrent calls share statements.
   events_ = std::make_unique<eventstore::EventStore>(

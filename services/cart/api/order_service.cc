@@ -1,6 +1,7 @@
 #include "services/cart/api/order_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/eventstore/position_token.h"
 #include "common/rpc/call_metadata.h"
 #include "common/rpc/status_mapping.h"
 #include "common/server/validation.h"
@@ -15,6 +16,8 @@ constexpr size_t kMaxOrderIdBytes = shop::kMaxIdBytes + 6;
 constexpr size_t kMaxReasonBytes = 256;
 constexpr int kMaxReturnLines = 100;
 constexpr size_t kMaxWarehouseIdBytes = 64;
+constexpr int kDefaultPageSize = 20;
+constexpr int kMaxPageSize = 100;
 
 absl::Status ValidateOrderId(const std::string& order_id) {
   if (order_id.size() > kMaxOrderIdBytes) {
@@ -24,6 +27,27 @@ absl::Status ValidateOrderId(const std::string& order_id) {
   return order_id.size() <= shop::kMaxIdBytes
              ? shop::ValidateId("order_id", order_id)
              : shop::ValidateText("order_id", order_id, 1, kMaxOrderIdBytes);
+}
+
+OrderStatus FromProto(v1::OrderStatus status) {
+  switch (status) {
+    case v1::ORDER_STATUS_PENDING:
+      return OrderStatus::kPending;
+    case v1::ORDER_STATUS_PROCESSING:
+      return OrderStatus::kProcessing;
+    case v1::ORDER_STATUS_SHIPPING:
+      return OrderStatus::kShipping;
+    case v1::ORDER_STATUS_SHIPPED:
+      return OrderStatus::kShipped;
+    case v1::ORDER_STATUS_DELIVERED:
+      return OrderStatus::kDelivered;
+    case v1::ORDER_STATUS_CANCELLING:
+      return OrderStatus::kCancelling;
+    case v1::ORDER_STATUS_CANCELLED:
+      return OrderStatus::kCancelled;
+    default:
+      return OrderStatus::kNone;
+  }
 }
 
 v1::OrderStatus ToProto(OrderStatus status) {
@@ -87,6 +111,19 @@ void ToProto(const LoadedOrder& loaded, const std::string& order_id,
 
 absl::Status Validate(const v1::GetOrderRequest& request) {
   return ValidateOrderId(request.order_id());
+}
+
+absl::Status Validate(const v1::ListOrdersRequest& request) {
+  return shop::FirstError(
+      {shop::ValidateId("customer_id", request.customer_id()),
+       shop::ValidateEnum("status", request.status(),
+                          v1::OrderStatus_IsValid(request.status()),
+                          /*unspecified_allowed=*/true),
+       shop::ValidateRange("page_size", request.page_size(), 0, kMaxPageSize),
+       request.page_token().empty()
+           ? absl::OkStatus()
+           : eventstore::ParsePositionToken(request.page_token(), "page_token")
+                 .status()});
 }
 
 absl::Status Validate(const v1::StartProcessingRequest& request) {
@@ -161,6 +198,32 @@ grpc::Status OrderServiceImpl::GetOrder(grpc::ServerContext* /*context*/,
   }
   return Answer(orders_->Get(request->order_id()), request->order_id(),
                 response);
+}
+
+grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* /*context*/,
+                                          const v1::ListOrdersRequest* request,
+                                          v1::ListOrdersResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) {
+    return shop::ToGrpcStatus(valid);
+  }
+  int64_t before = 0;
+  if (!request->page_token().empty()) {
+    before = eventstore::ParsePositionToken(request->page_token(), "page_token")
+                 ->position;
+  }
+  absl::StatusOr<OrderPage> page = orders_->List(
+      request->customer_id(), FromProto(request->status()),
+      request->page_size() == 0 ? kDefaultPageSize : request->page_size(),
+      before);
+  if (!page.ok()) return shop::ToGrpcStatus(page.status());
+  for (const auto& [order_id, loaded] : page->orders) {
+    ToProto(loaded, order_id, response->add_orders());
+  }
+  if (page->next_before != 0) {
+    response->set_next_page_token(eventstore::EncodePositionToken(
+        eventstore::GlobalPosition{0, page->next_before}));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status OrderServiceImpl::StartProcessing(

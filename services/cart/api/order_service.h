@@ -15,6 +15,9 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   grpc::Status GetOrder(grpc::ServerContext* context,
                         const v1::GetOrderRequest* request,
                         v1::Order* response) override;
+  grpc::Status ListOrders(grpc::ServerContext* context,
+                          const v1::ListOrdersRequest* request,
+                          v1::ListOrdersResponse* response) override;
   grpc::Status StartProcessing(grpc::ServerContext* context,
                                const v1::StartProcessingRequest* request,
                                v1::Order* response) override;
@@ -37,6 +40,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
 
 // Field checks, exposed for unit tests. Each names the offending field.
 absl::Status Validate(const v1::GetOrderRequest& request);
+absl::Status Validate(const v1::ListOrdersRequest& request);
 absl::Status Validate(const v1::StartProcessingRequest& request);
 absl::Status Validate(const v1::ShipOrderRequest& request);
 absl::Status Validate(const v1::ConfirmDeliveryRequest& request);

@@ -26,6 +26,39 @@ absl::StatusOr<LoadedOrder> Orders::Get(const std::string& order_id) {
   return loaded;
 }
 
+absl::StatusOr<OrderPage> Orders::List(const std::string& customer_id,
+                                       OrderStatus status, int page_size,
+                                       int64_t before) {
+  // Orders a page looks at, whatever the filter keeps.
+  const int max_scanned = 10 * page_size;
+  OrderPage page;
+  int scanned = 0;
+  for (;;) {
+    absl::StatusOr<std::vector<PlacedOrder>> placed =
+        store_->ListPlaced(customer_id, before, page_size);
+    if (!placed.ok()) return placed.status();
+    for (const PlacedOrder& found : *placed) {
+      absl::StatusOr<LoadedOrder> loaded = store_->Load(found.order_id);
+      if (!loaded.ok()) return loaded.status();
+      before = found.position;
+      ++scanned;
+      if (status == OrderStatus::kNone || loaded->order.status == status) {
+        page.orders.emplace_back(found.order_id, *std::move(loaded));
+      }
+      if (static_cast<int>(page.orders.size()) == page_size ||
+          scanned == max_scanned) {
+        // A next page only if there is anything left to look at.
+        absl::StatusOr<std::vector<PlacedOrder>> more =
+            store_->ListPlaced(customer_id, before, 1);
+        if (!more.ok()) return more.status();
+        page.next_before = more->empty() ? 0 : before;
+        return page;
+      }
+    }
+    if (static_cast<int>(placed->size()) < page_size) return page;
+  }
+}
+
 CallContext Orders::Finishing(const CallContext& context) {
   CallContext finishing = context;
   finishing.expected_version.reset();

@@ -17,6 +17,13 @@ namespace cart {
 eventstore::Metadata OrderMetadata(const eventstore::Metadata& caller,
                                    const std::string& order_id);
 
+// A page of a customer's orders, and where the next page starts (0 at the
+// end).
+struct OrderPage {
+  std::vector<std::pair<std::string, LoadedOrder>> orders;
+  int64_t next_before = 0;
+};
+
 struct OrdersOptions {
   // Optimistic attempts per step before giving up with ABORTED.
   int max_attempts = 8;
@@ -32,6 +39,13 @@ class Orders final {
          OrdersOptions options = {});
 
   absl::StatusOr<LoadedOrder> Get(const std::string& order_id);
+  // The customer's orders placed before `before` (0: the newest), newest
+  // first; only those in `status` unless it is kNone. A page scans a
+  // bounded number of orders, so with a rare status it may come back short
+  // with a next page.
+  absl::StatusOr<OrderPage> List(const std::string& customer_id,
+                                 OrderStatus status, int page_size,
+                                 int64_t before);
   absl::StatusOr<LoadedOrder> StartProcessing(const std::string& order_id,
                                               const std::string& request_id,
                                               const CallContext& context);

@@ -53,4 +53,34 @@ absl::StatusOr<eventstore::AppendResult> OrderStore::Append(
                          OrderEventData(events, metadata));
 }
 
+std::vector<eventstore::Migration> OrderStore::Migrations() {
+  return {{"0200_orders_by_customer", R"sql(
+CREATE INDEX orders_by_customer ON {schema}.events
+  ((data->>'customerId'), position DESC) WHERE type = 'order.placed';
+)sql"}};
+}
+
+absl::StatusOr<std::vector<PlacedOrder>> OrderStore::ListPlaced(
+    const std::string& customer_id, int64_t before, int max_count) {
+  const std::string name = events_->schema() + "_list_placed_orders";
+  const std::string sql = absl::StrCat(
+      "SELECT stream_id, position FROM ", events_->schema(),
+      ".events WHERE type = 'order.placed' AND data->>'customerId' = $1 "
+      "AND ($2 = 0 OR position < $2) ORDER BY position DESC LIMIT $3");
+  const std::string prefix = OrderStreamOf("");
+  std::vector<PlacedOrder> placed;
+  absl::Status status = events_->pool().Run([&](eventstore::Connection& c) {
+    c.Prepare(name, sql);
+    pqxx::nontransaction tx(c.raw());
+    for (const pqxx::row& row :
+         tx.exec_prepared(name, customer_id, before, max_count)) {
+      const std::string stream = row[0].as<std::string>();
+      placed.push_back({stream.substr(prefix.size()), row[1].as<int64_t>()});
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return placed;
+}
+
 }  // namespace cart

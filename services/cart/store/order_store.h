@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/migrations.h"
 #include "services/cart/domain/order.h"
 
 namespace cart {
@@ -25,9 +26,18 @@ struct LoadedOrder {
 // Orders on the cart's event store. An order's stream is short (a few
 // transitions and returns), so it is folded whole on each load, with the
 // times the events were recorded, and keeps no snapshot.
+// A placed order found by its customer, and where its order.placed is.
+struct PlacedOrder {
+  std::string order_id;
+  int64_t position = 0;
+};
+
 class OrderStore final {
  public:
   explicit OrderStore(eventstore::EventStore* events) : events_(events) {}
+
+  // The cart schema's own: the index that finds a customer's orders.
+  static std::vector<eventstore::Migration> Migrations();
 
   absl::StatusOr<LoadedOrder> Load(const std::string& order_id);
   // Appends `events` if the order is still at `expected_version`.
@@ -35,6 +45,10 @@ class OrderStore final {
       const std::string& order_id, int64_t expected_version,
       const std::vector<OrderEvent>& events,
       const eventstore::Metadata& metadata);
+  // The customer's orders placed before `before` (all when 0), newest
+  // first, at most `max_count` (index orders_by_customer).
+  absl::StatusOr<std::vector<PlacedOrder>> ListPlaced(
+      const std::string& customer_id, int64_t before, int max_count);
 
  private:
   eventstore::EventStore* events_;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/cart/domain/order.h"
 #include "tests/support/cart_harness.h"
@@ -58,10 +59,11 @@ class OrderE2eTest : public ::testing::Test {
   }
 
   // A cart with 2 boots and 1 hat, checked out: its order id.
-  std::string PlaceOrder(CartHarness& cart, const std::string& cart_id) {
+  std::string PlaceOrder(CartHarness& cart, const std::string& cart_id,
+                         const std::string& customer_id = "alice") {
     v1::CreateCartRequest create;
     create.set_cart_id(cart_id);
-    create.set_customer_id("alice");
+    create.set_customer_id(customer_id);
     v1::CreateCartResponse created;
     Call create_context;
     EXPECT_TRUE(cart.stub().CreateCart(&create_context, create, &created).ok());
@@ -384,6 +386,77 @@ TEST_F(OrderE2eTest, CancelRacingShipHasOneWinner) {
               ElementsAre(kStock - 2 * shipped, 0, kStock - 2 * shipped));
   EXPECT_THAT(Figures("hat"),
               ElementsAre(kStock - shipped, 0, kStock - shipped));
+}
+
+// A customer's orders, newest first, page by page, and by status.
+TEST_F(OrderE2eTest, ListOrdersPagesACustomersOrders) {
+  for (const char* cart_id : {"c-1", "c-2", "c-3"}) PlaceOrder(cart_, cart_id);
+  PlaceOrder(cart_, "c-bob", "bob");
+  v1::Order order;
+  ASSERT_TRUE(Cancel(cart_, "order-c-2", &order).ok());
+
+  auto list = [&](v1::OrderStatus status, const std::string& token) {
+    v1::ListOrdersRequest request;
+    request.set_customer_id("alice");
+    request.set_status(status);
+    request.set_page_size(2);
+    request.set_page_token(token);
+    v1::ListOrdersResponse response;
+    Call context;
+    EXPECT_TRUE(cart_.orders().ListOrders(&context, request, &response).ok());
+    std::vector<std::string> ids;
+    for (const v1::Order& listed : response.orders()) {
+      ids.push_back(listed.order_id());
+    }
+    return std::make_pair(ids, response.next_page_token());
+  };
+  const auto first = list(v1::ORDER_STATUS_UNSPECIFIED, "");
+  EXPECT_THAT(first.first, ElementsAre("order-c-3", "order-c-2"));
+  ASSERT_FALSE(first.second.empty());
+  const auto second = list(v1::ORDER_STATUS_UNSPECIFIED, first.second);
+  EXPECT_THAT(second.first, ElementsAre("order-c-1"));
+  EXPECT_TRUE(second.second.empty());
+  const auto cancelled = list(v1::ORDER_STATUS_CANCELLED, "");
+  EXPECT_THAT(cancelled.first, ElementsAre("order-c-2"));
+  EXPECT_TRUE(cancelled.second.empty());
+
+  v1::ListOrdersRequest bad;
+  bad.set_customer_id("alice");
+  bad.set_page_token("not-a-token");
+  v1::ListOrdersResponse response;
+  Call context;
+  EXPECT_EQ(cart_.orders().ListOrders(&context, bad, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A reflection client (grpcurl, buf curl) finds OrderService on the cart
+// server and can describe it, with the inventory enums its messages use.
+TEST_F(OrderE2eTest, ReflectionDescribesOrderService) {
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(
+      grpc::CreateChannel(cart_.address(), grpc::InsecureChannelCredentials()));
+  Call context;
+  auto stream = reflection->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest list;
+  list.set_list_services("");
+  ASSERT_TRUE(stream->Write(list));
+  grpc::reflection::v1alpha::ServerReflectionResponse listed;
+  ASSERT_TRUE(stream->Read(&listed));
+  std::vector<std::string> services;
+  for (const auto& service : listed.list_services_response().service()) {
+    services.push_back(service.name());
+  }
+  EXPECT_THAT(services, ::testing::Contains("cart.v1.OrderService"));
+  EXPECT_THAT(services, ::testing::Contains("cart.v1.CartService"));
+  grpc::reflection::v1alpha::ServerReflectionRequest describe;
+  describe.set_file_containing_symbol("cart.v1.ReturnItemsRequest");
+  ASSERT_TRUE(stream->Write(describe));
+  grpc::reflection::v1alpha::ServerReflectionResponse described;
+  ASSERT_TRUE(stream->Read(&described));
+  EXPECT_FALSE(described.has_error_response())
+      << described.error_response().error_message();
+  EXPECT_GE(described.file_descriptor_response().file_descriptor_proto_size(),
+            1);
+  stream->WritesDone();
 }
 
 }  // namespace
