@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging/log.h"
 
 namespace shop {
 namespace {
@@ -49,6 +50,24 @@ std::vector<std::string> ParseFlagsWithEnvironment(int argc, char** argv,
   absl::SetProgramUsageMessage(text);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   return std::vector<std::string>(positional.begin(), positional.end());
+}
+
+void EnforceFlagRules(const std::vector<FlagRule>& rules) {
+  bool broken = false;
+  for (const FlagRule& rule : rules) {
+    if (rule.holds) continue;
+    broken = true;
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(rule.flag);
+    LogJson("error", absl::StrCat("--", rule.flag, "=",
+                                  flag == nullptr ? "?" : flag->CurrentValue(),
+                                  ": must be ", rule.allowed));
+  }
+  if (broken) std::exit(2);
+}
+
+FlagRule InRange(const std::string& flag, int64_t value, int64_t min,
+                 int64_t max) {
+  return {flag, value >= min && value <= max, absl::StrCat(min, " to ", max)};
 }
 
 }  // namespace shop

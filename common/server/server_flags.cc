@@ -1,6 +1,9 @@
 #include "common/server/server_flags.h"
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
+#include "common/server/flags.h"
 
 ABSL_FLAG(int, pool_size, 8, "database connections at most");
 ABSL_FLAG(int, append_batch, 64,
@@ -17,6 +20,17 @@ ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
 namespace shop {
 
 ServerFlags ReadServerFlags() {
+  const int pool_size = absl::GetFlag(FLAGS_pool_size);
+  EnforceFlagRules(
+      {InRange("pool_size", pool_size, 1, 1000),
+       InRange("append_batch", absl::GetFlag(FLAGS_append_batch), 1, 1000),
+       InRange("append_batches_in_flight",
+               absl::GetFlag(FLAGS_append_batches_in_flight), 1,
+               std::max(pool_size, 1)),
+       InRange("shutdown_grace_seconds",
+               absl::GetFlag(FLAGS_shutdown_grace_seconds), 0, 3600),
+       InRange("startup_timeout_seconds",
+               absl::GetFlag(FLAGS_startup_timeout_seconds), 1, 3600)});
   return {
       .pool_size = absl::GetFlag(FLAGS_pool_size),
       .store = {.max_batch = absl::GetFlag(FLAGS_append_batch),

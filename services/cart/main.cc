@@ -41,6 +41,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const shop::ServerFlags common = shop::ReadServerFlags();
+  shop::EnforceFlagRules(
+      {shop::InRange("reservation_ttl_seconds",
+                     absl::GetFlag(FLAGS_reservation_ttl_seconds), 1, 86'400),
+       shop::InRange("inventory_deadline_ms",
+                     absl::GetFlag(FLAGS_inventory_deadline_ms), 1, 600'000),
+       {"schema", eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_schema)),
+        "a lower-case SQL identifier"},
+       {"inventory_address", !absl::GetFlag(FLAGS_inventory_address).empty(),
+        "host:port"}});
 
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});

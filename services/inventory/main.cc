@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const shop::ServerFlags common = shop::ReadServerFlags();
+  shop::EnforceFlagRules(
+      {shop::InRange("reservation_ttl_seconds",
+                     absl::GetFlag(FLAGS_reservation_ttl_seconds), 1, 86'400),
+       shop::InRange("expiry_interval_ms",
+                     absl::GetFlag(FLAGS_expiry_interval_ms), 10, 3'600'000),
+       {"schema", eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_schema)),
+        "a lower-case SQL identifier"}});
 
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});

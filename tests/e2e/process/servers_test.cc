@@ -231,6 +231,24 @@ TEST(ServersTest, EnvironmentConfiguresBothServers) {
   EXPECT_EQ(inventory_server.WaitForExit(absl::Seconds(20)), 0);
 }
 
+// A flag outside its range stops the server at once with exit code 2 and
+// one JSON line naming the flag, its value and what is allowed.
+TEST(ServersTest, BadFlagsExitWithCode2) {
+  ChildProcess inventory_server(
+      INVENTORY_SERVER,
+      {"--reservation_ttl_seconds=-5", "--database_url=host=127.0.0.1 port=1"});
+  EXPECT_EQ(inventory_server.WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_THAT(absl::StrJoin(inventory_server.Lines(), "\n"),
+              HasSubstr("{\"time\""));
+  EXPECT_THAT(absl::StrJoin(inventory_server.Lines(), "\n"),
+              HasSubstr("--reservation_ttl_seconds=-5: must be 1 to 86400"));
+  ChildProcess cart_server(CART_SERVER, {"--inventory_deadline_ms=0"},
+                           {"CART_POOL_SIZE=0"});
+  EXPECT_EQ(cart_server.WaitForExit(absl::Seconds(10)), 2);
+  const std::string cart_text = absl::StrJoin(cart_server.Lines(), "\n");
+  EXPECT_THAT(cart_text, HasSubstr("--pool_size=0: must be 1 to 1000"));
+}
+
 // --help lists every flag with the environment variable that sets it.
 TEST(ServersTest, HelpListsEnvironmentVariables) {
   ChildProcess inventory_help(INVENTORY_SERVER, {"--help"});
