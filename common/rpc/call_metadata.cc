@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
 
 namespace shop {
@@ -30,6 +32,27 @@ eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context) {
   metadata.caused_by = Header(context, "x-caused-by");
   if (metadata.caused_by.empty()) metadata.caused_by = context.peer();
   return metadata;
+}
+
+absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context) {
+  // Ids as request fields are bounded; who caused it may name a person.
+  struct Bound {
+    const char* header;
+    size_t max_bytes;
+  };
+  for (const Bound& bound :
+       {Bound{"x-request-id", 128}, Bound{"x-correlation-id", 128},
+        Bound{"x-causation-id", 128}, Bound{"x-caused-by", 256}}) {
+    const std::string value = Header(context, bound.header);
+    if (value.size() > bound.max_bytes) {
+      return MakeError(
+          absl::StatusCode::kInvalidArgument, "shop", "INVALID_HEADER",
+          absl::StrCat("header ", bound.header, " must be at most ",
+                       bound.max_bytes, " bytes, got ", value.size()),
+          {{"header", bound.header}});
+    }
+  }
+  return absl::OkStatus();
 }
 
 void PropagateCallMetadata(const eventstore::Metadata& metadata,

@@ -24,6 +24,10 @@ eventstore::CommandContext ContextOf(const grpc::ServerContextBase& context,
   return command;
 }
 
+// The identity headers a write stores in its events, bounded as ids are:
+// INVALID_ARGUMENT naming the header and the limit, before anything runs.
+absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context);
+
 // Passes the call's identity on to an outgoing call it causes.
 void PropagateCallMetadata(const eventstore::Metadata& metadata,
                            grpc::ClientContext* context);

@@ -89,7 +89,9 @@ absl::Status Validate(const v1::CheckoutRequest& request) {
 grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
                                          const v1::CreateCartRequest* request,
                                          v1::CreateCartResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   CallContext call;
@@ -106,7 +108,9 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
     grpc::CallbackServerContext* context, const v1::AddItemRequest* request,
     v1::AddItemResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     reactor->Finish(shop::ToGrpcStatus(valid));
     return reactor;
   }
@@ -138,7 +142,9 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
 grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
                                          const v1::RemoveItemRequest* request,
                                          v1::RemoveItemResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
@@ -151,7 +157,9 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
 grpc::Status CartServiceImpl::UpdateItemQuantity(
     grpc::ServerContext* context, const v1::UpdateItemQuantityRequest* request,
     v1::UpdateItemQuantityResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome = carts_->UpdateItemQuantity(
@@ -208,7 +216,9 @@ grpc::Status CartServiceImpl::ListCartEvents(
 grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
                                        const v1::CheckoutRequest* request,
                                        v1::CheckoutResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome =

@@ -229,7 +229,9 @@ grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* /*context*/,
 grpc::Status OrderServiceImpl::StartProcessing(
     grpc::ServerContext* context, const v1::StartProcessingRequest* request,
     v1::Order* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   return Answer(
@@ -241,7 +243,9 @@ grpc::Status OrderServiceImpl::StartProcessing(
 grpc::Status OrderServiceImpl::ShipOrder(grpc::ServerContext* context,
                                          const v1::ShipOrderRequest* request,
                                          v1::Order* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   return Answer(orders_->Ship(request->order_id(), request->shipment_id(),
@@ -252,7 +256,9 @@ grpc::Status OrderServiceImpl::ShipOrder(grpc::ServerContext* context,
 grpc::Status OrderServiceImpl::ConfirmDelivery(
     grpc::ServerContext* context, const v1::ConfirmDeliveryRequest* request,
     v1::Order* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   return Answer(
@@ -264,7 +270,9 @@ grpc::Status OrderServiceImpl::ConfirmDelivery(
 grpc::Status OrderServiceImpl::CancelOrder(
     grpc::ServerContext* context, const v1::CancelOrderRequest* request,
     v1::Order* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   return Answer(
@@ -276,7 +284,9 @@ grpc::Status OrderServiceImpl::CancelOrder(
 grpc::Status OrderServiceImpl::ReturnItems(
     grpc::ServerContext* context, const v1::ReturnItemsRequest* request,
     v1::Order* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   const std::vector<v1::ReturnedLine> lines(request->lines().begin(),

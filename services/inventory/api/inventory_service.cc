@@ -7,6 +7,7 @@
 
 #include "common/rpc/call_metadata.h"
 #include "common/rpc/status_mapping.h"
+#include "common/server/validation.h"
 #include "common/util/proto_time.h"
 #include "services/inventory/api/stock_response.h"
 
@@ -18,7 +19,9 @@ template <typename Request, typename Start>
 grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
                                 const Request& request, Start start) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status valid = Validate(request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(request)});
+      !valid.ok()) {
     reactor->Finish(shop::ToGrpcStatus(valid));
     return reactor;
   }
@@ -332,7 +335,9 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::AdjustStock(
 grpc::Status InventoryServiceImpl::AddWarehouse(
     grpc::ServerContext* context, const v1::AddWarehouseRequest* request,
     v1::AddWarehouseResponse* response) {
-  if (absl::Status valid = Validate(*request); !valid.ok()) {
+  if (absl::Status valid = shop::FirstError(
+          {shop::ValidateCallHeaders(*context), Validate(*request)});
+      !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<WarehouseRecord> added = inventory_->AddWarehouse(

@@ -1,0 +1,72 @@
+// Identity headers that reach events are bounded like ids: an oversized one
+// is refused before anything is written, in both services.
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/cart_harness.h"
+#include "tests/support/inventory_harness.h"
+
+namespace {
+
+using ::shop::testing::CartHarness;
+using ::shop::testing::InventoryHarness;
+using ::shop::testing::TestSchema;
+using ::testing::HasSubstr;
+
+TEST(CallHeadersTest, OversizedIdentityHeadersWriteNothing) {
+  TestSchema inventory_schema("headers_inventory");
+  TestSchema cart_schema("headers_cart");
+  InventoryHarness inventory(inventory_schema.name());
+  CartHarness cart(cart_schema.name(), inventory.address());
+
+  inventory::v1::AddProductRequest product;
+  product.set_product_id("p");
+  product.set_name("P");
+  inventory::v1::AddProductResponse added;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-request-id", std::string(7000, 'r'));
+    grpc::Status status =
+        inventory.stub().AddProduct(&context, product, &added);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("x-request-id must be at most 128 bytes, got 7000"));
+  }
+  inventory::v1::GetStockRequest get;
+  get.set_product_id("p");
+  inventory::v1::GetStockResponse stock;
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(inventory.stub().GetStock(&context, get, &stock).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    // At the limit it is fine.
+    grpc::ClientContext context;
+    context.AddMetadata("x-correlation-id", std::string(128, 'c'));
+    context.AddMetadata("x-caused-by", std::string(256, 'u'));
+    EXPECT_TRUE(inventory.stub().AddProduct(&context, product, &added).ok());
+  }
+
+  cart::v1::CreateCartRequest create;
+  create.set_cart_id("c");
+  create.set_customer_id("alice");
+  cart::v1::CreateCartResponse created;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-caused-by", std::string(257, 'u'));
+    grpc::Status status = cart.stub().CreateCart(&context, create, &created);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("x-caused-by"));
+  }
+  cart::v1::GetCartRequest get_cart;
+  get_cart.set_cart_id("c");
+  cart::v1::GetCartResponse cart_response;
+  grpc::ClientContext context;
+  EXPECT_EQ(
+      cart.stub().GetCart(&context, get_cart, &cart_response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
