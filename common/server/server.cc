@@ -7,7 +7,9 @@
 #include "common/logging/log.h"
 #include "common/server/access_log.h"
 #include "common/server/grpc_metrics.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpc/health/v1/health.pb.h"
+#include "grpc/support/log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -143,6 +145,22 @@ sigset_t TerminationSignals() {
 void BlockTerminationSignals() {
   sigset_t signals = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+void RouteLibraryLogsToJson() {
+  google::protobuf::SetLogHandler(+[](google::protobuf::LogLevel level,
+                                      const char* file, int line,
+                                      const std::string& message) {
+    LogJson(level >= google::protobuf::LOGLEVEL_ERROR ? "error" : "warn",
+            absl::StrCat("protobuf ", file, ":", line, ": ", message));
+  });
+  gpr_set_log_function(+[](gpr_log_func_args* args) {
+    const char* level = args->severity == GPR_LOG_SEVERITY_ERROR  ? "error"
+                        : args->severity == GPR_LOG_SEVERITY_INFO ? "info"
+                                                                  : "debug";
+    LogJson(level, absl::StrCat("grpc ", args->file, ":", args->line, ": ",
+                                args->message));
+  });
 }
 
 bool TerminationPending() {

@@ -70,6 +70,10 @@ class Server final {
 // Blocks SIGTERM and SIGINT for this thread and the threads it starts, so
 // that AwaitTerminationSignal receives them. Call first thing in main.
 void BlockTerminationSignals();
+
+// Sends what gRPC and protobuf log (a message that does not parse, say) to
+// LogJson, so every line the process writes is JSON.
+void RouteLibraryLogsToJson();
 // Waits for SIGTERM or SIGINT and returns its number.
 int AwaitTerminationSignal();
 // Whether SIGTERM or SIGINT arrived (blocked) and nobody has taken it yet.

@@ -34,6 +34,7 @@ ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
 
 int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
+  shop::RouteLibraryLogsToJson();
   std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
       argc, argv, "CART_", "cart-server [migrate]: the cart gRPC service");
   if (args.size() > 2 || (args.size() == 2 && args[1] != "migrate")) {

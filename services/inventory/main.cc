@@ -34,6 +34,7 @@ ABSL_FLAG(int, expiry_interval_ms, 1000,
 
 int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
+  shop::RouteLibraryLogsToJson();
   std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
       argc, argv, "INVENTORY_",
       "inventory-server [migrate]: the inventory gRPC service");

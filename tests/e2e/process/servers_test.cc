@@ -5,6 +5,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -229,6 +230,46 @@ TEST(ServersTest, EnvironmentConfiguresBothServers) {
   inventory_server.Signal(SIGTERM);
   EXPECT_EQ(cart_server.WaitForExit(absl::Seconds(20)), 0);
   EXPECT_EQ(inventory_server.WaitForExit(absl::Seconds(20)), 0);
+}
+
+// A request that does not parse (invalid UTF-8 in a string field) is
+// refused and writes nothing, and the server's log stays JSON: what
+// protobuf and gRPC report goes through the same JSON lines.
+TEST(ServersTest, UnparsableRequestsKeepTheLogJson) {
+  TestSchema schema("proc_utf8");
+  ChildProcess server(
+      INVENTORY_SERVER,
+      {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
+       "--schema=" + schema.name(), "--metrics_listen=127.0.0.1:0"});
+  {
+    auto stub =
+        inventory::v1::InventoryService::NewStub(Connect(PortOf(server)));
+    for (int i = 0; i < 2; ++i) {
+      inventory::v1::AddProductRequest request;
+      request.set_product_id("bad-\xff\xfe");
+      request.set_name("N");
+      inventory::v1::AddProductResponse response;
+      grpc::ClientContext context;
+      grpc::Status status = stub->AddProduct(&context, request, &response);
+      EXPECT_FALSE(status.ok());
+      inventory::v1::GetStockRequest get;
+      get.set_product_id("bad-\xff\xfe");
+      inventory::v1::GetStockResponse stock;
+      grpc::ClientContext get_context;
+      EXPECT_FALSE(stub->GetStock(&get_context, get, &stock).ok());
+    }
+  }
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitForExit(absl::Seconds(20)), 0);
+  for (const std::string& line : server.Lines()) {
+    EXPECT_TRUE(absl::StartsWith(line, "{\"time\":")) << line;
+  }
+  pqxx::connection connection(TestDsn());
+  pqxx::work tx(connection);
+  EXPECT_EQ(tx.exec1(absl::StrCat("SELECT count(*) FROM ", schema.name(),
+                                  ".events WHERE type = 'product.added'"))[0]
+                .as<int>(),
+            0);
 }
 
 // A flag outside its range stops the server at once with exit code 2 and
