@@ -30,6 +30,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddListeningPort(server->options_.listen_address,
                            grpc::InsecureServerCredentials(), &server->port_);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(server->options_.max_request_bytes);
   // Handlers block on the database, and a batched write answers many calls
   // at once: with gRPC's default of 2 idle pollers, the threads freed by a
   // batch would exit and be created again for the next calls.

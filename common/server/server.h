@@ -33,6 +33,9 @@ struct ServerOptions {
   metrics::Registry* metrics = &metrics::Default();
   // The admin HTTP port serving GET /metrics from `metrics`; empty: none.
   std::string metrics_listen;
+  // Larger requests are RESOURCE_EXHAUSTED before they are parsed. The
+  // largest a valid request of our APIs gets is a few tens of KiB.
+  int max_request_bytes = 256 << 10;
 };
 
 // A gRPC server with reflection, health, JSON access logs and a graceful

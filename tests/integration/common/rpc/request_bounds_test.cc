@@ -1,5 +1,5 @@
-// Identity headers that reach events are bounded like ids: an oversized one
-// is refused before anything is written, in both services.
+// What a caller sends is bounded before anything runs: identity headers
+// that reach events like ids, and whole requests at 256 KiB.
 #include <string>
 
 #include "gmock/gmock.h"
@@ -67,6 +67,38 @@ TEST(CallHeadersTest, OversizedIdentityHeadersWriteNothing) {
   EXPECT_EQ(
       cart.stub().GetCart(&context, get_cart, &cart_response).error_code(),
       grpc::StatusCode::NOT_FOUND);
+}
+
+// A request above the limit is RESOURCE_EXHAUSTED and writes nothing; the
+// largest a valid request gets is well within it.
+TEST(RequestBoundsTest, RequestsAboveTheLimitAreRefused) {
+  TestSchema schema("bounds_inventory");
+  InventoryHarness inventory(schema.name());
+  inventory::v1::AddProductRequest product;
+  product.set_product_id("p");
+  product.set_name(std::string(300 << 10, 'n'));
+  inventory::v1::AddProductResponse added;
+  grpc::ClientContext context;
+  EXPECT_EQ(inventory.stub().AddProduct(&context, product, &added).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  inventory::v1::GetStockRequest get;
+  get.set_product_id("p");
+  inventory::v1::GetStockResponse stock;
+  grpc::ClientContext get_context;
+  EXPECT_EQ(inventory.stub().GetStock(&get_context, get, &stock).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // Many filters of the longest kind: refused by validation, not by size.
+  inventory::v1::ListProductEventsRequest largest;
+  largest.set_product_id("p");
+  for (int i = 0; i < 1000; ++i) largest.add_types(std::string(128, 't'));
+  ASSERT_LT(largest.ByteSizeLong(), 256u << 10);
+  inventory::v1::ListProductEventsResponse events;
+  grpc::ClientContext list_context;
+  EXPECT_NE(inventory.stub()
+                .ListProductEvents(&list_context, largest, &events)
+                .error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 }  // namespace
