@@ -60,22 +60,29 @@ absl::Status OrderNotFound(const std::string& product_id,
 HistoryNeed HistoryNeedOf(const ReceiveStockCommand& command) {
   return {KeyIf(IdKind::kReceipt, command.receipt_id), false};
 }
+// A repeat of a movement that used up what it moved (an order shipped
+// whole, all of it returned, a transfer that emptied its source and has
+// arrived, a delta down to zero) would be refused by the rule before any
+// append could meet the unique index: history is asked first.
 HistoryNeed HistoryNeedOf(const ShipStockCommand& command) {
-  return {KeyIf(IdKind::kShipment, command.shipment_id), false};
+  return {KeyIf(IdKind::kShipment, command.shipment_id), true};
 }
 HistoryNeed HistoryNeedOf(const CancelCommitmentCommand&) { return {}; }
 HistoryNeed HistoryNeedOf(const ReturnStockCommand& command) {
-  return {KeyIf(IdKind::kReturn, command.return_id), false};
+  return {KeyIf(IdKind::kReturn, command.return_id), true};
 }
 HistoryNeed HistoryNeedOf(const TransferStockCommand& command) {
-  return {KeyIf(IdKind::kTransfer, command.transfer_id), false};
+  // In transit, the state shows it and history is not asked.
+  return {KeyIf(IdKind::kTransfer, command.transfer_id), true};
 }
 HistoryNeed HistoryNeedOf(const ReceiveTransferCommand& command) {
   // Not in transit: history says whether it arrived or never left.
   return {KeyIf(IdKind::kTransfer, command.transfer_id), true};
 }
 HistoryNeed HistoryNeedOf(const AdjustStockCommand& command) {
-  return {KeyIf(IdKind::kAdjustment, command.adjustment_id), false};
+  // A count is never refused, so its repeat always meets the index.
+  return {KeyIf(IdKind::kAdjustment, command.adjustment_id),
+          command.delta.has_value()};
 }
 
 Decision Decide(const std::string& product_id,
