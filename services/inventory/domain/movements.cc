@@ -60,6 +60,10 @@ absl::Status OrderNotFound(const std::string& product_id,
 HistoryNeed HistoryNeedOf(const ReceiveStockCommand& command) {
   return {KeyIf(IdKind::kReceipt, command.receipt_id), false};
 }
+// A repeat of a movement that used up what it moved (an order shipped
+// whole, all of it returned, a transfer that emptied its source and has
+// arrived, a delta down to zero) is refused by the rule before any append
+// could meet the unique index: such refusals are confirmed in history.
 HistoryNeed HistoryNeedOf(const ShipStockCommand& command) {
   return {KeyIf(IdKind::kShipment, command.shipment_id), false, true};
 }
