@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/util/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/inventory/stock_fold.h"
@@ -34,6 +35,28 @@ constexpr int kStepsPerCaller = 250;
 const char* const kWarehouses[] = {"main", "east", "west"};
 
 std::string ProductId(int i) { return absl::StrCat("p-", i); }
+
+// The figures a stock answer (GetStock or GetStockAsOf) gives, in total and
+// per warehouse.
+template <typename Answer>
+std::pair<Figures, std::map<std::string, Figures>> Served(const Answer& a) {
+  std::map<std::string, Figures> warehouses;
+  for (const v1::WarehouseStock& at : a.warehouses()) {
+    warehouses[at.warehouse_id()] = {
+        at.on_hand(),  at.reserved(), at.committed(), at.available(),
+        at.incoming(), at.damaged(),  at.shortfall()};
+  }
+  return {{a.on_hand(), a.reserved(), a.committed(), a.available(),
+           a.incoming(), a.damaged(), a.shortfall()},
+          warehouses};
+}
+
+// What GetStock answered at an instant of the run.
+struct Sample {
+  std::string product_id;
+  absl::Time at;
+  v1::GetStockResponse stock;
+};
 
 // What the callers learned from inventory's answers, to aim later moves.
 struct Ledger {
@@ -94,6 +117,8 @@ class MonthInTheLifeTest : public ::testing::Test {
   void Step(std::mt19937& random, int caller, int step);
   void Purchase(std::mt19937& random, const std::string& cart_id);
 
+  // Written by caller 0 only, read after the callers are joined.
+  std::vector<Sample> samples_;
   TestSchema inventory_schema_{"month_inventory"};
   TestSchema cart_schema_{"month_cart"};
   InventoryHarness inventory_{inventory_schema_.name()};
@@ -169,6 +194,11 @@ void MonthInTheLifeTest::Purchase(std::mt19937& random,
 }
 
 void MonthInTheLifeTest::Step(std::mt19937& random, int caller, int step) {
+  if (caller == 0 && step % 25 == 12) {
+    const std::string sampled = ProductId(step / 25 % kProducts);
+    v1::GetStockResponse stock = Stock(sampled);
+    samples_.push_back({sampled, absl::Now(), std::move(stock)});
+  }
   const std::string id = absl::StrCat("c", caller, "-s", step);
   const std::string product = ProductId(random() % kProducts);
   const int where = random() % 3;
@@ -342,6 +372,7 @@ TEST_F(MonthInTheLifeTest, AnAuditorsFoldGivesEveryFigure) {
   for (std::thread& caller : callers) caller.join();
 
   std::map<std::string, int> types;
+  std::map<std::string, std::vector<v1::RecordedEvent>> histories;
   for (int i = 0; i < kProducts; ++i) {
     const std::string product = ProductId(i);
     StockFold fold;
@@ -358,6 +389,7 @@ TEST_F(MonthInTheLifeTest, AnAuditorsFoldGivesEveryFigure) {
       for (const v1::RecordedEvent& event : page.events()) {
         ASSERT_TRUE(fold.Apply(event).ok()) << fold.Apply(event);
         ++types[event.type()];
+        histories[product].push_back(event);
       }
       if (page.next_from_version() == 0 || page.events().empty()) break;
       from = page.next_from_version();
@@ -383,6 +415,41 @@ TEST_F(MonthInTheLifeTest, AnAuditorsFoldGivesEveryFigure) {
       EXPECT_EQ(served, expected) << product << " at " << at.warehouse_id();
     }
   }
+  // GetStockAsOf at each sampled instant is the history up to its version,
+  // and what GetStock answered then unless a write was recorded at that
+  // very moment (its version is then later).
+  ASSERT_EQ(samples_.size(), 10u);
+  int same_as_answered = 0;
+  for (const Sample& sample : samples_) {
+    v1::GetStockAsOfRequest request;
+    request.set_product_id(sample.product_id);
+    *request.mutable_as_of() = shop::ToProto(sample.at);
+    v1::GetStockAsOfResponse then;
+    ASSERT_TRUE(Inventory([&](auto& stub, auto* context) {
+                  return stub.GetStockAsOf(context, request, &then);
+                }).ok());
+    ASSERT_GE(then.version(), sample.stock.version()) << sample.product_id;
+    StockFold upto;
+    for (const v1::RecordedEvent& event : histories[sample.product_id]) {
+      if (event.version() > then.version()) break;
+      ASSERT_TRUE(upto.Apply(event).ok());
+    }
+    const auto [total, warehouses] = Served(then);
+    EXPECT_EQ(total, upto.Totals()) << sample.product_id;
+    for (const auto& [id, figures] : warehouses) {
+      const std::map<std::string, Figures> folded = upto.Warehouses();
+      auto it = folded.find(id);
+      EXPECT_EQ(figures, it == folded.end() ? Figures{} : it->second)
+          << sample.product_id << " at " << id;
+    }
+    if (then.version() == sample.stock.version()) {
+      ++same_as_answered;
+      EXPECT_EQ(Served(then), Served(sample.stock)) << sample.product_id;
+    }
+  }
+  EXPECT_GE(same_as_answered, 8);
+  RecordProperty("as_of_same_as_answered", same_as_answered);
+
   // Every movement happened, so the comparison covers every rule.
   for (const char* type :
        {"stock.received", "stock.reserved", "stock.released", "stock.committed",
