@@ -1,7 +1,8 @@
 // forensic_bench: the forensic reads' latencies through real gRPC on a real
 // PostgreSQL (BENCHMARKS.md, issue 12): GetStockAsOf at 1,000, 100,000 and
 // 1,000,000 events in a stream, ListEventsByCorrelation with 1,000,000
-// events in the schema, and ReserveStock at 10 against 1,000,000 events.
+// events in the schema, ReserveStock at 10 against 1,000,000 events, and a
+// reservation split over three warehouses beside one held in one.
 // Streams are seeded with one INSERT ... generate_series each.
 #include <algorithm>
 #include <cstdio>
@@ -310,6 +311,89 @@ int main(int argc, char** argv) {
         small_p50, Percentile(small_ms, 99),
         static_cast<long long>(sizes.back()), large_p50,
         Percentile(large_ms, 99), first_large, large_p50 / small_p50);
+  }
+
+  // A reservation of 5 that no warehouse can hold alone (2 + 2 + 2) beside
+  // one that main holds (6), each given back untimed after it is measured.
+  {
+    for (const char* warehouse : {"east", "west"}) {
+      v1::AddWarehouseRequest request;
+      request.set_warehouse_id(warehouse);
+      request.set_name(warehouse);
+      v1::AddWarehouseResponse response;
+      grpc::ClientContext context;
+      // The seeded histories may have added it already.
+      const grpc::Status added =
+          server.stub->AddWarehouse(&context, request, &response);
+      if (added.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+        Check(added, "AddWarehouse");
+      }
+    }
+    auto receive = [&](const std::string& id, const std::string& warehouse,
+                       int64_t quantity) {
+      v1::ReceiveStockRequest request;
+      request.set_product_id(id);
+      request.set_warehouse_id(warehouse);
+      request.set_quantity(quantity);
+      v1::ReceiveStockResponse response;
+      grpc::ClientContext context;
+      Check(server.stub->ReceiveStock(&context, request, &response),
+            "ReceiveStock");
+    };
+    for (const char* id : {"single", "split"}) {
+      v1::AddProductRequest request;
+      request.set_product_id(id);
+      request.set_name(id);
+      v1::AddProductResponse response;
+      grpc::ClientContext context;
+      Check(server.stub->AddProduct(&context, request, &response),
+            "AddProduct");
+    }
+    receive("single", "main", 6);
+    for (const char* warehouse : {"main", "east", "west"}) {
+      receive("split", warehouse, 2);
+    }
+    auto reserve_and_release = [&](const std::string& id, int k) {
+      v1::ReserveStockRequest request;
+      request.set_product_id(id);
+      request.set_reservation_id(absl::StrCat("shape-", k));
+      request.set_quantity(5);
+      v1::ReserveStockResponse response;
+      grpc::ClientContext context;
+      const absl::Time start = absl::Now();
+      Check(server.stub->ReserveStock(&context, request, &response),
+            "ReserveStock");
+      const double ms = MillisSince(start);
+      if (id == "split" && response.lines_size() != 3) {
+        std::fprintf(stderr, "split reservation held in %d warehouses\n",
+                     response.lines_size());
+        std::exit(1);
+      }
+      v1::ReleaseStockRequest release;
+      release.set_product_id(id);
+      release.set_reservation_id(request.reservation_id());
+      v1::ReleaseStockResponse released;
+      grpc::ClientContext release_context;
+      Check(server.stub->ReleaseStock(&release_context, release, &released),
+            "ReleaseStock");
+      return ms;
+    };
+    for (int k = 0; k < 20; ++k) {
+      reserve_and_release("single", -1 - k);
+      reserve_and_release("split", -1 - k);
+    }
+    std::vector<double> single_ms, split_ms;
+    for (int k = 0; k < reads; ++k) {
+      single_ms.push_back(reserve_and_release("single", k));
+      split_ms.push_back(reserve_and_release("split", k));
+    }
+    const double single_p50 = Percentile(single_ms, 50);
+    const double split_p50 = Percentile(split_ms, 50);
+    std::printf(
+        "ReserveStock one warehouse p50_ms=%.2f p99_ms=%.2f | split over 3 "
+        "p50_ms=%.2f p99_ms=%.2f | ratio_p50=%.2f\n",
+        single_p50, Percentile(single_ms, 99), split_p50,
+        Percentile(split_ms, 99), split_p50 / single_p50);
   }
 
   if (!absl::GetFlag(FLAGS_keep_schema)) {
