@@ -38,6 +38,23 @@ GrpcInventoryClient::GrpcInventoryClient(std::shared_ptr<grpc::Channel> channel,
     : stub_(inventory::v1::InventoryService::NewStub(std::move(channel))),
       deadline_(deadline) {}
 
+GrpcInventoryClient::~GrpcInventoryClient() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* in_flight) { return *in_flight == 0; }, &in_flight_));
+}
+
+GrpcInventoryClient::InFlight::InFlight(GrpcInventoryClient* client)
+    : client_(client) {
+  absl::MutexLock lock(&client_->mu_);
+  ++client_->in_flight_;
+}
+
+GrpcInventoryClient::InFlight::~InFlight() {
+  absl::MutexLock lock(&client_->mu_);
+  --client_->in_flight_;
+}
+
 bool GrpcInventoryClient::Prepare(const InventoryCall& call,
                                   grpc::ClientContext* context) const {
   const absl::Time own = absl::Now() + deadline_;
@@ -45,6 +62,18 @@ bool GrpcInventoryClient::Prepare(const InventoryCall& call,
   context->set_deadline(absl::ToChronoTime(callers ? *call.deadline : own));
   shop::PropagateCallMetadata(call.metadata, context);
   return callers;
+}
+
+template <typename Request, typename Response>
+absl::Status GrpcInventoryClient::Blocking(
+    grpc::Status (inventory::v1::InventoryService::Stub::*method)(
+        grpc::ClientContext*, const Request&, Response*),
+    const Request& request, const InventoryCall& call) {
+  Response response;
+  grpc::ClientContext context;
+  const bool callers = Prepare(call, &context);
+  return FromInventory((stub_.get()->*method)(&context, request, &response),
+                       callers);
 }
 
 void GrpcInventoryClient::Reserve(const std::string& product_id,
@@ -55,13 +84,15 @@ void GrpcInventoryClient::Reserve(const std::string& product_id,
                                   const InventoryCall& call, ReserveDone done) {
   // What the call needs until its callback, which gRPC may copy.
   struct Call {
+    explicit Call(GrpcInventoryClient* client) : in_flight(client) {}
+    InFlight in_flight;
     grpc::ClientContext context;
     inventory::v1::ReserveStockRequest request;
     inventory::v1::ReserveStockResponse response;
     ReserveDone done;
     bool callers_deadline = false;
   };
-  auto state = std::make_shared<Call>();
+  auto state = std::make_shared<Call>(this);
   state->request.set_product_id(product_id);
   state->request.set_quantity(quantity);
   state->request.set_reservation_id(reservation_id);
@@ -94,11 +125,8 @@ absl::Status GrpcInventoryClient::Release(const std::string& product_id,
     request.set_quantity(quantity);
     request.set_release_id(release_id);
   }
-  inventory::v1::ReleaseStockResponse response;
-  grpc::ClientContext context;
-  const bool callers = Prepare(call, &context);
-  return FromInventory(stub_->ReleaseStock(&context, request, &response),
-                       callers);
+  return Blocking(&inventory::v1::InventoryService::Stub::ReleaseStock, request,
+                  call);
 }
 
 void GrpcInventoryClient::Commit(const std::string& product_id,
@@ -106,13 +134,15 @@ void GrpcInventoryClient::Commit(const std::string& product_id,
                                  const std::string& order_id,
                                  const InventoryCall& call, CommitDone done) {
   struct Call {
+    explicit Call(GrpcInventoryClient* client) : in_flight(client) {}
+    InFlight in_flight;
     grpc::ClientContext context;
     inventory::v1::CommitReservationRequest request;
     inventory::v1::CommitReservationResponse response;
     CommitDone done;
     bool callers_deadline = false;
   };
-  auto state = std::make_shared<Call>();
+  auto state = std::make_shared<Call>(this);
   state->request.set_product_id(product_id);
   state->request.set_reservation_id(reservation_id);
   state->request.set_order_id(order_id);
@@ -136,10 +166,8 @@ absl::Status GrpcInventoryClient::Ship(const std::string& product_id,
   request.set_order_id(order_id);
   request.set_shipment_id(shipment_id);
   request.set_quantity(quantity);
-  inventory::v1::ShipStockResponse response;
-  grpc::ClientContext context;
-  const bool callers = Prepare(call, &context);
-  return FromInventory(stub_->ShipStock(&context, request, &response), callers);
+  return Blocking(&inventory::v1::InventoryService::Stub::ShipStock, request,
+                  call);
 }
 
 absl::Status GrpcInventoryClient::CancelCommitment(
@@ -149,11 +177,8 @@ absl::Status GrpcInventoryClient::CancelCommitment(
   request.set_product_id(product_id);
   request.set_order_id(order_id);
   request.set_reason(reason);
-  inventory::v1::CancelCommitmentResponse response;
-  grpc::ClientContext context;
-  const bool callers = Prepare(call, &context);
-  return FromInventory(stub_->CancelCommitment(&context, request, &response),
-                       callers);
+  return Blocking(&inventory::v1::InventoryService::Stub::CancelCommitment,
+                  request, call);
 }
 
 absl::Status GrpcInventoryClient::Return(const std::string& product_id,
@@ -169,11 +194,8 @@ absl::Status GrpcInventoryClient::Return(const std::string& product_id,
   request.set_quantity(line.quantity());
   request.set_reason(line.reason());
   request.set_condition(line.condition());
-  inventory::v1::ReturnStockResponse response;
-  grpc::ClientContext context;
-  const bool callers = Prepare(call, &context);
-  return FromInventory(stub_->ReturnStock(&context, request, &response),
-                       callers);
+  return Blocking(&inventory::v1::InventoryService::Stub::ReturnStock, request,
+                  call);
 }
 
 }  // namespace cart

@@ -3,6 +3,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "inventory/v1/inventory.grpc.pb.h"
@@ -16,6 +18,9 @@ class GrpcInventoryClient final : public InventoryClient {
  public:
   GrpcInventoryClient(std::shared_ptr<grpc::Channel> channel,
                       absl::Duration deadline);
+  // Waits until gRPC has let go of every call it started: their contexts
+  // must not outlive the channel.
+  ~GrpcInventoryClient() override;
 
   void Reserve(const std::string& product_id, int64_t quantity,
                const std::string& reservation_id, int64_t ttl_seconds,
@@ -44,9 +49,28 @@ class GrpcInventoryClient final : public InventoryClient {
   // Sets the call's deadline and identity; true when the caller's deadline
   // is the one that bounds it.
   bool Prepare(const InventoryCall& call, grpc::ClientContext* context) const;
+  // A call that waits for its answer, of which only the status matters.
+  template <typename Request, typename Response>
+  absl::Status Blocking(
+      grpc::Status (inventory::v1::InventoryService::Stub::*method)(
+          grpc::ClientContext*, const Request&, Response*),
+      const Request& request, const InventoryCall& call);
+
+  // Held by each asynchronous call's state, declared first there so that it
+  // is released after the call's context.
+  class InFlight final {
+   public:
+    explicit InFlight(GrpcInventoryClient* client);
+    ~InFlight();
+
+   private:
+    GrpcInventoryClient* client_;
+  };
 
   std::unique_ptr<inventory::v1::InventoryService::Stub> stub_;
   absl::Duration deadline_;
+  absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace cart
