@@ -51,6 +51,17 @@ engine=("${ENGINE}")
 probe_engine() {
   local err
   if err="$("${engine[@]}" run --rm "${BASE_IMAGE}" true 2>&1)"; then return 0; fi
+  if [[ "${ENGINE}" == podman ]] && ! command -v runc >/dev/null; then
+    # The fallback's one package; Debian's podman recommends crun instead.
+    if [[ ${EUID} -eq 0 ]] && command -v apt-get >/dev/null; then
+      log "the default runtime failed (${err##*: }); installing runc for the fallback"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y runc >/dev/null ||
+        die "${ENGINE} cannot start a container here (${err}), and apt-get install runc failed"
+    else
+      die "${ENGINE} cannot start a container here: ${err}
+  The fallback runtime is missing: install it (sudo apt-get install runc) and run this again."
+    fi
+  fi
   if [[ "${ENGINE}" == podman ]] && command -v runc >/dev/null; then
     local conf
     conf="$(mktemp)"
