@@ -122,6 +122,7 @@ absl::StatusOr<AppendResult> EventStore::AppendAlone(
   bool refused = false;
   bool id_conflict = false;
   absl::Status status = pool_->Run([&](Connection& connection) {
+    WriteWatch::Scope watched(writes_);
     connection.Prepare(name, sql);
     bool violated = false;
     {

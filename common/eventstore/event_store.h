@@ -23,6 +23,7 @@
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/expected_version.h"
 #include "common/eventstore/uuid.h"
+#include "common/eventstore/write_watch.h"
 #include "common/metrics/metrics.h"
 
 namespace eventstore {
@@ -286,6 +287,9 @@ class EventStore final {
   ConnectionPool& pool() { return *pool_; }
 
   GroupCommitStats group_commit_stats() const;
+  // How long the oldest write statement in progress has run (zero when
+  // none is): readiness turns NOT_SERVING when writes do not get through.
+  absl::Duration OldestWriteAge() const { return writes_.OldestAge(); }
   // Waits for >= `in_flight` batches and `queued` waiting appends (tests).
   bool AwaitGroupCommit(int in_flight, int queued, absl::Duration timeout);
   // Waits until the destructor has begun to refuse new appends (tests).
@@ -375,6 +379,7 @@ class EventStore final {
   bool stopping_ ABSL_GUARDED_BY(batch_mu_) = false;
   GroupCommitStats stats_ ABSL_GUARDED_BY(batch_mu_);
   shop::metrics::Histogram* const batch_sizes_;
+  WriteWatch writes_;
   // Started by the first AppendAsync: one more than the statements in
   // flight, so that callbacks run while the next statement is written.
   std::vector<std::thread> writers_ ABSL_GUARDED_BY(batch_mu_);

@@ -231,6 +231,7 @@ std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
   std::vector<AppendResult> results(batch.size());
   std::vector<bool> written(batch.size(), false);
   absl::Status status = pool_->Run([&](Connection& connection) {
+    WriteWatch::Scope watched(writes_);
     connection.Prepare(name, MergedAppendSql(schema_));
     pqxx::nontransaction tx(connection.raw());
     pqxx::result rows = tx.exec_prepared(

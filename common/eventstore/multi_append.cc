@@ -51,6 +51,7 @@ absl::StatusOr<std::vector<AppendResult>> EventStore::AppendMany(
   std::optional<size_t> refused;
   bool violated = false;
   absl::Status status = pool_->Run([&](Connection& connection) {
+    WriteWatch::Scope watched(writes_);
     pqxx::work tx(connection.raw());
     for (size_t i : order) {
       const StreamAppend& append = appends[i];

@@ -13,6 +13,7 @@ struct ServerFlags {
   absl::Duration startup_timeout;
   absl::Duration shutdown_grace;
   bool access_log = true;
+  absl::Duration write_stall;
 };
 
 // Their values, once ParseFlagsWithEnvironment has run.

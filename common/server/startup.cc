@@ -70,7 +70,13 @@ int ServeMain(const std::string& program, ServerOptions options,
   // Readiness has its own connection so a busy pool does not look like an
   // outage.
   eventstore::ConnectionPool health_pool({.dsn = database_url, .size = 1});
-  options.readiness_check = [&health_pool] { return health_pool.Ping(); };
+  options.readiness_check = [&health_pool,
+                             also = std::move(options.readiness_check)] {
+    if (absl::Status reachable = health_pool.Ping(); !reachable.ok()) {
+      return reachable;
+    }
+    return also();
+  };
   absl::StatusOr<std::unique_ptr<Server>> server =
       Server::Start(std::move(options), std::move(services));
   if (!server.ok()) {
@@ -101,6 +107,17 @@ void ExportPoolMetrics(eventstore::ConnectionPool& pool,
                   "Callers waiting for a free database connection.")
         ->Set(stats.waiting);
   });
+}
+
+std::function<absl::Status()> WritesGetThrough(
+    const eventstore::EventStore& events, absl::Duration bound) {
+  return [&events, bound] {
+    const absl::Duration waited = events.OldestWriteAge();
+    if (waited <= bound) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat(
+        "a write has waited ", absl::FormatDuration(waited),
+        " for the database (bound ", absl::FormatDuration(bound), ")"));
+  };
 }
 
 }  // namespace shop

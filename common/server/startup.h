@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/eventstore/connection_pool.h"
+#include "common/eventstore/event_store.h"
 #include "common/eventstore/migrations.h"
 #include "common/metrics/metrics.h"
 #include "common/server/server.h"
@@ -40,8 +42,15 @@ void ExportPoolMetrics(eventstore::ConnectionPool& pool,
                        metrics::Registry& registry);
 
 // The serving half of a main(): starts `service` with readiness tied to
-// the database at `database_url`, logs the port, serves until terminated.
+// the database at `database_url` (and `options.readiness_check`, if set),
+// logs the port, serves until terminated.
 // Returns the process exit code.
+// A readiness check that fails while the oldest write in progress has run
+// longer than `bound`: a statement stuck behind a lock, or a database that
+// answers reads but not writes, takes the replica out of the Service.
+std::function<absl::Status()> WritesGetThrough(
+    const eventstore::EventStore& events, absl::Duration bound);
+
 int ServeMain(const std::string& program, ServerOptions options,
               std::vector<grpc::Service*> services,
               const std::string& database_url);

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
       "cart-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
        .health_service_name = "cart.v1.CartService",
+       .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
       "inventory-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
        .health_service_name = "inventory.v1.InventoryService",
+       .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},

@@ -2,6 +2,7 @@
 // JSON access logs, and a graceful drain on SIGTERM.
 #include <signal.h>
 
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -270,6 +271,81 @@ TEST(ServersTest, UnparsableRequestsKeepTheLogJson) {
                                   ".events WHERE type = 'product.added'"))[0]
                 .as<int>(),
             0);
+}
+
+// The health service's answer for `service`, polled until it is `want`
+// or `timeout` passes; whether it got there.
+bool AwaitHealth(grpc::health::v1::Health::Stub& health,
+                 const std::string& service,
+                 grpc::health::v1::HealthCheckResponse::ServingStatus want,
+                 absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext context;
+    if (health.Check(&context, request, &response).ok() &&
+        response.status() == want) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
+// A write stuck behind an outside lock takes the replica out of service
+// once it has waited --write_stall_seconds, although the database still
+// answers; readiness comes back when the write gets through.
+TEST(ServersTest, ReadinessFollowsWritesNotJustTheDatabase) {
+  using Health = grpc::health::v1::HealthCheckResponse;
+  TestSchema schema("proc_stall");
+  ChildProcess server(
+      INVENTORY_SERVER,
+      {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
+       "--schema=" + schema.name(), "--access_log=false",
+       "--metrics_listen=127.0.0.1:0", "--write_stall_seconds=1"});
+  auto channel = Connect(PortOf(server));
+  auto stub = inventory::v1::InventoryService::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  const std::string service = "inventory.v1.InventoryService";
+  {
+    inventory::v1::AddProductRequest request;
+    request.set_product_id("p0");
+    request.set_name("P");
+    request.set_initial_quantity(5);
+    inventory::v1::AddProductResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->AddProduct(&context, request, &response).ok());
+  }
+  ASSERT_TRUE(AwaitHealth(*health, service, Health::SERVING, absl::Seconds(5)));
+
+  pqxx::connection outside(TestDsn());
+  auto lock = std::make_unique<pqxx::work>(outside);
+  lock->exec(
+      absl::StrCat("SELECT 1 FROM ", schema.name(),
+                   ".streams WHERE stream_id = 'product-p0' FOR UPDATE"));
+  grpc::Status reserved;
+  std::thread reserver([&] {
+    inventory::v1::ReserveStockRequest request;
+    request.set_product_id("p0");
+    request.set_reservation_id("r-1");
+    request.set_quantity(1);
+    inventory::v1::ReserveStockResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    reserved = stub->ReserveStock(&context, request, &response);
+  });
+  EXPECT_TRUE(
+      AwaitHealth(*health, service, Health::NOT_SERVING, absl::Seconds(10)));
+  // Process health stays SERVING: nothing restarts the pod for it.
+  EXPECT_TRUE(AwaitHealth(*health, "", Health::SERVING, absl::Seconds(1)));
+  lock->abort();
+  reserver.join();
+  EXPECT_TRUE(reserved.ok()) << reserved.error_message();
+  EXPECT_TRUE(
+      AwaitHealth(*health, service, Health::SERVING, absl::Seconds(10)));
 }
 
 // A flag outside its range stops the server at once with exit code 2 and
