@@ -27,6 +27,8 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
       break;
     }
     Facts facts{.past = std::nullopt, .now = now};
+    const int64_t version =
+        loaded_version + static_cast<int64_t>(decision.events.size());
     absl::StatusOr<std::vector<Event>> events;
     bool waits = false;
     for (;;) {
@@ -46,8 +48,6 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
         }
         facts.past = past->second;
       }
-      const int64_t version =
-          loaded_version + static_cast<int64_t>(decision.events.size());
       const std::optional<int64_t>& expected =
           command->context.expected_version;
       if (expected.has_value() && *expected != version) {
@@ -68,8 +68,6 @@ BatchDecision DecideBatch(const std::string& product_id, CachedProduct& state,
     }
     if (waits) break;
     ++decision.decided;
-    const int64_t version =
-        loaded_version + static_cast<int64_t>(decision.events.size());
     if (!events.ok()) {
       command->result = events.status();
       continue;
