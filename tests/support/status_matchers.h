@@ -74,4 +74,18 @@ inline ::testing::PolymorphicMatcher<internal::StatusIsMatcher> IsOk() {
   return StatusIs(absl::StatusCode::kOk);
 }
 
+// Expects INVALID_ARGUMENT naming `field` in the message and in the
+// ErrorInfo, and the limit it broke in the message when one is given.
+inline void ExpectInvalidField(const absl::Status& status,
+                               const std::string& field,
+                               const std::string& limit = "") {
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(status.message(), ::testing::HasSubstr(field));
+  if (!limit.empty()) {
+    EXPECT_THAT(status.message(), ::testing::HasSubstr(limit));
+  }
+  ASSERT_TRUE(ErrorInfoOf(status).has_value()) << status;
+  EXPECT_EQ(ErrorInfoOf(status)->metadata().at("field"), field);
+}
+
 }  // namespace shop::testing

@@ -10,11 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/cart/domain/order.h"
 #include "tests/support/cart_harness.h"
 #include "tests/support/inventory_harness.h"
+#include "tests/support/reflection_client.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
 
@@ -432,31 +432,14 @@ TEST_F(OrderE2eTest, ListOrdersPagesACustomersOrders) {
 // A reflection client (grpcurl, buf curl) finds OrderService on the cart
 // server and can describe it, with the inventory enums its messages use.
 TEST_F(OrderE2eTest, ReflectionDescribesOrderService) {
-  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(
-      grpc::CreateChannel(cart_.address(), grpc::InsecureChannelCredentials()));
-  Call context;
-  auto stream = reflection->ServerReflectionInfo(&context);
-  grpc::reflection::v1alpha::ServerReflectionRequest list;
-  list.set_list_services("");
-  ASSERT_TRUE(stream->Write(list));
-  grpc::reflection::v1alpha::ServerReflectionResponse listed;
-  ASSERT_TRUE(stream->Read(&listed));
-  std::vector<std::string> services;
-  for (const auto& service : listed.list_services_response().service()) {
-    services.push_back(service.name());
-  }
-  EXPECT_THAT(services, ::testing::Contains("cart.v1.OrderService"));
-  EXPECT_THAT(services, ::testing::Contains("cart.v1.CartService"));
-  grpc::reflection::v1alpha::ServerReflectionRequest describe;
-  describe.set_file_containing_symbol("cart.v1.ReturnItemsRequest");
-  ASSERT_TRUE(stream->Write(describe));
-  grpc::reflection::v1alpha::ServerReflectionResponse described;
-  ASSERT_TRUE(stream->Read(&described));
-  EXPECT_FALSE(described.has_error_response())
-      << described.error_response().error_message();
-  EXPECT_GE(described.file_descriptor_response().file_descriptor_proto_size(),
-            1);
-  stream->WritesDone();
+  const shop::testing::Reflected reflected = shop::testing::AskReflection(
+      grpc::CreateChannel(cart_.address(), grpc::InsecureChannelCredentials()),
+      "cart.v1.ReturnItemsRequest");
+  ASSERT_TRUE(reflected.answered);
+  EXPECT_THAT(reflected.services, ::testing::Contains("cart.v1.OrderService"));
+  EXPECT_THAT(reflected.services, ::testing::Contains("cart.v1.CartService"));
+  EXPECT_EQ(reflected.describe_error, "");
+  EXPECT_GE(reflected.files, 1);
 }
 
 }  // namespace

@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/inventory/domain/product.h"
 #include "tests/support/inventory_harness.h"
+#include "tests/support/reflection_client.h"
 #include "tests/support/tcp_proxy.h"
 
 namespace inventory {
@@ -465,32 +465,13 @@ TEST_F(InventoryServiceTest, HealthAndReflectionWork) {
               grpc::health::v1::HealthCheckResponse::SERVING);
   }
 
-  auto reflection =
-      grpc::reflection::v1alpha::ServerReflection::NewStub(harness_.channel());
-  grpc::ClientContext context;
-  auto stream = reflection->ServerReflectionInfo(&context);
-  grpc::reflection::v1alpha::ServerReflectionRequest list;
-  list.set_list_services("");
-  ASSERT_TRUE(stream->Write(list));
-  grpc::reflection::v1alpha::ServerReflectionResponse listed;
-  ASSERT_TRUE(stream->Read(&listed));
-  std::vector<std::string> services;
-  for (const auto& service : listed.list_services_response().service()) {
-    services.push_back(service.name());
-  }
-  EXPECT_THAT(services, Contains("inventory.v1.InventoryService"));
-  EXPECT_THAT(services, Contains("grpc.health.v1.Health"));
-
-  grpc::reflection::v1alpha::ServerReflectionRequest describe;
-  describe.set_file_containing_symbol("grpc.health.v1.Health");
-  ASSERT_TRUE(stream->Write(describe));
-  grpc::reflection::v1alpha::ServerReflectionResponse described;
-  ASSERT_TRUE(stream->Read(&described));
-  EXPECT_FALSE(described.has_error_response())
-      << described.error_response().error_message();
-  EXPECT_GT(described.file_descriptor_response().file_descriptor_proto_size(),
-            0);
-  stream->WritesDone();
+  const shop::testing::Reflected reflected =
+      shop::testing::AskReflection(harness_.channel(), "grpc.health.v1.Health");
+  ASSERT_TRUE(reflected.answered);
+  EXPECT_THAT(reflected.services, Contains("inventory.v1.InventoryService"));
+  EXPECT_THAT(reflected.services, Contains("grpc.health.v1.Health"));
+  EXPECT_EQ(reflected.describe_error, "");
+  EXPECT_GT(reflected.files, 0);
 }
 
 // With the database unreachable, calls are UNAVAILABLE, readiness says

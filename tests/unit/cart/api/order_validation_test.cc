@@ -11,17 +11,9 @@
 namespace cart {
 namespace {
 
+using ::shop::testing::ExpectInvalidField;
 using ::shop::testing::StatusIs;
 using ::testing::HasSubstr;
-
-void ExpectInvalid(const absl::Status& status, const std::string& field,
-                   const std::string& limit = "") {
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(status.message(), HasSubstr(field));
-  if (!limit.empty()) EXPECT_THAT(status.message(), HasSubstr(limit));
-  ASSERT_TRUE(shop::ErrorInfoOf(status).has_value()) << status;
-  EXPECT_EQ(shop::ErrorInfoOf(status)->metadata().at("field"), field);
-}
 
 v1::ReturnItemsRequest GoodReturn() {
   v1::ReturnItemsRequest request;
@@ -56,45 +48,45 @@ TEST(OrderValidationTest, AcceptsGoodRequests) {
 
 TEST(OrderValidationTest, NamesTheFieldAndTheLimit) {
   v1::GetOrderRequest get;
-  ExpectInvalid(Validate(get), "order_id");
+  ExpectInvalidField(Validate(get), "order_id");
   get.set_order_id(std::string(200, 'o'));
-  ExpectInvalid(Validate(get), "order_id", "134");
+  ExpectInvalidField(Validate(get), "order_id", "134");
 
   v1::ShipOrderRequest ship;
   ship.set_order_id("order-c-1");
-  ExpectInvalid(Validate(ship), "shipment_id", "required");
+  ExpectInvalidField(Validate(ship), "shipment_id", "required");
   ship.set_shipment_id("s 1");
-  ExpectInvalid(Validate(ship), "shipment_id", "spaces");
+  ExpectInvalidField(Validate(ship), "shipment_id", "spaces");
   ship.set_shipment_id("s-1");
   ship.set_expected_version(-1);
-  ExpectInvalid(Validate(ship), "expected_version");
+  ExpectInvalidField(Validate(ship), "expected_version");
 
   v1::CancelOrderRequest cancel;
   cancel.set_order_id("order-c-1");
   cancel.set_reason(std::string(257, 'r'));
-  ExpectInvalid(Validate(cancel), "reason", "256");
+  ExpectInvalidField(Validate(cancel), "reason", "256");
 
   v1::ListOrdersRequest list;
   list.set_customer_id("alice");
   list.set_page_size(101);
-  ExpectInvalid(Validate(list), "page_size", "100");
+  ExpectInvalidField(Validate(list), "page_size", "100");
   list.set_page_size(0);
   list.set_status(static_cast<v1::OrderStatus>(99));
-  ExpectInvalid(Validate(list), "status");
+  ExpectInvalidField(Validate(list), "status");
 
   v1::ReturnItemsRequest no_lines = GoodReturn();
   no_lines.clear_lines();
-  ExpectInvalid(Validate(no_lines), "lines", "1");
+  ExpectInvalidField(Validate(no_lines), "lines", "1");
   v1::ReturnItemsRequest zero = GoodReturn();
   zero.mutable_lines(0)->set_quantity(0);
-  ExpectInvalid(Validate(zero), "lines[0].quantity");
+  ExpectInvalidField(Validate(zero), "lines[0].quantity");
   v1::ReturnItemsRequest no_condition = GoodReturn();
   no_condition.mutable_lines(0)->set_condition(
       inventory::v1::RETURN_CONDITION_UNSPECIFIED);
-  ExpectInvalid(Validate(no_condition), "lines[0].condition");
+  ExpectInvalidField(Validate(no_condition), "lines[0].condition");
   v1::ReturnItemsRequest bad_warehouse = GoodReturn();
   bad_warehouse.mutable_lines(0)->set_warehouse_id(std::string(65, 'w'));
-  ExpectInvalid(Validate(bad_warehouse), "lines[0].warehouse_id", "64");
+  ExpectInvalidField(Validate(bad_warehouse), "lines[0].warehouse_id", "64");
 }
 
 }  // namespace

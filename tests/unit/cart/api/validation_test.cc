@@ -12,21 +12,9 @@
 namespace cart {
 namespace {
 
+using ::shop::testing::ExpectInvalidField;
 using ::shop::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// INVALID_ARGUMENT naming `field` in the message and the error details, and
-// the limit it broke when there is one.
-void ExpectInvalid(const absl::Status& status, const std::string& field,
-                   const std::string& limit = "") {
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(status.message(), HasSubstr(field));
-  if (!limit.empty()) {
-    EXPECT_THAT(status.message(), HasSubstr(limit));
-  }
-  ASSERT_TRUE(shop::ErrorInfoOf(status).has_value()) << status;
-  EXPECT_EQ(shop::ErrorInfoOf(status)->metadata().at("field"), field);
-}
 
 v1::AddItemRequest GoodAdd() {
   v1::AddItemRequest request;
@@ -69,11 +57,11 @@ TEST(CartValidationTest, CreateCartChecksEveryId) {
                          : request.set_customer_id(value);
     };
     set("");
-    ExpectInvalid(Validate(request), field);
+    ExpectInvalidField(Validate(request), field);
     set(std::string(129, 'x'));
-    ExpectInvalid(Validate(request), field, "128");
+    ExpectInvalidField(Validate(request), field, "128");
     set("has space");
-    ExpectInvalid(Validate(request), field);
+    ExpectInvalidField(Validate(request), field);
     set(std::string(128, 'x'));
     EXPECT_TRUE(Validate(request).ok());
   }
@@ -84,54 +72,54 @@ TEST(CartValidationTest, CreateCartChecksEveryId) {
 TEST(CartValidationTest, AddItemChecksEveryField) {
   v1::AddItemRequest request = GoodAdd();
   request.set_cart_id("");
-  ExpectInvalid(Validate(request), "cart_id");
+  ExpectInvalidField(Validate(request), "cart_id");
   request = GoodAdd();
   request.set_product_id(std::string(129, 'x'));
-  ExpectInvalid(Validate(request), "product_id", "128");
+  ExpectInvalidField(Validate(request), "product_id", "128");
   request = GoodAdd();
   for (int64_t bad : {int64_t{0}, int64_t{-1}, int64_t{1'000'001}}) {
     request.set_quantity(bad);
-    ExpectInvalid(Validate(request), "quantity", "1000000");
+    ExpectInvalidField(Validate(request), "quantity", "1000000");
   }
   request = GoodAdd();
   request.set_request_id(std::string(129, 'x'));
-  ExpectInvalid(Validate(request), "request_id", "128");
+  ExpectInvalidField(Validate(request), "request_id", "128");
   request.set_request_id("req-1");
   EXPECT_TRUE(Validate(request).ok());
   request.set_expected_version(-1);
-  ExpectInvalid(Validate(request), "expected_version");
+  ExpectInvalidField(Validate(request), "expected_version");
 }
 
 // RemoveItem and Checkout: ids and expected version.
 TEST(CartValidationTest, RemoveItemAndCheckoutCheckEveryField) {
   v1::RemoveItemRequest remove;
   remove.set_cart_id("c-1");
-  ExpectInvalid(Validate(remove), "product_id");
+  ExpectInvalidField(Validate(remove), "product_id");
   remove.set_product_id("p");
   remove.set_expected_version(-1);
-  ExpectInvalid(Validate(remove), "expected_version");
+  ExpectInvalidField(Validate(remove), "expected_version");
   v1::CheckoutRequest checkout;
-  ExpectInvalid(Validate(checkout), "cart_id");
+  ExpectInvalidField(Validate(checkout), "cart_id");
   checkout.set_cart_id("c-1");
   checkout.set_expected_version(-1);
-  ExpectInvalid(Validate(checkout), "expected_version");
+  ExpectInvalidField(Validate(checkout), "expected_version");
 }
 
 // GetCart and ListCartEvents: the id, and the page within its bounds.
 TEST(CartValidationTest, ReadsCheckEveryField) {
   v1::GetCartRequest get;
   get.set_cart_id("has space");
-  ExpectInvalid(Validate(get), "cart_id");
+  ExpectInvalidField(Validate(get), "cart_id");
   v1::ListCartEventsRequest list;
   list.set_cart_id("c-1");
   list.set_from_version(-1);
-  ExpectInvalid(Validate(list), "from_version");
+  ExpectInvalidField(Validate(list), "from_version");
   list.set_from_version(0);
   list.set_max_count(shop::kMaxHistoryPage + 1);
-  ExpectInvalid(Validate(list), "max_count",
-                std::to_string(shop::kMaxHistoryPage));
+  ExpectInvalidField(Validate(list), "max_count",
+                     std::to_string(shop::kMaxHistoryPage));
   list.set_max_count(-1);
-  ExpectInvalid(Validate(list), "max_count");
+  ExpectInvalidField(Validate(list), "max_count");
 }
 
 // AddItem's warehouse is optional; when given, inventory's id rules hold.
@@ -140,9 +128,9 @@ TEST(CartValidationTest, AddItemChecksTheWarehouse) {
   request.set_warehouse_id("east-1");
   EXPECT_TRUE(Validate(request).ok());
   request.set_warehouse_id("East");
-  ExpectInvalid(Validate(request), "warehouse_id");
+  ExpectInvalidField(Validate(request), "warehouse_id");
   request.set_warehouse_id(std::string(65, 'a'));
-  ExpectInvalid(Validate(request), "warehouse_id", "64");
+  ExpectInvalidField(Validate(request), "warehouse_id", "64");
 }
 
 // UpdateItemQuantity: 0 removes, negatives and more than a million do not.
@@ -153,36 +141,36 @@ TEST(CartValidationTest, UpdateItemQuantityChecksEveryField) {
   request.set_quantity(0);
   EXPECT_TRUE(Validate(request).ok());
   request.set_quantity(-1);
-  ExpectInvalid(Validate(request), "quantity");
+  ExpectInvalidField(Validate(request), "quantity");
   request.set_quantity(1'000'001);
-  ExpectInvalid(Validate(request), "quantity", "1000000");
+  ExpectInvalidField(Validate(request), "quantity", "1000000");
   request.set_quantity(2);
   request.set_request_id(std::string(129, 'r'));
-  ExpectInvalid(Validate(request), "request_id", "128");
+  ExpectInvalidField(Validate(request), "request_id", "128");
   request.set_request_id("");
   request.set_cart_id("");
-  ExpectInvalid(Validate(request), "cart_id");
+  ExpectInvalidField(Validate(request), "cart_id");
   request.set_cart_id("c-1");
   request.set_product_id("");
-  ExpectInvalid(Validate(request), "product_id");
+  ExpectInvalidField(Validate(request), "product_id");
   request.set_product_id("p");
   request.set_expected_version(-1);
-  ExpectInvalid(Validate(request), "expected_version");
+  ExpectInvalidField(Validate(request), "expected_version");
 }
 
 // ListEventsByCorrelation: the id, the page size and only tokens the
 // service gave.
 TEST(CartValidationTest, CorrelationReadChecksEveryField) {
   v1::ListEventsByCorrelationRequest request;
-  ExpectInvalid(Validate(request), "correlation_id");
+  ExpectInvalidField(Validate(request), "correlation_id");
   request.set_correlation_id("order-1");
   EXPECT_TRUE(Validate(request).ok());
   request.set_page_size(shop::kMaxHistoryPage + 1);
-  ExpectInvalid(Validate(request), "page_size",
-                std::to_string(shop::kMaxHistoryPage));
+  ExpectInvalidField(Validate(request), "page_size",
+                     std::to_string(shop::kMaxHistoryPage));
   request.set_page_size(0);
   request.set_page_token("forged");
-  ExpectInvalid(Validate(request), "page_token");
+  ExpectInvalidField(Validate(request), "page_token");
   request.set_page_token(eventstore::EncodePositionToken({7, 3}));
   EXPECT_TRUE(Validate(request).ok());
 }
