@@ -35,32 +35,18 @@ Inventory::Inventory(ProductStore* store, WarehouseStore* warehouses,
       warehouses_(warehouses),
       workers_(std::max(options_.workers, 1)),
       turns_(store_, &workers_,
-             {.max_attempts = options_.max_attempts, .clock = options_.clock}),
+             {.max_attempts = options_.max_attempts,
+              .clock = options_.clock,
+              .metrics = options_.metrics}),
       sweeps_failed_(options_.metrics->GetCounter(
           "shop_inventory_expiry_sweeps_failed_total",
-          "Expiry sweeps stopped by a database error.")) {
-  for (const std::string& type : ProductEventTypes()) {
-    appended_.push_back(options_.metrics->GetCounter(
-        "shop_inventory_events_total",
-        "Events appended to product streams by this process, by type.",
-        {{"type", type}}));
-  }
-}
+          "Expiry sweeps stopped by a database error.")) {}
 
 Inventory::~Inventory() = default;
 
 void Inventory::Submit(const std::string& product_id,
                        std::vector<std::string> named,
                        std::unique_ptr<Command> command) {
-  command->done = [this, done = std::move(command->done)](
-                      absl::StatusOr<Outcome> outcome) mutable {
-    if (outcome.ok()) {
-      for (const Event& event : outcome->events) {
-        appended_[event.index()]->Increment();
-      }
-    }
-    std::move(done)(std::move(outcome));
-  };
   if (warehouses_.AllKnown(named)) {
     turns_.Submit(product_id, std::move(command));
     return;

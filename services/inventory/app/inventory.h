@@ -132,8 +132,6 @@ class Inventory final {
   ProductStore* store_;
   WarehouseStore* warehouse_store_;
   InventoryOptions options_;
-  // Indexed like the Event variant.
-  std::vector<shop::metrics::Counter*> appended_;
   shop::metrics::Counter* sweeps_failed_;
   KnownWarehouses warehouses_;
   // Declared before the turns, which use them until they are destroyed.

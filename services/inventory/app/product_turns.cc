@@ -200,6 +200,11 @@ class ProductTurns::Turn final {
     alone_ -= std::min(alone_, count);
     for (std::unique_ptr<Command>& command : answered) {
       if (error.has_value()) command->result = *error;
+      if (command->result.ok()) {
+        for (const Event& event : command->result->events) {
+          turns_.appended_[event.index()]->Increment();
+        }
+      }
       std::move(command->done)(std::move(command->result));
     }
   }
@@ -217,7 +222,14 @@ class ProductTurns::Turn final {
 
 ProductTurns::ProductTurns(ProductStorage* store, shop::Executor* workers,
                            ProductTurnsOptions options)
-    : store_(store), workers_(workers), options_(std::move(options)) {}
+    : store_(store), workers_(workers), options_(std::move(options)) {
+  for (const std::string& type : ProductEventTypes()) {
+    appended_.push_back(options_.metrics->GetCounter(
+        "shop_inventory_events_total",
+        "Events appended to product streams by this process, by type.",
+        {{"type", type}}));
+  }
+}
 
 ProductTurns::~ProductTurns() { products_.AwaitNoTurns(); }
 

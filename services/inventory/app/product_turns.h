@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/metrics/metrics.h"
 #include "common/turns/turn_queue.h"
 #include "common/util/work_queue.h"
 #include "services/inventory/app/batch_decision.h"
@@ -18,6 +19,8 @@ struct ProductTurnsOptions {
   // Attempts lost to other writers before a command gives up with ABORTED.
   int max_attempts = 8;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Where the events the turns append are counted, by type.
+  shop::metrics::Registry* metrics = &shop::metrics::Default();
 };
 
 // Runs each product's commands in turns: queue, decide, append, answer,
@@ -54,6 +57,8 @@ class ProductTurns final {
   ProductStorage* const store_;
   shop::Executor* const workers_;
   const ProductTurnsOptions options_;
+  // shop_inventory_events_total, indexed like the Event variant.
+  std::vector<shop::metrics::Counter*> appended_;
   shop::TurnQueue<Product> products_;
 };
 
