@@ -74,8 +74,15 @@ CONF
     while port_busy "$port"; do port=$((port + 1)); done
     echo "$port" >"$base/port"
     rm -f "$data/postmaster.pid"  # stale: its server is gone (see running)
-    # After a crash the stale postmaster.pid is detected and ignored.
-    as_pg pg_ctl -D "$data" -l "$base/server.log" -w -t 60 -o "-p $port" start >/dev/null
+    # After a crash the old server's children may still hold its shared
+    # memory for a moment ("pre-existing shared memory block is still in
+    # use"), longer on a busy machine: they exit once they notice.
+    local attempt
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+      as_pg pg_ctl -D "$data" -l "$base/server.log" -w -t 60 -o "-p $port" start >/dev/null && break
+      if [[ $attempt -eq 10 ]]; then return 1; fi
+      sleep 1
+    done
   fi
   bootstrap
   echo "pg.sh: cluster '$name' running on 127.0.0.1:$(cat "$base/port") (data: $data)" >&2
