@@ -77,10 +77,16 @@ CONF
     # After a crash the old server's children may still hold its shared
     # memory for a moment ("pre-existing shared memory block is still in
     # use"), longer on a busy machine: they exit once they notice.
+    # Its port may be held as long: a busy one is given up for the next.
     local attempt
-    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    for attempt in $(seq 30); do
+      while port_busy "$port"; do port=$((port + 1)); done
+      echo "$port" >"$base/port"
       as_pg pg_ctl -D "$data" -l "$base/server.log" -w -t 60 -o "-p $port" start >/dev/null && break
-      if [[ $attempt -eq 10 ]]; then return 1; fi
+      if [[ $attempt -eq 30 ]]; then
+        tail -5 "$base/server.log" >&2
+        return 1
+      fi
       sleep 1
     done
   fi
