@@ -169,6 +169,7 @@ absl::StatusOr<AppendResult> EventStore::AppendAlone(
   if (refused) {
     return ResolveRefusedAppend(stream, expected, events, id_conflict);
   }
+  NoteCommitted(result.position.transaction_id);
   return result;
 }
 

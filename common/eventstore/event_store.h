@@ -117,6 +117,24 @@ struct GlobalPosition {
                           const GlobalPosition&) = default;
 };
 
+// The history at one moment. ReadAll from `safe` gives every event that
+// had not committed then, but also, until `last`, some that had (their
+// transaction ended while an older one still ran): Committed() tells them.
+struct CommitHorizon {
+  GlobalPosition safe;  // ReadAllEnd then
+  GlobalPosition last;  // the last event committed then
+  // The moment's snapshot: transactions below xmin had ended, those from
+  // xmax on had not begun, `running` were in progress.
+  uint64_t xmin = 0;
+  uint64_t xmax = 0;
+  std::vector<uint64_t> running;
+
+  // Whether events of `transaction_id` had committed at that moment.
+  bool Committed(uint64_t transaction_id) const;
+};
+// Parses PostgreSQL's text form of a snapshot, "xmin:xmax:xip,xip,...".
+bool ParseSnapshot(absl::string_view text, CommitHorizon* horizon);
+
 struct RecordedEvent {
   std::string stream_id;
   int64_t version = 0;
@@ -275,6 +293,18 @@ class EventStore final {
   // before it is running, so a reader never skips a late commit.
   absl::StatusOr<std::vector<RecordedEvent>> ReadAll(GlobalPosition after,
                                                      int max_count);
+  // The last event ReadAll can return now (zero when there is none).
+  absl::StatusOr<GlobalPosition> ReadAllEnd();
+  // What has committed at this moment (see CommitHorizon).
+  absl::StatusOr<CommitHorizon> ReadHorizon();
+
+  // Called, on the committing thread, with the transaction id of every
+  // append that wrote events (a duplicate writes none). Set before the
+  // first append; it must not block (the feed only notes the id).
+  void SetCommitObserver(
+      absl::AnyInvocable<void(uint64_t transaction_id)> observer) {
+    committed_ = std::move(observer);
+  }
 
   // Streams whose snapshot asked for attention at or before `now`.
   absl::StatusOr<std::vector<std::string>> StreamsDue(absl::Time now,
@@ -364,6 +394,11 @@ class EventStore final {
       const std::string& name, absl::string_view where, int max_count,
       const Params&... params);
 
+  // Tells the observer, if any, that `transaction_id` committed events.
+  void NoteCommitted(uint64_t transaction_id) {
+    if (committed_) committed_(transaction_id);
+  }
+
   ConnectionPool* pool_;
   std::string schema_;
   // Statement names carry the schema: a pool may serve several stores.
@@ -383,6 +418,7 @@ class EventStore final {
   // Started by the first AppendAsync: one more than the statements in
   // flight, so that callbacks run while the next statement is written.
   std::vector<std::thread> writers_ ABSL_GUARDED_BY(batch_mu_);
+  absl::AnyInvocable<void(uint64_t)> committed_;
 };
 
 // Rebuilds a stream's state: `restore` gets the snapshot (if any), then

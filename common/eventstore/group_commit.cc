@@ -241,6 +241,7 @@ std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
         std::move(indexes).Finish(), std::move(ordinals).Finish(),
         std::move(ids).Finish(), std::move(types).Finish(),
         std::move(data).Finish(), std::move(metadata).Finish());
+    if (!rows.empty()) NoteCommitted(rows[0][2].as<uint64_t>());
     for (const pqxx::row& row : rows) {
       const std::string stream = row[0].as<std::string>();
       auto it = std::lower_bound(

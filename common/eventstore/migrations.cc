@@ -98,6 +98,17 @@ CREATE INDEX events_correlation ON {schema}.events
 CREATE INDEX events_stream_recorded_at ON {schema}.events
   (stream_id, recorded_at);
 )sql"},
+      {"0006_projections", R"sql(
+-- Each read model's checkpoint: the last event it applied, moved in the
+-- same transaction as its rows; `error` is set when an event stalled it.
+CREATE TABLE {schema}.projections (
+  name text COLLATE "C" PRIMARY KEY,
+  transaction_id xid8 NOT NULL DEFAULT '0',
+  position bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  error text
+);
+)sql"},
   };
   return *kMigrations;
 }

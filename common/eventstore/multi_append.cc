@@ -86,7 +86,10 @@ absl::StatusOr<std::vector<AppendResult>> EventStore::AppendMany(
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  if (!refused.has_value()) return results;
+  if (!refused.has_value()) {
+    NoteCommitted(results.front().position.transaction_id);
+    return results;
+  }
 
   const StreamAppend& first = appends[*refused];
   if (violated) {

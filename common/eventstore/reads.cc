@@ -1,9 +1,12 @@
 // Owns the reads: a stream's head, a stream forward, backward and as of a
 // time, every stream in commit-safe order (ReadAll), one correlation id's
 // events, and the streams due. Filtered stream reads: stream_filter.cc.
+#include <algorithm>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/event_store_internal.h"
 
@@ -142,6 +145,28 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(
                      after.position);
 }
 
+absl::StatusOr<GlobalPosition> EventStore::ReadAllEnd() {
+  const std::string name = prefix_ + "read_all_end";
+  GlobalPosition end;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    connection.Prepare(
+        name,
+        absl::StrCat("SELECT transaction_id::text, position FROM ", schema_,
+                     ".events WHERE transaction_id < "
+                     "pg_snapshot_xmin(pg_current_snapshot()) ORDER BY "
+                     "transaction_id DESC, position DESC LIMIT 1"));
+    pqxx::nontransaction tx(connection.raw());
+    pqxx::result rows = tx.exec_prepared(name);
+    if (!rows.empty()) {
+      end.transaction_id = rows[0][0].as<uint64_t>();
+      end.position = rows[0][1].as<int64_t>();
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return end;
+}
+
 absl::StatusOr<std::vector<std::string>> EventStore::StreamsDue(absl::Time now,
                                                                 int max_count) {
   if (absl::Status valid = ValidateCount(max_count); !valid.ok()) return valid;
@@ -185,6 +210,66 @@ absl::StatusOr<DueSummary> EventStore::SummarizeDue(absl::Time now) {
   });
   if (!status.ok()) return status;
   return summary;
+}
+
+bool CommitHorizon::Committed(uint64_t transaction_id) const {
+  if (transaction_id < xmin) return true;
+  if (transaction_id >= xmax) return false;
+  return std::find(running.begin(), running.end(), transaction_id) ==
+         running.end();
+}
+
+bool ParseSnapshot(absl::string_view text, CommitHorizon* horizon) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &horizon->xmin) ||
+      !absl::SimpleAtoi(parts[1], &horizon->xmax)) {
+    return false;
+  }
+  horizon->running.clear();
+  for (absl::string_view xid :
+       absl::StrSplit(parts[2], ',', absl::SkipEmpty())) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(xid, &value)) return false;
+    horizon->running.push_back(value);
+  }
+  return true;
+}
+
+absl::StatusOr<CommitHorizon> EventStore::ReadHorizon() {
+  const std::string name = prefix_ + "read_horizon";
+  CommitHorizon horizon;
+  absl::Status status = pool_->Run([&](Connection& connection) {
+    // One statement, one snapshot: the three agree.
+    connection.Prepare(
+        name,
+        absl::StrCat(
+            "SELECT s::text, safe.t, safe.p, last.t, last.p FROM "
+            "pg_current_snapshot() AS s LEFT JOIN LATERAL (SELECT "
+            "transaction_id::text AS t, position AS p FROM ",
+            schema_,
+            ".events WHERE transaction_id < pg_snapshot_xmin(s) ORDER BY "
+            "transaction_id DESC, position DESC LIMIT 1) AS safe ON true LEFT "
+            "JOIN LATERAL (SELECT transaction_id::text AS t, position AS p "
+            "FROM ",
+            schema_,
+            ".events ORDER BY transaction_id DESC, position DESC LIMIT 1) AS "
+            "last ON true"));
+    pqxx::nontransaction tx(connection.raw());
+    const pqxx::row row = tx.exec_prepared1(name);
+    if (!ParseSnapshot(row[0].c_str(), &horizon)) {
+      return absl::InternalError(
+          absl::StrCat("unreadable snapshot '", row[0].c_str(), "'"));
+    }
+    if (!row[1].is_null()) {
+      horizon.safe = {row[1].as<uint64_t>(), row[2].as<int64_t>()};
+    }
+    if (!row[3].is_null()) {
+      horizon.last = {row[3].as<uint64_t>(), row[4].as<int64_t>()};
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return horizon;
 }
 
 }  // namespace eventstore

@@ -63,7 +63,9 @@ template <typename Response>
 void FillCorrelationPage(const std::vector<eventstore::RecordedEvent>& events,
                          int page_size, Response* response) {
   for (const eventstore::RecordedEvent& event : events) {
-    FillEvent(event, response->add_events());
+    auto* out = response->add_events();
+    FillEvent(event, out);
+    out->set_position(eventstore::EncodePositionToken(event.position));
   }
   if (static_cast<int>(events.size()) == page_size) {
     response->set_next_page_token(

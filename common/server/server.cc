@@ -117,6 +117,7 @@ void Server::Shutdown() {
   LogJson("info", absl::StrCat("draining: health NOT_SERVING, calls in flight "
                                "have ",
                                absl::FormatDuration(options_.shutdown_grace)));
+  options_.on_drain();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
   server_->Wait();
   // Last: a readiness check stuck on a silent database must not hold up

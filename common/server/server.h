@@ -36,6 +36,9 @@ struct ServerOptions {
   // Larger requests are RESOURCE_EXHAUSTED before they are parsed. The
   // largest a valid request of our APIs gets is a few tens of KiB.
   int max_request_bytes = 256 << 10;
+  // Runs when the drain begins, before the grace period: ends the calls
+  // that would never end by themselves (subscriptions).
+  std::function<void()> on_drain = [] {};
 };
 
 // A gRPC server with reflection, health, JSON access logs and a graceful

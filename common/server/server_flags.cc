@@ -16,6 +16,8 @@ ABSL_FLAG(int, shutdown_grace_seconds, 20,
 ABSL_FLAG(int, startup_timeout_seconds, 60,
           "how long start-up waits for the database");
 ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
+ABSL_FLAG(int, max_subscribers, 500,
+          "Subscribe calls served at once; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, write_stall_seconds, 5,
           "readiness turns NOT_SERVING while a write has waited this long");
 
@@ -34,7 +36,9 @@ ServerFlags ReadServerFlags() {
        InRange("startup_timeout_seconds",
                absl::GetFlag(FLAGS_startup_timeout_seconds), 1, 3600),
        InRange("write_stall_seconds", absl::GetFlag(FLAGS_write_stall_seconds),
-               1, 600)});
+               1, 600),
+       InRange("max_subscribers", absl::GetFlag(FLAGS_max_subscribers), 0,
+               100'000)});
   return {
       .pool_size = absl::GetFlag(FLAGS_pool_size),
       .store = {.max_batch = absl::GetFlag(FLAGS_append_batch),
@@ -44,7 +48,8 @@ ServerFlags ReadServerFlags() {
       .shutdown_grace =
           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
       .access_log = absl::GetFlag(FLAGS_access_log),
-      .write_stall = absl::Seconds(absl::GetFlag(FLAGS_write_stall_seconds))};
+      .write_stall = absl::Seconds(absl::GetFlag(FLAGS_write_stall_seconds)),
+      .max_subscribers = absl::GetFlag(FLAGS_max_subscribers)};
 }
 
 }  // namespace shop

@@ -14,6 +14,7 @@ struct ServerFlags {
   absl::Duration shutdown_grace;
   bool access_log = true;
   absl::Duration write_stall;
+  int max_subscribers = 0;
 };
 
 // Their values, once ParseFlagsWithEnvironment has run.

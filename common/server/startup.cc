@@ -93,6 +93,20 @@ int ServeMain(const std::string& program, ServerOptions options,
   return 0;
 }
 
+std::unique_ptr<eventstore::Feed> StartFeedForMain(
+    eventstore::EventStore& events, const std::string& database_url,
+    int max_subscribers) {
+  auto feed = std::make_unique<eventstore::Feed>(
+      &events, eventstore::FeedOptions{.dsn = database_url,
+                                       .max_subscribers = max_subscribers});
+  if (absl::Status started = feed->Start(); !started.ok()) {
+    LogJson("error",
+            absl::StrCat("cannot start the event feed: ", started.ToString()));
+    return nullptr;
+  }
+  return feed;
+}
+
 void ExportPoolMetrics(eventstore::ConnectionPool& pool,
                        metrics::Registry& registry) {
   registry.OnCollect([&pool, &registry] {

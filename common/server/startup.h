@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/feed.h"
 #include "common/eventstore/migrations.h"
 #include "common/metrics/metrics.h"
 #include "common/server/server.h"
@@ -50,6 +52,12 @@ void ExportPoolMetrics(eventstore::ConnectionPool& pool,
 // answers reads but not writes, takes the replica out of the Service.
 std::function<absl::Status()> WritesGetThrough(
     const eventstore::EventStore& events, absl::Duration bound);
+
+// The feed of `events` (Subscribe), started; none, logged, when the
+// database cannot be read.
+std::unique_ptr<eventstore::Feed> StartFeedForMain(
+    eventstore::EventStore& events, const std::string& database_url,
+    int max_subscribers);
 
 int ServeMain(const std::string& program, ServerOptions options,
               std::vector<grpc::Service*> services,

@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
 
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
                                 common.store);
+  // Before the use cases, so that it outlives their last appends.
+  std::unique_ptr<eventstore::Feed> feed = shop::StartFeedForMain(
+      events, absl::GetFlag(FLAGS_database_url), common.max_subscribers);
+  if (feed == nullptr) return 1;
   cart::EventCartStore store(&events);
   cart::GrpcInventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
@@ -74,7 +78,7 @@ int main(int argc, char** argv) {
       {.reservation_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds),
        .workers = common.pool_size});
   cart::CartHistory history(&events);
-  cart::CartServiceImpl service(&carts, &history);
+  cart::CartServiceImpl service(&carts, &history, feed.get());
   cart::OrderStore order_store(&events);
   cart::Orders orders(&order_store, &inventory);
   cart::OrderServiceImpl order_service(&orders);
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
        .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
-       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},
+       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
+       .on_drain = [&feed] { feed->Close(); }},
       {&service, &order_service}, absl::GetFlag(FLAGS_database_url));
 }

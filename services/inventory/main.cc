@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
 
   eventstore::EventStore events(&pool, absl::GetFlag(FLAGS_schema),
                                 common.store);
+  // Before the use cases, so that it outlives their last appends.
+  std::unique_ptr<eventstore::Feed> feed = shop::StartFeedForMain(
+      events, absl::GetFlag(FLAGS_database_url), common.max_subscribers);
+  if (feed == nullptr) return 1;
   inventory::ProductStore store(&events);
   inventory::WarehouseStore warehouses(&events);
   // Workers wait for the database: one per pooled connection.
@@ -72,7 +76,12 @@ int main(int argc, char** argv) {
        .workers = common.pool_size});
   inventory::ProductHistory product_history(&events);
   inventory::StockHistory stock_history(&product_history, &events);
-  inventory::InventoryServiceImpl service(&inventory, &stock_history);
+  inventory::StockLevels stock_levels(&events);
+  inventory::StockReports reports(&stock_levels, &events, feed.get(),
+                                  {.dsn = absl::GetFlag(FLAGS_database_url)});
+  reports.Start();
+  inventory::InventoryServiceImpl service(&inventory, &stock_history, &reports,
+                                          feed.get());
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {
         absl::StatusOr<int> expired = inventory.ExpireDue(100);
@@ -90,6 +99,7 @@ int main(int argc, char** argv) {
        .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
-       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)},
+       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
+       .on_drain = [&feed] { feed->Close(); }},
       {&service}, absl::GetFlag(FLAGS_database_url));
 }

@@ -89,12 +89,13 @@ void Seed(pqxx::connection& db, const std::string& schema,
 struct Server {
   Server(eventstore::ConnectionPool* pool, const std::string& schema)
       : events(pool, schema, {.max_batch = 64}),
+        feed(&events, {}),
         store(&events),
         warehouses(&events),
         app(&store, &warehouses, {.workers = 8}),
         product_history(&events),
         history(&product_history, &events),
-        service(&app, &history) {
+        service(&app, &history, /*reports=*/nullptr, &feed) {
     absl::StatusOr<std::unique_ptr<shop::Server>> started =
         shop::Server::Start({.listen_address = "127.0.0.1:0",
                              .health_service_name = "inventory.v1.Bench",
@@ -112,6 +113,8 @@ struct Server {
   ~Server() { server->Shutdown(); }
 
   eventstore::EventStore events;
+  // Not started: the forensic reads do not use it.
+  eventstore::Feed feed;
   inventory::ProductStore store;
   inventory::WarehouseStore warehouses;
   inventory::Inventory app;

@@ -19,6 +19,10 @@ CartHarness::CartHarness(const std::string& schema,
   // As in production: appends of concurrent calls share statements.
   events_ = std::make_unique<eventstore::EventStore>(
       pool_.get(), schema, eventstore::EventStoreOptions{.max_batch = 64});
+  feed_ = std::make_unique<eventstore::Feed>(
+      events_.get(), eventstore::FeedOptions{.dsn = dsn});
+  absl::Status started = feed_->Start();
+  EXPECT_TRUE(started.ok()) << started;
   store_ = std::make_unique<cart::EventCartStore>(events_.get());
   inventory_ = std::make_unique<cart::GrpcInventoryClient>(
       grpc::CreateChannel(inventory_address,
@@ -27,8 +31,8 @@ CartHarness::CartHarness(const std::string& schema,
   carts_ = std::make_unique<cart::Carts>(store_.get(), inventory_.get(),
                                          std::move(options));
   history_ = std::make_unique<cart::CartHistory>(events_.get());
-  service_ =
-      std::make_unique<cart::CartServiceImpl>(carts_.get(), history_.get());
+  service_ = std::make_unique<cart::CartServiceImpl>(
+      carts_.get(), history_.get(), feed_.get());
   order_store_ = std::make_unique<cart::OrderStore>(events_.get());
   orders_ =
       std::make_unique<cart::Orders>(order_store_.get(), inventory_.get());
@@ -38,7 +42,8 @@ CartHarness::CartHarness(const std::string& schema,
                            .health_service_name = "cart.v1.CartService",
                            .readiness_check = [this] { return pool_->Ping(); },
                            .shutdown_grace = absl::Seconds(5),
-                           .access_log = false},
+                           .access_log = false,
+                           .on_drain = [this] { feed_->Close(); }},
                           {service_.get(), order_service_.get()});
   EXPECT_TRUE(server.ok()) << server.status();
   server_ = *std::move(server);

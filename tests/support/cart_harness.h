@@ -6,6 +6,7 @@
 #include "cart/v1/cart.grpc.pb.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/feed.h"
 #include "common/server/server.h"
 #include "grpcpp/grpcpp.h"
 #include "services/cart/api/cart_service.h"
@@ -32,11 +33,13 @@ class CartHarness final {
   cart::v1::CartService::Stub& stub() { return *stub_; }
   cart::v1::OrderService::Stub& orders() { return *order_stub_; }
   eventstore::EventStore& events() { return *events_; }
+  eventstore::Feed& feed() { return *feed_; }
   std::string address() const;
 
  private:
   std::unique_ptr<eventstore::ConnectionPool> pool_;
   std::unique_ptr<eventstore::EventStore> events_;
+  std::unique_ptr<eventstore::Feed> feed_;
   std::unique_ptr<cart::CartStore> store_;
   std::unique_ptr<cart::InventoryClient> inventory_;
   std::unique_ptr<cart::Carts> carts_;

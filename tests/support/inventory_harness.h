@@ -6,12 +6,14 @@
 
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/feed.h"
 #include "common/server/server.h"
 #include "grpcpp/grpcpp.h"
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/app/stock_history.h"
+#include "services/inventory/app/stock_reports.h"
 #include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_store.h"
 #include "services/inventory/store/warehouse_store.h"
@@ -42,7 +44,8 @@ class InventoryHarness final {
   explicit InventoryHarness(const std::string& schema,
                             const std::string& dsn = TestDsn(),
                             int pool_size = 16,
-                            inventory::InventoryOptions options = {});
+                            inventory::InventoryOptions options = {},
+                            eventstore::FeedOptions feed_options = {});
   ~InventoryHarness();
 
   std::string address() const;
@@ -50,8 +53,10 @@ class InventoryHarness final {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   inventory::Inventory& app() { return *inventory_; }
   inventory::StockHistory& history() { return *history_; }
+  inventory::StockReports& reports() { return *reports_; }
   inventory::ProductHistory& product_history() { return *product_history_; }
   eventstore::EventStore& events() { return *events_; }
+  eventstore::Feed& feed() { return *feed_; }
   FakeClock& clock() { return clock_; }
   shop::Server& server() { return *server_; }
 
@@ -59,11 +64,14 @@ class InventoryHarness final {
   FakeClock clock_;
   std::unique_ptr<eventstore::ConnectionPool> pool_;
   std::unique_ptr<eventstore::EventStore> events_;
+  std::unique_ptr<eventstore::Feed> feed_;
   std::unique_ptr<inventory::ProductStore> store_;
   std::unique_ptr<inventory::WarehouseStore> warehouses_;
   std::unique_ptr<inventory::Inventory> inventory_;
   std::unique_ptr<inventory::ProductHistory> product_history_;
   std::unique_ptr<inventory::StockHistory> history_;
+  std::unique_ptr<inventory::StockLevels> stock_levels_;
+  std::unique_ptr<inventory::StockReports> reports_;
   std::unique_ptr<inventory::InventoryServiceImpl> service_;
   std::unique_ptr<shop::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/eventstore/uuid.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -37,6 +38,16 @@ void ExecAsAdmin(const std::string& sql) {
   pqxx::connection connection(TestDsn());
   pqxx::nontransaction tx(connection);
   tx.exec(sql);
+}
+
+eventstore::GlobalPosition LastCommittedPosition(const std::string& schema) {
+  pqxx::connection connection(TestDsn());
+  pqxx::nontransaction tx(connection);
+  const pqxx::result rows = tx.exec(absl::StrCat(
+      "SELECT transaction_id::text, position FROM ", schema,
+      ".events ORDER BY transaction_id DESC, position DESC LIMIT 1"));
+  if (rows.empty()) return {};
+  return {rows[0][0].as<uint64_t>(), rows[0][1].as<int64_t>()};
 }
 
 }  // namespace shop::testing

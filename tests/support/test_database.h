@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/eventstore/connection_pool.h"
+#include "common/eventstore/event_store.h"
 
 namespace shop::testing {
 
@@ -25,6 +26,11 @@ class TestSchema final {
  private:
   std::string name_;
 };
+
+// The position of the last event of `schema` that has committed. Unlike
+// ReadAllEnd it is not held back by transactions still running anywhere
+// (a projection's own, for one): once the writers are done, it is theirs.
+eventstore::GlobalPosition LastCommittedPosition(const std::string& schema);
 
 // Runs `sql` on a direct connection as the test database's superuser.
 void ExecAsAdmin(const std::string& sql);

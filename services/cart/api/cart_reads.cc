@@ -1,5 +1,6 @@
 // Owns the cart's forensic read handler: one correlation id's events.
 #include "common/rpc/status_mapping.h"
+#include "common/server/feed_stream.h"
 #include "common/server/history.h"
 #include "services/cart/api/cart_service.h"
 
@@ -23,6 +24,15 @@ grpc::Status CartServiceImpl::ListEventsByCorrelation(
   if (!events.ok()) return shop::ToGrpcStatus(events.status());
   shop::FillCorrelationPage(*events, page, response);
   return grpc::Status::OK;
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* CartServiceImpl::Subscribe(
+    grpc::CallbackServerContext*, const v1::SubscribeRequest* request) {
+  return shop::FeedReactor<v1::SubscribeResponse>::Start(
+      feed_,
+      shop::ParseFeedRequest(request->from_position(), request->types(),
+                             request->stream_prefix()),
+      {});
 }
 
 }  // namespace cart

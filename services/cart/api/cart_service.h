@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "cart/v1/cart.grpc.pb.h"
+#include "common/eventstore/feed.h"
 #include "services/cart/app/cart_history.h"
 #include "services/cart/app/carts.h"
 
@@ -12,10 +13,11 @@ namespace cart {
 // waits for inventory and its append; the others are blocking handlers.
 class CartServiceImpl final
     : public v1::CartService::WithCallbackMethod_AddItem<
-          v1::CartService::Service> {
+          v1::CartService::WithCallbackMethod_Subscribe<
+              v1::CartService::Service>> {
  public:
-  CartServiceImpl(Carts* carts, CartHistory* history)
-      : carts_(carts), history_(history) {}
+  CartServiceImpl(Carts* carts, CartHistory* history, eventstore::Feed* feed)
+      : carts_(carts), history_(history), feed_(feed) {}
 
   grpc::Status CreateCart(grpc::ServerContext* context,
                           const v1::CreateCartRequest* request,
@@ -43,10 +45,14 @@ class CartServiceImpl final
       grpc::ServerContext* context,
       const v1::ListEventsByCorrelationRequest* request,
       v1::ListEventsByCorrelationResponse* response) override;
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const v1::SubscribeRequest* request) override;
 
  private:
   Carts* carts_;
   CartHistory* history_;
+  eventstore::Feed* feed_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/rpc/status_mapping.h"
+#include "common/server/feed_stream.h"
 #include "common/server/history.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
@@ -205,6 +206,16 @@ grpc::Status InventoryServiceImpl::ListEventsByCorrelation(
   if (!events.ok()) return shop::ToGrpcStatus(events.status());
   shop::FillCorrelationPage(*events, page, response);
   return grpc::Status::OK;
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>*
+InventoryServiceImpl::Subscribe(grpc::CallbackServerContext*,
+                                const v1::SubscribeRequest* request) {
+  return shop::FeedReactor<v1::SubscribeResponse>::Start(
+      feed_,
+      shop::ParseFeedRequest(request->from_position(), request->types(),
+                             request->stream_prefix()),
+      {});
 }
 
 }  // namespace inventory

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "common/eventstore/feed.h"
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/app/stock_history.h"
+#include "services/inventory/app/stock_reports.h"
 
 namespace inventory {
 
@@ -15,14 +17,15 @@ using CallbackWrites = v1::InventoryService::WithCallbackMethod_AddProduct<
                     v1::InventoryService::WithCallbackMethod_ShipStock<
                         v1::InventoryService::WithCallbackMethod_CancelCommitment<
                             v1::InventoryService::WithCallbackMethod_ReturnStock<
-                                v1::InventoryService::
-                                    WithCallbackMethod_TransferStock<
-                                        v1::InventoryService::
-                                            WithCallbackMethod_ReceiveTransfer<
-                                                v1::InventoryService::
-                                                    WithCallbackMethod_AdjustStock<
-                                                        v1::InventoryService::
-                                                            Service>>>>>>>>>>>;
+                                v1::InventoryService::WithCallbackMethod_TransferStock<
+                                    v1::InventoryService::
+                                        WithCallbackMethod_ReceiveTransfer<
+                                            v1::InventoryService::
+                                                WithCallbackMethod_AdjustStock<
+                                                    v1::InventoryService::
+                                                        WithCallbackMethod_Subscribe<
+                                                            v1::InventoryService::
+                                                                Service>>>>>>>>>>>>;
 
 // gRPC handlers: validate every field, call the use case, map the result.
 // The product writes answer from the use case's callback, holding no thread
@@ -30,8 +33,12 @@ using CallbackWrites = v1::InventoryService::WithCallbackMethod_AddProduct<
 // plain blocking handlers.
 class InventoryServiceImpl final : public CallbackWrites {
  public:
-  InventoryServiceImpl(Inventory* inventory, StockHistory* history)
-      : inventory_(inventory), history_(history) {}
+  InventoryServiceImpl(Inventory* inventory, StockHistory* history,
+                       StockReports* reports, eventstore::Feed* feed)
+      : inventory_(inventory),
+        history_(history),
+        reports_(reports),
+        feed_(feed) {}
 
   grpc::ServerUnaryReactor* AddProduct(
       grpc::CallbackServerContext* context,
@@ -96,10 +103,18 @@ class InventoryServiceImpl final : public CallbackWrites {
       grpc::ServerContext* context,
       const v1::ListEventsByCorrelationRequest* request,
       v1::ListEventsByCorrelationResponse* response) override;
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const v1::SubscribeRequest* request) override;
+  grpc::Status ListStock(grpc::ServerContext* context,
+                         const v1::ListStockRequest* request,
+                         v1::ListStockResponse* response) override;
 
  private:
   Inventory* inventory_;
   StockHistory* history_;
+  StockReports* reports_;
+  eventstore::Feed* feed_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.
@@ -121,5 +136,6 @@ absl::Status Validate(const v1::ListProductEventsRequest& request);
 // `now` bounds how far in the future as_of may be.
 absl::Status Validate(const v1::GetStockAsOfRequest& request, absl::Time now);
 absl::Status Validate(const v1::ListEventsByCorrelationRequest& request);
+absl::Status Validate(const v1::ListStockRequest& request);
 
 }  // namespace inventory

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_snapshot.h"
+#include "services/inventory/store/stock_levels.h"
 
 namespace inventory {
 namespace {
@@ -124,6 +125,10 @@ std::vector<eventstore::Migration> ProductStore::Migrations() {
   std::vector<eventstore::Migration> migrations = StockMigrations();
   // The forensic reads' own (0110 onwards), kept in product_history.cc.
   for (eventstore::Migration& migration : ProductHistory::Migrations()) {
+    migrations.push_back(std::move(migration));
+  }
+  // The read model stock_levels (0113), kept in stock_levels.cc.
+  for (eventstore::Migration& migration : StockLevels::Migrations()) {
     migrations.push_back(std::move(migration));
   }
   return migrations;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -373,6 +374,7 @@ TEST_F(MonthInTheLifeTest, AnAuditorsFoldGivesEveryFigure) {
 
   std::map<std::string, int> types;
   std::map<std::string, std::vector<v1::RecordedEvent>> histories;
+  std::map<std::string, std::map<std::string, Figures>> folds;
   for (int i = 0; i < kProducts; ++i) {
     const std::string product = ProductId(i);
     StockFold fold;
@@ -406,6 +408,7 @@ TEST_F(MonthInTheLifeTest, AnAuditorsFoldGivesEveryFigure) {
     EXPECT_EQ(stock.damaged(), total.damaged) << product;
     EXPECT_EQ(stock.shortfall(), total.shortfall) << product;
     const std::map<std::string, Figures> folded = fold.Warehouses();
+    folds[product] = folded;
     for (const v1::WarehouseStock& at : stock.warehouses()) {
       const Figures served{at.on_hand(),   at.reserved(), at.committed(),
                            at.available(), at.incoming(), at.damaged(),
@@ -415,6 +418,49 @@ TEST_F(MonthInTheLifeTest, AnAuditorsFoldGivesEveryFigure) {
       EXPECT_EQ(served, expected) << product << " at " << at.warehouse_id();
     }
   }
+  // The read model stock_levels, once it has applied all of it, holds the
+  // same figures, one row per product and warehouse (paged small, so that
+  // pages meet inside a product's warehouses).
+  ASSERT_TRUE(inventory_.reports().projection().AwaitApplied(
+      shop::testing::LastCommittedPosition(inventory_schema_.name()),
+      absl::Seconds(30)));
+  std::map<std::string, std::map<std::string, Figures>> listed;
+  v1::ListStockRequest list;
+  list.set_page_size(7);
+  int rows = 0;
+  do {
+    v1::ListStockResponse page;
+    ASSERT_TRUE(Inventory([&](auto& stub, auto* context) {
+                  return stub.ListStock(context, list, &page);
+                }).ok());
+    for (const v1::StockLevel& level : page.levels()) {
+      const v1::WarehouseStock& at = level.stock();
+      listed[level.product_id()][at.warehouse_id()] = {
+          at.on_hand(),  at.reserved(), at.committed(), at.available(),
+          at.incoming(), at.damaged(),  at.shortfall()};
+      ++rows;
+    }
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  EXPECT_EQ(listed.size(), static_cast<size_t>(kProducts));
+  EXPECT_EQ(rows, [&] {
+    int n = 0;
+    for (const auto& [product, at] : listed) n += static_cast<int>(at.size());
+    return n;
+  }()) << "a row listed twice";
+  for (const auto& [product, folded] : folds) {
+    std::set<std::string> warehouses;
+    for (const auto& [id, figures] : folded) warehouses.insert(id);
+    for (const auto& [id, figures] : listed[product]) warehouses.insert(id);
+    for (const std::string& id : warehouses) {
+      auto in_fold = folded.find(id);
+      auto in_rows = listed[product].find(id);
+      EXPECT_EQ(in_rows == listed[product].end() ? Figures{} : in_rows->second,
+                in_fold == folded.end() ? Figures{} : in_fold->second)
+          << "stock_levels of " << product << " at " << id;
+    }
+  }
+
   // GetStockAsOf at each sampled instant is the history up to its version,
   // and what GetStock answered then unless a write was recorded at that
   // very moment (its version is then later).

@@ -485,7 +485,9 @@ TEST(InventoryUnavailableTest, UnreachableDatabaseIsUnavailable) {
   Inventory inventory(&store, &warehouses, {});
   ProductHistory product_history(&events);
   StockHistory history(&product_history, &events);
-  InventoryServiceImpl service(&inventory, &history);
+  eventstore::Feed feed(&events, {});
+  InventoryServiceImpl service(&inventory, &history, /*reports=*/nullptr,
+                               &feed);
   absl::StatusOr<std::unique_ptr<shop::Server>> server = shop::Server::Start(
       {.health_service_name = "inventory.v1.InventoryService",
        .readiness_check = [&pool] { return pool.Ping(); },

@@ -1,0 +1,36 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/eventstore/event_store.h"
+#include "common/eventstore/feed.h"
+#include "common/eventstore/projection.h"
+#include "services/inventory/store/stock_levels.h"
+
+namespace inventory {
+
+// The stock reports: keeps the read model stock_levels from the feed (on
+// whichever replica leads its projection) and answers its queries, on
+// every replica, from the rows.
+class StockReports final {
+ public:
+  StockReports(StockLevels* levels, eventstore::EventStore* events,
+               eventstore::Feed* feed, eventstore::ProjectionOptions options)
+      : levels_(levels),
+        projection_(kStockLevelsProjection, levels, events, feed,
+                    std::move(options)) {}
+
+  void Start() { projection_.Start(); }
+  void Stop() { projection_.Stop(); }
+
+  absl::StatusOr<StockPage> List(const StockQuery& query) {
+    return levels_->List(query);
+  }
+  const eventstore::Projection& projection() const { return projection_; }
+
+ private:
+  StockLevels* const levels_;
+  eventstore::Projection projection_;
+};
+
+}  // namespace inventory
