@@ -78,7 +78,10 @@ int main(int argc, char** argv) {
       {.reservation_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds),
        .workers = common.pool_size});
   cart::CartHistory history(&events);
-  cart::CartServiceImpl service(&carts, &history, feed.get());
+  cart::CartReports reports(&events, feed.get(),
+                            {.dsn = absl::GetFlag(FLAGS_database_url)});
+  reports.Start();
+  cart::CartServiceImpl service(&carts, &history, &reports, feed.get());
   cart::OrderStore order_store(&events);
   cart::Orders orders(&order_store, &inventory);
   cart::OrderServiceImpl order_service(&orders);

@@ -31,8 +31,13 @@ CartHarness::CartHarness(const std::string& schema,
   carts_ = std::make_unique<cart::Carts>(store_.get(), inventory_.get(),
                                          std::move(options));
   history_ = std::make_unique<cart::CartHistory>(events_.get());
+  reports_ = std::make_unique<cart::CartReports>(
+      events_.get(), feed_.get(),
+      eventstore::ProjectionOptions{.dsn = dsn,
+                                    .retry = absl::Milliseconds(100)});
+  reports_->Start();
   service_ = std::make_unique<cart::CartServiceImpl>(
-      carts_.get(), history_.get(), feed_.get());
+      carts_.get(), history_.get(), reports_.get(), feed_.get());
   order_store_ = std::make_unique<cart::OrderStore>(events_.get());
   orders_ =
       std::make_unique<cart::Orders>(order_store_.get(), inventory_.get());

@@ -34,6 +34,7 @@ class CartHarness final {
   cart::v1::OrderService::Stub& orders() { return *order_stub_; }
   eventstore::EventStore& events() { return *events_; }
   eventstore::Feed& feed() { return *feed_; }
+  cart::CartReports& reports() { return *reports_; }
   std::string address() const;
 
  private:
@@ -44,6 +45,7 @@ class CartHarness final {
   std::unique_ptr<cart::InventoryClient> inventory_;
   std::unique_ptr<cart::Carts> carts_;
   std::unique_ptr<cart::CartHistory> history_;
+  std::unique_ptr<cart::CartReports> reports_;
   std::unique_ptr<cart::CartServiceImpl> service_;
   std::unique_ptr<cart::OrderStore> order_store_;
   std::unique_ptr<cart::Orders> orders_;

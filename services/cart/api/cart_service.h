@@ -4,6 +4,7 @@
 #include "cart/v1/cart.grpc.pb.h"
 #include "common/eventstore/feed.h"
 #include "services/cart/app/cart_history.h"
+#include "services/cart/app/cart_reports.h"
 #include "services/cart/app/carts.h"
 
 namespace cart {
@@ -16,8 +17,9 @@ class CartServiceImpl final
           v1::CartService::WithCallbackMethod_Subscribe<
               v1::CartService::Service>> {
  public:
-  CartServiceImpl(Carts* carts, CartHistory* history, eventstore::Feed* feed)
-      : carts_(carts), history_(history), feed_(feed) {}
+  CartServiceImpl(Carts* carts, CartHistory* history, CartReports* reports,
+                  eventstore::Feed* feed)
+      : carts_(carts), history_(history), reports_(reports), feed_(feed) {}
 
   grpc::Status CreateCart(grpc::ServerContext* context,
                           const v1::CreateCartRequest* request,
@@ -48,10 +50,17 @@ class CartServiceImpl final
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* context,
       const v1::SubscribeRequest* request) override;
+  grpc::Status ListCarts(grpc::ServerContext* context,
+                         const v1::ListCartsRequest* request,
+                         v1::ListCartsResponse* response) override;
+  grpc::Status GetSalesByDay(grpc::ServerContext* context,
+                             const v1::GetSalesByDayRequest* request,
+                             v1::GetSalesByDayResponse* response) override;
 
  private:
   Carts* carts_;
   CartHistory* history_;
+  CartReports* reports_;
   eventstore::Feed* feed_;
 };
 
@@ -64,5 +73,7 @@ absl::Status Validate(const v1::GetCartRequest& request);
 absl::Status Validate(const v1::ListCartEventsRequest& request);
 absl::Status Validate(const v1::CheckoutRequest& request);
 absl::Status Validate(const v1::ListEventsByCorrelationRequest& request);
+absl::Status Validate(const v1::ListCartsRequest& request);
+absl::Status Validate(const v1::GetSalesByDayRequest& request);
 
 }  // namespace cart

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/cart/store/customer_carts.h"
+#include "services/cart/store/sales_by_day.h"
 
 namespace cart {
 namespace {
@@ -54,10 +56,18 @@ absl::StatusOr<eventstore::AppendResult> OrderStore::Append(
 }
 
 std::vector<eventstore::Migration> OrderStore::Migrations() {
-  return {{"0200_orders_by_customer", R"sql(
+  std::vector<eventstore::Migration> migrations = {
+      {"0200_orders_by_customer", R"sql(
 CREATE INDEX orders_by_customer ON {schema}.events
   ((data->>'customerId'), position DESC) WHERE type = 'order.placed';
 )sql"}};
+  // The read models' own (0210 onwards), kept beside their SQL.
+  for (auto* models : {&CustomerCarts::Migrations, &SalesByDay::Migrations}) {
+    for (eventstore::Migration& migration : models()) {
+      migrations.push_back(std::move(migration));
+    }
+  }
+  return migrations;
 }
 
 absl::StatusOr<std::vector<PlacedOrder>> OrderStore::ListPlaced(

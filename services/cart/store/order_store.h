@@ -36,7 +36,8 @@ class OrderStore final {
  public:
   explicit OrderStore(eventstore::EventStore* events) : events_(events) {}
 
-  // The cart schema's own: the index that finds a customer's orders.
+  // The cart schema's own: the index that finds a customer's orders,
+  // and the tables of the read models customer_carts and sales_by_day.
   static std::vector<eventstore::Migration> Migrations();
 
   absl::StatusOr<LoadedOrder> Load(const std::string& order_id);
