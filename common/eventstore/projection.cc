@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/eventstore/connection_pool.h"
+#include "common/eventstore/position_token.h"
 #include "common/logging/log.h"
 
 namespace eventstore {
@@ -323,6 +325,60 @@ absl::StatusOr<std::vector<ProjectionRow>> ReadProjections(
   });
   if (!status.ok()) return status;
   return rows;
+}
+
+absl::Status AwaitProjection(ConnectionPool& pool, const std::string& schema,
+                             const std::string& name, GlobalPosition position,
+                             absl::Time deadline) {
+  absl::Duration pause = absl::Milliseconds(2);
+  for (;;) {
+    GlobalPosition applied;
+    std::string error;
+    int64_t behind = 0;
+    absl::Status read = pool.Run([&](Connection& connection) {
+      pqxx::nontransaction tx(connection.raw());
+      const pqxx::result row = tx.exec_params(
+          absl::StrCat("SELECT transaction_id::text, position, error FROM ",
+                       schema, ".projections WHERE name = $1"),
+          name);
+      if (!row.empty()) {
+        applied = PositionOf(row[0], 0);
+        if (!row[0][2].is_null()) error = row[0][2].c_str();
+      }
+      if (applied < position && absl::Now() + pause >= deadline) {
+        behind =
+            tx.exec_params1(
+                  absl::StrCat("SELECT count(*) FROM ", schema,
+                               ".events WHERE (transaction_id, position) "
+                               "> ($1::text::xid8, $2::bigint) AND "
+                               "(transaction_id, position) <= "
+                               "($3::text::xid8, $4::bigint)"),
+                  absl::StrCat(applied.transaction_id), applied.position,
+                  absl::StrCat(position.transaction_id), position.position)[0]
+                .as<int64_t>();
+      }
+      return absl::OkStatus();
+    });
+    if (!read.ok()) return read;
+    if (applied >= position) return absl::OkStatus();
+    if (!error.empty()) {
+      return shop::MakeError(
+          absl::StatusCode::kUnavailable, "shop", "PROJECTION_STALLED",
+          absl::StrCat("read model ", name, " is stalled: ", error),
+          {{"projection", name}});
+    }
+    if (absl::Now() + pause >= deadline) {
+      return shop::MakeError(
+          absl::StatusCode::kUnavailable, "shop", "PROJECTION_BEHIND",
+          absl::StrCat("read model ", name, " is ", behind,
+                       " events behind min_position: retry later"),
+          {{"projection", name},
+           {"behind", absl::StrCat(behind)},
+           {"position", EncodePositionToken(applied)}});
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(50));
+  }
 }
 
 }  // namespace eventstore

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -133,5 +134,21 @@ struct ProjectionRow {
 };
 absl::StatusOr<std::vector<ProjectionRow>> ReadProjections(
     ConnectionPool& pool, const std::string& schema);
+
+// What a read-model query must reflect: the position to wait for, if any,
+// and how long it may wait.
+struct MinPosition {
+  std::optional<GlobalPosition> position;
+  absl::Time deadline = absl::InfinitePast();
+};
+
+// Read your writes: waits until projection `name` has applied `position`
+// (a write's answer, or a Subscribe message's), looking at its checkpoint
+// now and then until `deadline`. UNAVAILABLE / PROJECTION_BEHIND when it
+// has not by then, naming how far behind it is; UNAVAILABLE /
+// PROJECTION_STALLED at once when an event stalled it.
+absl::Status AwaitProjection(ConnectionPool& pool, const std::string& schema,
+                             const std::string& name, GlobalPosition position,
+                             absl::Time deadline);
 
 }  // namespace eventstore

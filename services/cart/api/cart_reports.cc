@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/eventstore/position_token.h"
 #include "common/rpc/status_mapping.h"
+#include "common/server/min_position.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 #include "services/cart/api/cart_service.h"
@@ -63,6 +64,11 @@ absl::Status ValidateTimeZone(const std::string& name) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateMinPosition(const std::string& token) {
+  if (token.empty()) return absl::OkStatus();
+  return eventstore::ParsePositionToken(token, "min_position").status();
+}
+
 }  // namespace
 
 absl::Status Validate(const v1::ListCartsRequest& request) {
@@ -74,7 +80,8 @@ absl::Status Validate(const v1::ListCartsRequest& request) {
        shop::ValidateRange("page_size", request.page_size(), 0, 1000),
        request.page_token().empty()
            ? absl::OkStatus()
-           : ParsePageToken(request.page_token()).status()});
+           : ParsePageToken(request.page_token()).status(),
+       ValidateMinPosition(request.min_position())});
 }
 
 absl::Status Validate(const v1::GetSalesByDayRequest& request) {
@@ -90,11 +97,13 @@ absl::Status Validate(const v1::GetSalesByDayRequest& request) {
         "to_day", absl::StrCat("must be at most ", kMaxDays,
                                " days from from_day, both included"));
   }
-  return request.time_zone().empty() ? absl::OkStatus()
-                                     : ValidateTimeZone(request.time_zone());
+  return shop::FirstError({request.time_zone().empty()
+                               ? absl::OkStatus()
+                               : ValidateTimeZone(request.time_zone()),
+                           ValidateMinPosition(request.min_position())});
 }
 
-grpc::Status CartServiceImpl::ListCarts(grpc::ServerContext* /*context*/,
+grpc::Status CartServiceImpl::ListCarts(grpc::ServerContext* context,
                                         const v1::ListCartsRequest* request,
                                         v1::ListCartsResponse* response) {
   if (absl::Status valid = Validate(*request); !valid.ok()) {
@@ -114,7 +123,8 @@ grpc::Status CartServiceImpl::ListCarts(grpc::ServerContext* /*context*/,
     query.after_created_at = created_at;
     query.after_cart_id = std::move(cart_id);
   }
-  absl::StatusOr<CartPage> page = reports_->ListCarts(query);
+  absl::StatusOr<CartPage> page = reports_->ListCarts(
+      query, *shop::MinPositionOf(*context, request->min_position()));
   if (!page.ok()) return shop::ToGrpcStatus(page.status());
   for (const CartRow& row : page->rows) {
     v1::CartSummary* out = response->add_carts();
@@ -137,7 +147,7 @@ grpc::Status CartServiceImpl::ListCarts(grpc::ServerContext* /*context*/,
 }
 
 grpc::Status CartServiceImpl::GetSalesByDay(
-    grpc::ServerContext* /*context*/, const v1::GetSalesByDayRequest* request,
+    grpc::ServerContext* context, const v1::GetSalesByDayRequest* request,
     v1::GetSalesByDayResponse* response) {
   if (absl::Status valid = Validate(*request); !valid.ok()) {
     return shop::ToGrpcStatus(valid);
@@ -145,7 +155,8 @@ grpc::Status CartServiceImpl::GetSalesByDay(
   absl::StatusOr<SalesReport> report = reports_->SalesByDay(
       *ParseDay("from_day", request->from_day()),
       *ParseDay("to_day", request->to_day()),
-      request->time_zone().empty() ? "UTC" : request->time_zone());
+      request->time_zone().empty() ? "UTC" : request->time_zone(),
+      *shop::MinPositionOf(*context, request->min_position()));
   if (!report.ok()) return shop::ToGrpcStatus(report.status());
   for (const DaySales& day : report->days) {
     v1::DaySales* out = response->add_days();

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "common/eventstore/position_token.h"
 #include "common/rpc/call_metadata.h"
 #include "common/rpc/status_mapping.h"
 #include "common/server/history.h"
@@ -11,6 +12,16 @@
 
 namespace cart {
 namespace {
+
+// The cart's version after the call, and the feed position of what it
+// wrote.
+template <typename Outcome, typename Response>
+void SetWritten(const Outcome& outcome, Response* response) {
+  response->set_version(outcome.version);
+  if (outcome.position.has_value()) {
+    response->set_position(eventstore::EncodePositionToken(*outcome.position));
+  }
+}
 
 void ToProto(const Item& item, const Cart& cart, v1::CartItem* out) {
   out->set_product_id(item.product_id);
@@ -100,7 +111,7 @@ grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
       carts_->Create(request->cart_id(), request->customer_id(), call);
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_cart_id(request->cart_id());
-  response->set_version(outcome->version);
+  SetWritten(*outcome, response);
   return grpc::Status::OK;
 }
 
@@ -133,7 +144,7 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
           *response->mutable_reservation_expires_at() =
               shop::ToProto(*outcome->reservation_expires_at);
         }
-        response->set_version(outcome->version);
+        SetWritten(*outcome, response);
         reactor->Finish(grpc::Status::OK);
       });
   return reactor;
@@ -150,7 +161,7 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
   absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
       request->cart_id(), request->product_id(), CallOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
-  response->set_version(outcome->version);
+  SetWritten(*outcome, response);
   return grpc::Status::OK;
 }
 
@@ -171,7 +182,7 @@ grpc::Status CartServiceImpl::UpdateItemQuantity(
       ToProto(item, outcome->cart, response->mutable_item());
     }
   }
-  response->set_version(outcome->version);
+  SetWritten(*outcome, response);
   return grpc::Status::OK;
 }
 
@@ -225,7 +236,7 @@ grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
       carts_->Checkout(request->cart_id(), CallOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_order_id(outcome->cart.order_id);
-  response->set_version(outcome->version);
+  SetWritten(*outcome, response);
   response->set_total_cents(outcome->cart.total_cents());
   return grpc::Status::OK;
 }

@@ -192,7 +192,7 @@ void Carts::AppendItem(std::unique_ptr<AddItemFlow> flow) {
         }
         flow->turn.after = Cached{after, appended->version};
         AddItemOutcome added{std::move(after), appended->version, *flow->line,
-                             flow->expires_at};
+                             flow->expires_at, appended->position};
         FinishAddItem(std::move(flow), std::move(added));
       });
 }
@@ -219,7 +219,7 @@ void Carts::AppendItemWaiting(std::unique_ptr<AddItemFlow> flow) {
     return FinishAddItem(std::move(flow), outcome.status());
   }
   AddItemOutcome added{std::move(outcome->cart), outcome->version, line,
-                       flow->expires_at};
+                       flow->expires_at, outcome->position};
   FinishAddItem(std::move(flow), std::move(added));
 }
 

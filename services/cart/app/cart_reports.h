@@ -19,7 +19,8 @@ class CartReports final {
  public:
   CartReports(eventstore::EventStore* events, eventstore::Feed* feed,
               const eventstore::ProjectionOptions& options)
-      : carts_(events),
+      : events_(events),
+        carts_(events),
         sales_(events),
         carts_projection_(kCustomerCartsProjection, &carts_, events, feed,
                           options),
@@ -35,11 +36,20 @@ class CartReports final {
     sales_projection_.Stop();
   }
 
-  absl::StatusOr<CartPage> ListCarts(const CartQuery& query) {
+  // Each once its model has applied `min`, when one is given.
+  absl::StatusOr<CartPage> ListCarts(const CartQuery& query,
+                                     const eventstore::MinPosition& min = {}) {
+    if (absl::Status applied = Await(carts_projection_, min); !applied.ok()) {
+      return applied;
+    }
     return carts_.List(query);
   }
-  absl::StatusOr<SalesReport> SalesByDay(absl::CivilDay from, absl::CivilDay to,
-                                         const std::string& time_zone) {
+  absl::StatusOr<SalesReport> SalesByDay(
+      absl::CivilDay from, absl::CivilDay to, const std::string& time_zone,
+      const eventstore::MinPosition& min = {}) {
+    if (absl::Status applied = Await(sales_projection_, min); !applied.ok()) {
+      return applied;
+    }
     return sales_.Report(from, to, time_zone);
   }
 
@@ -51,6 +61,15 @@ class CartReports final {
   }
 
  private:
+  absl::Status Await(const eventstore::Projection& projection,
+                     const eventstore::MinPosition& min) {
+    if (!min.position.has_value()) return absl::OkStatus();
+    return eventstore::AwaitProjection(events_->pool(), events_->schema(),
+                                       projection.name(), *min.position,
+                                       min.deadline);
+  }
+
+  eventstore::EventStore* const events_;
   CustomerCarts carts_;
   cart::SalesByDay sales_;
   eventstore::Projection carts_projection_;

@@ -130,7 +130,8 @@ absl::StatusOr<CartOutcome> Carts::Execute(
                   OrderMetadata(context.metadata, *order_id));
     if (appended.ok()) {
       turn.after = Cached{after, appended->version};
-      return CartOutcome{std::move(after), appended->version};
+      return CartOutcome{std::move(after), appended->version,
+                         appended->position};
     }
     if (!eventstore::ShouldRetryAppend(appended.status(), context)) {
       return appended.status();

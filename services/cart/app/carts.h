@@ -34,6 +34,8 @@ InventoryCall InventoryCallOf(const CallContext& context);
 struct CartOutcome {
   Cart cart;
   int64_t version = 0;
+  // Of the append that wrote the call's last events (none for a repeat).
+  std::optional<eventstore::GlobalPosition> position;
 };
 
 struct AddItemOutcome {
@@ -41,6 +43,7 @@ struct AddItemOutcome {
   int64_t version = 0;
   Line line;  // the units this call added (or found already added)
   std::optional<absl::Time> reservation_expires_at;
+  std::optional<eventstore::GlobalPosition> position;  // as in CartOutcome
 };
 
 using AddItemDone = absl::AnyInvocable<void(absl::StatusOr<AddItemOutcome>) &&>;

@@ -1,5 +1,6 @@
 #include "services/cart/store/cart_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -86,7 +87,10 @@ absl::StatusOr<eventstore::AppendResult> EventCartStore::AppendCheckout(
            {OrderStreamOf(order_id), eventstore::ExpectedVersion::NoStream(),
             OrderEventData(order_events, order_metadata), std::nullopt}});
   if (!written.ok()) return written.status();
-  return written->front();
+  // The cart's version, and the position past both streams' events.
+  eventstore::AppendResult result = written->front();
+  result.position = std::max(result.position, written->back().position);
+  return result;
 }
 
 }  // namespace cart

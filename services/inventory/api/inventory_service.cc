@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/eventstore/position_token.h"
 #include "common/rpc/call_metadata.h"
 #include "common/rpc/status_mapping.h"
 #include "common/server/validation.h"
@@ -53,6 +54,16 @@ std::optional<int64_t> Optional(bool has, int64_t value) {
   return has ? std::optional<int64_t>(value) : std::nullopt;
 }
 
+// The stream's version after the command, and the feed position of what
+// it wrote.
+template <typename Response>
+void SetWritten(const Outcome& outcome, Response* response) {
+  response->set_version(outcome.version);
+  if (outcome.position.has_value()) {
+    response->set_position(eventstore::EncodePositionToken(*outcome.position));
+  }
+}
+
 grpc::Status Missing(absl::string_view what) {
   return shop::ToGrpcStatus(
       absl::InternalError(absl::StrCat("an answered ", what, " has no event")));
@@ -71,7 +82,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::AddProduct(
         std::move(call),
         Answer(reactor, [request, response](const Outcome& outcome) {
           response->set_product_id(request->product_id());
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -91,7 +102,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ReceiveStock(
         Answer(reactor, [request, response](const Outcome& outcome) {
           response->set_on_hand(outcome.on_hand);
           response->set_available(outcome.available);
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           const std::string& warehouse = Main(request->warehouse_id());
           FillWarehouse(warehouse, outcome.At(warehouse),
                         response->mutable_warehouse());
@@ -121,7 +132,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ReserveStock(
               shop::ToProto(outcome.reservation->expires_at);
           response->set_unit_price_cents(outcome.price_cents);
           response->set_available(outcome.available);
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           response->set_quantity(outcome.reservation->quantity);
           for (const Line& line : outcome.reservation->lines) {
             v1::WarehouseQuantity* out = response->add_lines();
@@ -161,7 +172,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ReleaseStock(
                                                ? outcome.reservation->quantity
                                                : 0);
           response->set_available(outcome.available);
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -182,7 +193,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::CommitReservation(
             CopyLines(committed->lines(), response->mutable_lines());
           }
           response->set_on_hand(outcome.on_hand);
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -202,7 +213,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ShipStock(
           response->set_shipped_quantity(shipped->quantity());
           CopyLines(shipped->lines(), response->mutable_lines());
           response->set_on_hand(outcome.on_hand);
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -224,7 +235,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::CancelCommitment(
             CopyLines(cancelled->lines(), response->mutable_lines());
           }
           response->set_available(outcome.available);
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -247,7 +258,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ReturnStock(
           const std::string& warehouse = Main(request->warehouse_id());
           FillWarehouse(warehouse, outcome.At(warehouse),
                         response->mutable_warehouse());
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -270,7 +281,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::TransferStock(
           FillWarehouse(from, outcome.At(from),
                         response->mutable_from_warehouse());
           FillWarehouse(to, outcome.At(to), response->mutable_to_warehouse());
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -293,7 +304,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ReceiveTransfer(
           FillWarehouse(received->to_warehouse_id(),
                         outcome.At(received->to_warehouse_id()),
                         response->mutable_to_warehouse());
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });
@@ -326,7 +337,7 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::AdjustStock(
           const std::string& warehouse = Main(request->warehouse_id());
           FillWarehouse(warehouse, outcome.At(warehouse),
                         response->mutable_warehouse());
-          response->set_version(outcome.version);
+          SetWritten(outcome, response);
           return grpc::Status::OK;
         }));
   });

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "common/eventstore/position_token.h"
 #include "common/rpc/status_mapping.h"
+#include "common/server/min_position.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
 #include "services/inventory/api/inventory_service.h"
@@ -54,11 +55,16 @@ absl::Status Validate(const v1::ListStockRequest& request) {
        shop::ValidateRange("page_size", request.page_size(), 0, 1000),
        request.page_token().empty()
            ? absl::OkStatus()
-           : ParsePageToken(request.page_token()).status()});
+           : ParsePageToken(request.page_token()).status(),
+       request.min_position().empty()
+           ? absl::OkStatus()
+           : eventstore::ParsePositionToken(request.min_position(),
+                                            "min_position")
+                 .status()});
 }
 
 grpc::Status InventoryServiceImpl::ListStock(
-    grpc::ServerContext* /*context*/, const v1::ListStockRequest* request,
+    grpc::ServerContext* context, const v1::ListStockRequest* request,
     v1::ListStockResponse* response) {
   if (absl::Status valid = Validate(*request); !valid.ok()) {
     return shop::ToGrpcStatus(valid);
@@ -74,7 +80,8 @@ grpc::Status InventoryServiceImpl::ListStock(
     std::tie(query.after_product_id, query.after_warehouse_id) =
         *ParsePageToken(request->page_token());
   }
-  absl::StatusOr<StockPage> page = reports_->List(query);
+  absl::StatusOr<StockPage> page = reports_->List(
+      query, *shop::MinPositionOf(*context, request->min_position()));
   if (!page.ok()) return shop::ToGrpcStatus(page.status());
   for (const StockLevelRow& row : page->rows) {
     v1::StockLevel* out = response->add_levels();

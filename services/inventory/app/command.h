@@ -23,6 +23,8 @@ using CallContext = eventstore::CommandContext;
 // A command's result: the product's figures after it, and what it appended.
 struct Outcome {
   int64_t version = 0;
+  // Of the append that wrote `events` (none for a repeat).
+  std::optional<eventstore::GlobalPosition> position;
   std::vector<Event> events;  // empty when the command was a repeat
   // For a repeat recognised in history: the event the first call wrote.
   Past repeat_of;

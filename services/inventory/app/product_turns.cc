@@ -86,6 +86,7 @@ class ProductTurns::Turn final {
       return ToWorker(std::move(self));
     }
     turn->cached_->version = appended->version;
+    turn->NoteWritten(decided, appended->position);
     turn->Answer(decided);
     if (turn->batch_.empty()) return End(std::move(self));
     DecideInMemory(std::move(self));
@@ -165,6 +166,7 @@ class ProductTurns::Turn final {
                                 state.state, &state.snapshot_version);
       if (appended.ok()) {
         state.version = appended->version;
+        NoteWritten(decision.decided, appended->position);
         cached_ = std::move(state);
         return Answer(decision.decided);
       }
@@ -190,6 +192,14 @@ class ProductTurns::Turn final {
     Answer(batch_.size(),
            eventstore::ConflictsExhausted(kErrorDomain, StreamOf(product_id_),
                                           options.max_attempts));
+  }
+
+  // The first `count` commands' events were written at `position`.
+  void NoteWritten(size_t count, eventstore::GlobalPosition position) {
+    for (size_t i = 0; i < count; ++i) {
+      absl::StatusOr<Outcome>& result = batch_[i]->result;
+      if (result.ok() && !result->events.empty()) result->position = position;
+    }
   }
 
   // Answers the first `count` commands with their results, or `error`.

@@ -179,6 +179,46 @@ TEST_F(CartReportsE2eTest, ListsACustomersCartsByStateNewestFirst) {
   EXPECT_THAT(Carts("carol", v1::CART_STATE_ANY), ::testing::IsEmpty());
 }
 
+// AddItem's and Checkout's positions as min_position: ListCarts and
+// GetSalesByDay then show those writes.
+TEST_F(CartReportsE2eTest, WritePositionsReadYourWrites) {
+  CreateCart("a-1", "alice");
+  for (int i = 1; i <= 5; ++i) {
+    v1::AddItemRequest add;
+    add.set_cart_id("a-1");
+    add.set_product_id("boot");
+    add.set_quantity(1);
+    v1::AddItemResponse added;
+    Call add_context;
+    ASSERT_TRUE(cart_.stub().AddItem(&add_context, add, &added).ok());
+    v1::ListCartsRequest list;
+    list.set_customer_id("alice");
+    list.set_min_position(added.position());
+    v1::ListCartsResponse page;
+    Call context;
+    ASSERT_TRUE(cart_.stub().ListCarts(&context, list, &page).ok());
+    ASSERT_EQ(page.carts_size(), 1);
+    EXPECT_EQ(page.carts(0).item_count(), i);
+  }
+  v1::CheckoutRequest checkout;
+  checkout.set_cart_id("a-1");
+  v1::CheckoutResponse checked_out;
+  Call checkout_context;
+  ASSERT_TRUE(
+      cart_.stub().Checkout(&checkout_context, checkout, &checked_out).ok());
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  v1::GetSalesByDayRequest sales;
+  sales.set_from_day(today);
+  sales.set_to_day(today);
+  sales.set_min_position(checked_out.position());
+  v1::GetSalesByDayResponse report;
+  Call context;
+  ASSERT_TRUE(cart_.stub().GetSalesByDay(&context, sales, &report).ok());
+  ASSERT_EQ(report.days_size(), 1);
+  EXPECT_EQ(report.days(0).total_cents(), 25000);
+}
+
 TEST_F(CartReportsE2eTest, SalesFallOnTheDayOfTheirTimeZone) {
   PlacedAt("o-1", 100, "2026-03-01T23:30:00Z");
   PlacedAt("o-2", 200, "2026-03-02T00:10:00Z");

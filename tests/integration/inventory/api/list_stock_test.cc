@@ -1,3 +1,4 @@
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -79,12 +80,62 @@ TEST_F(ListStockTest, ListsByWarehouseAndAvailabilityPageByPage) {
   EXPECT_FALSE(page.position().empty());
 }
 
+// A write's position as min_position, on another connection right after
+// the write: the answer reflects it.
+TEST_F(ListStockTest, MinPositionReadsYourWrites) {
+  NewProduct("a", 20);
+  for (int i = 0; i < 20; ++i) {
+    v1::ReserveStockResponse reserved;
+    ASSERT_THAT(
+        ReserveStock(ReserveOf("a", absl::StrCat("r-", i), 1), &reserved),
+        IsOk());
+    ASSERT_FALSE(reserved.position().empty());
+    auto channel = grpc::CreateChannel(harness_.address(),
+                                       grpc::InsecureChannelCredentials());
+    auto other = v1::InventoryService::NewStub(channel);
+    v1::ListStockRequest request;
+    request.set_min_position(reserved.position());
+    v1::ListStockResponse page;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    ASSERT_THAT(other->ListStock(&context, request, &page), IsOk());
+    ASSERT_EQ(page.levels_size(), 1);
+    EXPECT_EQ(page.levels(0).stock().reserved(), i + 1) << i;
+  }
+}
+
+// A model that cannot reach the position in time says how far behind it
+// is, and a repeat that wrote nothing has no position to wait for.
+TEST_F(ListStockTest, MinPositionNotReachedInTimeIsUnavailable) {
+  NewProduct("a", 10);
+  CaughtUp();
+  harness_.reports().Stop();
+  v1::ReserveStockResponse reserved;
+  ASSERT_THAT(ReserveStock(ReserveOf("a", "r-1", 1), &reserved), IsOk());
+  v1::ReserveStockResponse again;
+  ASSERT_THAT(ReserveStock(ReserveOf("a", "r-1", 1), &again), IsOk());
+  EXPECT_TRUE(again.position().empty());
+
+  v1::ListStockRequest request;
+  request.set_min_position(reserved.position());
+  v1::ListStockResponse page;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(300));
+  const grpc::Status status =
+      harness_.stub().ListStock(&context, request, &page);
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kUnavailable, "PROJECTION_BEHIND"));
+  EXPECT_THAT(status.error_message(), HasSubstr("1 events behind"));
+}
+
 TEST_F(ListStockTest, RefusesBadInputNamingTheField) {
   struct Case {
     v1::ListStockRequest request;
     std::string field;
   };
-  std::vector<Case> cases(4);
+  std::vector<Case> cases(5);
   cases[0].request.set_warehouse_id("East Side");
   cases[0].field = "warehouse_id";
   cases[1].request.set_max_available(-1);
@@ -93,6 +144,8 @@ TEST_F(ListStockTest, RefusesBadInputNamingTheField) {
   cases[2].field = "page_size";
   cases[3].request.set_page_token("not-a-token");
   cases[3].field = "page_token";
+  cases[4].request.set_min_position("nowhere");
+  cases[4].field = "min_position";
   for (const Case& c : cases) {
     v1::ListStockResponse response;
     const grpc::Status status = List(c.request, &response);

@@ -39,7 +39,7 @@ class MovementRetriesTest : public MovementTest {
  protected:
   // Sends `request`, then again to this server and to a replica that has
   // never seen the product: both repeats answer what the first call did,
-  // and nothing is appended.
+  // and nothing is appended (so they have no position of their own).
   template <typename Request, typename Response>
   void ExpectRetryAnswersTheFirst(const std::string& what,
                                   Method<Request, Response> method,
@@ -47,6 +47,8 @@ class MovementRetriesTest : public MovementTest {
     SCOPED_TRACE(what);
     Response first;
     ASSERT_THAT(Call(method, request, &first), IsOk());
+    EXPECT_FALSE(first.position().empty());
+    first.clear_position();
     const std::string stock = StockOf("p");
     const size_t events = Events("p").size();
     for (InventoryHarness* server : {&harness_, &replica_}) {
