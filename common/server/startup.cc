@@ -1,9 +1,12 @@
 #include "common/server/startup.h"
 
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/eventstore/position_token.h"
+#include "common/eventstore/projection.h"
 #include "common/logging/log.h"
 
 namespace shop {
@@ -105,6 +108,33 @@ std::unique_ptr<eventstore::Feed> StartFeedForMain(
     return nullptr;
   }
   return feed;
+}
+
+int PrintProjectionStatus(eventstore::ConnectionPool& pool,
+                          const std::string& schema) {
+  absl::StatusOr<std::vector<eventstore::ProjectionRow>> rows =
+      eventstore::ReadProjections(pool, schema);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "cannot read the projections: %s\n",
+                 rows.status().ToString().c_str());
+    return 1;
+  }
+  bool stalled = false;
+  std::printf("%-16s %-10s %10s  %-22s %s\n", "PROJECTION", "STATE", "BEHIND",
+              "UPDATED", "POSITION");
+  for (const eventstore::ProjectionRow& row : *rows) {
+    const char* state =
+        !row.error.empty() ? "stalled" : (row.led ? "running" : "no-leader");
+    stalled = stalled || !row.error.empty();
+    std::printf("%-16s %-10s %10lld  %-22s %s\n", row.name.c_str(), state,
+                static_cast<long long>(row.behind),
+                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", row.updated_at,
+                                 absl::UTCTimeZone())
+                    .c_str(),
+                eventstore::EncodePositionToken(row.position).c_str());
+    if (!row.error.empty()) std::printf("  error: %s\n", row.error.c_str());
+  }
+  return stalled ? 1 : 0;
 }
 
 void ExportPoolMetrics(eventstore::ConnectionPool& pool,

@@ -34,6 +34,13 @@ std::optional<int> MigrateForMain(
     const std::vector<eventstore::Migration>& migrations,
     absl::Duration timeout, bool migrate_only);
 
+// `projections status`: prints each projection of `schema` (its state, the
+// events it is behind, its position, its last change and, when stalled, the
+// event and error). Returns the exit code: 0, or 1 when the database cannot
+// be read or a projection is stalled (so a script or probe can test it).
+int PrintProjectionStatus(eventstore::ConnectionPool& pool,
+                          const std::string& schema);
+
 // Serves until SIGTERM or SIGINT (blocked beforehand with
 // BlockTerminationSignals), then drains; returns once stopped.
 void ServeUntilTerminated(Server& server);

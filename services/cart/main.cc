@@ -1,6 +1,7 @@
 // cart-server: serves cart.v1.CartService, reserving stock through
 // inventory.v1.InventoryService. `cart-server migrate` applies the schema
-// migrations and exits.
+// migrations and exits; `cart-server projections status` prints the read
+// models' state and exits.
 #include <cstdint>
 #include <string>
 
@@ -36,9 +37,15 @@ int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
   shop::RouteLibraryLogsToJson();
   std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
-      argc, argv, "CART_", "cart-server [migrate]: the cart gRPC service");
-  if (args.size() > 2 || (args.size() == 2 && args[1] != "migrate")) {
-    std::fprintf(stderr, "usage: cart-server [migrate] [--flags]\n");
+      argc, argv, "CART_",
+      "cart-server [migrate | projections status]: the cart gRPC service");
+  const bool migrate_only = args.size() == 2 && args[1] == "migrate";
+  const bool projection_status =
+      args.size() == 3 && args[1] == "projections" && args[2] == "status";
+  if (args.size() > 1 && !migrate_only && !projection_status) {
+    std::fprintf(
+        stderr,
+        "usage: cart-server [migrate | projections status] [--flags]\n");
     return 2;
   }
   const shop::ServerFlags common = shop::ReadServerFlags();
@@ -54,10 +61,13 @@ int main(int argc, char** argv) {
 
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
+  if (projection_status) {
+    return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
+  }
   if (std::optional<int> exit_code = shop::MigrateForMain(
           pool, absl::GetFlag(FLAGS_schema), cart::OrderStore::Migrations(),
           common.startup_timeout,
-          /*migrate_only=*/args.size() == 2)) {
+          /*migrate_only=*/migrate_only)) {
     return *exit_code;
   }
 

@@ -1,5 +1,6 @@
 // inventory-server: serves inventory.v1.InventoryService. `inventory-server
-// migrate` applies the schema migrations and exits.
+// migrate` applies the schema migrations and exits; `inventory-server
+// projections status` prints the read models' state and exits.
 #include <cstdint>
 #include <string>
 
@@ -35,11 +36,17 @@ ABSL_FLAG(int, expiry_interval_ms, 1000,
 int main(int argc, char** argv) {
   shop::BlockTerminationSignals();
   shop::RouteLibraryLogsToJson();
-  std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
-      argc, argv, "INVENTORY_",
-      "inventory-server [migrate]: the inventory gRPC service");
-  if (args.size() > 2 || (args.size() == 2 && args[1] != "migrate")) {
-    std::fprintf(stderr, "usage: inventory-server [migrate] [--flags]\n");
+  std::vector<std::string> args =
+      shop::ParseFlagsWithEnvironment(argc, argv, "INVENTORY_",
+                                      "inventory-server [migrate | projections "
+                                      "status]: the inventory gRPC service");
+  const bool migrate_only = args.size() == 2 && args[1] == "migrate";
+  const bool projection_status =
+      args.size() == 3 && args[1] == "projections" && args[2] == "status";
+  if (args.size() > 1 && !migrate_only && !projection_status) {
+    std::fprintf(
+        stderr,
+        "usage: inventory-server [migrate | projections status] [--flags]\n");
     return 2;
   }
   const shop::ServerFlags common = shop::ReadServerFlags();
@@ -53,10 +60,13 @@ int main(int argc, char** argv) {
 
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
+  if (projection_status) {
+    return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
+  }
   if (std::optional<int> exit_code = shop::MigrateForMain(
           pool, absl::GetFlag(FLAGS_schema),
           inventory::ProductStore::Migrations(), common.startup_timeout,
-          /*migrate_only=*/args.size() == 2)) {
+          /*migrate_only=*/migrate_only)) {
     return *exit_code;
   }
 
