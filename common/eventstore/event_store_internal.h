@@ -20,8 +20,12 @@ namespace eventstore::internal {
 absl::Status ValidateEvents(const std::vector<EventData>& events);
 
 // Columns every read returns, in the order RowToEvent expects.
+// The text form of transaction_id is named apart: under its own name it
+// would be what ORDER BY transaction_id sorts by (output names come first),
+// text order ("100" before "99") and without the index.
 inline constexpr char kEventColumns[] =
-    "stream_id, version, transaction_id::text, position, event_id::text, "
+    "stream_id, version, transaction_id::text AS xid, position, "
+    "event_id::text, "
     "type, data::text, metadata::text, "
     "(extract(epoch FROM recorded_at) * 1000000)::bigint";
 

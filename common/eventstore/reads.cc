@@ -150,11 +150,11 @@ absl::StatusOr<GlobalPosition> EventStore::ReadAllEnd() {
   GlobalPosition end;
   absl::Status status = pool_->Run([&](Connection& connection) {
     connection.Prepare(
-        name,
-        absl::StrCat("SELECT transaction_id::text, position FROM ", schema_,
-                     ".events WHERE transaction_id < "
-                     "pg_snapshot_xmin(pg_current_snapshot()) ORDER BY "
-                     "transaction_id DESC, position DESC LIMIT 1"));
+        name, absl::StrCat("SELECT transaction_id::text AS xid, position FROM ",
+                           schema_,
+                           ".events WHERE transaction_id < "
+                           "pg_snapshot_xmin(pg_current_snapshot()) ORDER BY "
+                           "transaction_id DESC, position DESC LIMIT 1"));
     pqxx::nontransaction tx(connection.raw());
     pqxx::result rows = tx.exec_prepared(name);
     if (!rows.empty()) {

@@ -44,7 +44,7 @@ eventstore::GlobalPosition LastCommittedPosition(const std::string& schema) {
   pqxx::connection connection(TestDsn());
   pqxx::nontransaction tx(connection);
   const pqxx::result rows = tx.exec(absl::StrCat(
-      "SELECT transaction_id::text, position FROM ", schema,
+      "SELECT transaction_id::text AS xid, position FROM ", schema,
       ".events ORDER BY transaction_id DESC, position DESC LIMIT 1"));
   if (rows.empty()) return {};
   return {rows[0][0].as<uint64_t>(), rows[0][1].as<int64_t>()};

@@ -246,6 +246,40 @@ TEST_F(EventStoreTest, ReadsStreamAsOfATimestamp) {
 
 // A transaction that took its position first but commits last is still
 // delivered to a reader that keeps reading from its checkpoint.
+// Transaction ids compare as numbers, also where their text would not:
+// 99 comes before 100 in every read in commit order, pages included.
+TEST_F(EventStoreTest, CommitOrderIsNumericAcrossADigitBoundary) {
+  pqxx::connection connection(TestDsn());
+  pqxx::work tx(connection);
+  for (const char* xid : {"100", "99", "1000", "998"}) {
+    tx.exec_params(absl::StrCat("INSERT INTO ", schema_.name(),
+                                ".events (transaction_id, stream_id, version, "
+                                "event_id, type, data, metadata) VALUES "
+                                "($1::xid8, 'x-' || $1, 1, $2::uuid, 't', "
+                                "'{}', '{\"correlationId\": \"c\"}')"),
+                   xid, NewUuid());
+  }
+  tx.commit();
+  std::vector<uint64_t> order;
+  GlobalPosition after;
+  for (;;) {
+    absl::StatusOr<std::vector<RecordedEvent>> page = store_->ReadAll(after, 1);
+    ASSERT_TRUE(page.ok()) << page.status();
+    if (page->empty()) break;
+    order.push_back(page->front().position.transaction_id);
+    after = page->front().position;
+  }
+  EXPECT_THAT(order, ElementsAre(99, 100, 998, 1000));
+  absl::StatusOr<GlobalPosition> end = store_->ReadAllEnd();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->transaction_id, 1000u);
+  absl::StatusOr<std::vector<RecordedEvent>> correlated =
+      store_->ReadByCorrelation("c", GlobalPosition{}, 10);
+  ASSERT_TRUE(correlated.ok());
+  ASSERT_EQ(correlated->size(), 4u);
+  EXPECT_EQ(correlated->front().position.transaction_id, 99u);
+}
+
 TEST_F(EventStoreTest, ReadAllNeverSkipsALateCommit) {
   pqxx::connection slow_connection(TestDsn());
   pqxx::work slow(slow_connection);

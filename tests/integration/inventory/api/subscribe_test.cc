@@ -1,3 +1,7 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -244,6 +248,61 @@ TEST_F(SubscribeTest, RefusesAPositionItDidNotMake) {
   const grpc::Status status = subscription.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("from_position"));
+}
+
+// Resident memory of this process (server and client both live here).
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// A consumer that stops reading is held by flow control: while 100,000
+// events of 512 bytes (about 60 MB stored) are appended, the process grows
+// by less than 40 MiB (the feed's window is 4 MiB here; gRPC's windows and
+// the appends' own buffers are the rest), and the consumer then gets all.
+TEST(SubscribeSlowConsumerTest, MemoryStaysBoundedAndNothingIsLost) {
+  TestSchema schema("subscribe_slow");
+  InventoryHarness server(schema.name(), TestDsn(), 4, {},
+                          {.window_bytes = 4 << 20});
+  Subscription subscription(server, From(""), absl::Seconds(120));
+  ASSERT_TRUE(subscription.ReadUntilCaughtUp());
+  const size_t existing = subscription.got().ids.size();
+
+  const std::string payload =
+      absl::StrCat("{\"pad\":\"", std::string(500, 'x'), "\"}");
+  constexpr int kEvents = 100'000;
+  constexpr int kPerAppend = 1000;
+  std::vector<std::string> ids;
+  ids.reserve(kEvents);
+  int64_t peak_growth = 0;
+  const int64_t before = ResidentBytes();
+  for (int a = 0; a < kEvents / kPerAppend; ++a) {
+    std::vector<eventstore::EventData> events;
+    for (int i = 0; i < kPerAppend; ++i) {
+      events.push_back({eventstore::NewUuid(), "load.happened", payload});
+      ids.push_back(events.back().event_id);
+    }
+    ASSERT_TRUE(server.events()
+                    .Append(absl::StrCat("load-", a % 10),
+                            eventstore::ExpectedVersion::Any(), events)
+                    .ok());
+    peak_growth = std::max(peak_growth, ResidentBytes() - before);
+  }
+  // Let the feed read all of it while the consumer still does not.
+  ASSERT_TRUE(server.feed().AwaitHead(
+      shop::testing::LastCommittedPosition(schema.name()), absl::Seconds(60)));
+  peak_growth = std::max(peak_growth, ResidentBytes() - before);
+  RecordProperty("rss_growth_bytes", static_cast<int>(peak_growth));
+  EXPECT_LT(peak_growth, int64_t{40} << 20);
+
+  ASSERT_TRUE(subscription.ReadEvents(existing + kEvents));
+  std::vector<std::string> got(
+      subscription.got().ids.begin() + static_cast<ptrdiff_t>(existing),
+      subscription.got().ids.end());
+  EXPECT_EQ(got.size(), ids.size());
+  EXPECT_TRUE(got == ids) << "events out of order or missing";
 }
 
 TEST(SubscribeLimitTest, SubscribersBeyondTheCapAreResourceExhausted) {
