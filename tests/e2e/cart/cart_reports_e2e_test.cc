@@ -245,6 +245,55 @@ TEST_F(CartReportsE2eTest, SalesFallOnTheDayOfTheirTimeZone) {
               ElementsAre(absl::StrCat(today, " 10000 1")));
 }
 
+// The cart's feed: a checkout's events arrive live, in commit order, and
+// the order's stream is in it too; a type filter keeps only what it names.
+TEST_F(CartReportsE2eTest, SubscribeDeliversTheCartsAndOrdersEvents) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  v1::SubscribeRequest request;
+  request.set_from_position("end");
+  auto reader = cart_.stub().Subscribe(&context, request);
+  v1::SubscribeResponse message;
+  ASSERT_TRUE(reader->Read(&message));
+  ASSERT_TRUE(message.caught_up());
+
+  CreateCart("a-1", "alice");
+  AddBoots("a-1", 1);
+  const std::string order_id = Checkout("a-1");
+  std::vector<std::string> seen;
+  while (seen.size() < 5 && reader->Read(&message)) {
+    for (const v1::RecordedEvent& event : message.events()) {
+      seen.push_back(absl::StrCat(event.stream_id(), " ", event.type()));
+      EXPECT_FALSE(event.position().empty());
+    }
+  }
+  EXPECT_THAT(
+      seen,
+      ElementsAre("cart-a-1 cart.created", "cart-a-1 item.added",
+                  "cart-a-1 checkout.started", "cart-a-1 cart.checked_out",
+                  absl::StrCat("order-", order_id, " order.placed")));
+  context.TryCancel();
+  reader->Finish();
+
+  grpc::ClientContext filtered_context;
+  filtered_context.set_deadline(std::chrono::system_clock::now() +
+                                std::chrono::seconds(30));
+  v1::SubscribeRequest filtered;
+  filtered.add_types("order.placed");
+  auto orders = cart_.stub().Subscribe(&filtered_context, filtered);
+  std::vector<std::string> placed;
+  while (orders->Read(&message)) {
+    for (const v1::RecordedEvent& event : message.events()) {
+      placed.push_back(event.stream_id());
+    }
+    if (message.caught_up()) break;
+  }
+  EXPECT_THAT(placed, ElementsAre(absl::StrCat("order-", order_id)));
+  filtered_context.TryCancel();
+  orders->Finish();
+}
+
 TEST_F(CartReportsE2eTest, RefusesBadQueriesNamingTheField) {
   struct Case {
     std::string from, to, zone, field;
