@@ -55,8 +55,32 @@ Projection::Projection(std::string name, ProjectionModel* model,
       store_(store),
       feed_(feed),
       options_(std::move(options)),
-      lock_key_(LockKey(store->schema(), name_)) {
+      lock_key_(LockKey(store->schema(), name_)),
+      applied_(shop::metrics::Default().GetCounter(
+          "shop_projection_events_total",
+          "Events a projection applied on this replica.",
+          {{"schema", store->schema()}, {"projection", name_}})) {
+  for (ProjectionState state :
+       {ProjectionState::kStarting, ProjectionState::kFollowing,
+        ProjectionState::kLeading, ProjectionState::kStalled,
+        ProjectionState::kStopped}) {
+    state_gauges_.push_back(shop::metrics::Default().GetGauge(
+        "shop_projection_state",
+        "1 for a projection's state on this replica (stalled: an event "
+        "failed and nothing moves).",
+        {{"schema", store->schema()},
+         {"projection", name_},
+         {"state", std::string(ProjectionStateName(state))}}));
+  }
+  absl::MutexLock lock(&mu_);
   status_.name = name_;
+  PublishState();
+}
+
+void Projection::PublishState() {
+  for (size_t i = 0; i < state_gauges_.size(); ++i) {
+    state_gauges_[i]->Set(static_cast<size_t>(status_.state) == i ? 1 : 0);
+  }
 }
 
 Projection::~Projection() { Stop(); }
@@ -103,6 +127,7 @@ void Projection::Wake() {
 void Projection::SetState(ProjectionState state) {
   absl::MutexLock lock(&mu_);
   status_.state = state;
+  PublishState();
 }
 
 void Projection::Pause(absl::Duration timeout) {
@@ -176,6 +201,7 @@ bool Projection::Lead(pqxx::connection& connection) {
       status_.state = ProjectionState::kLeading;
       status_.error.clear();
     }
+    PublishState();
   } catch (const std::exception& e) {
     shop::LogJson("warn", absl::StrCat("projection ", name_, ": ",
                                        StatusFromException(e).ToString()));
@@ -214,6 +240,7 @@ bool Projection::Lead(pqxx::connection& connection) {
 
   const absl::Status applied = ApplyPage(connection, checkpoint, events);
   if (applied.ok()) {
+    applied_->Increment(static_cast<int64_t>(events.size()));
     absl::MutexLock lock(&mu_);
     status_.position = events.back().position;
     return true;
@@ -282,6 +309,7 @@ void Projection::Stall(pqxx::connection& connection, const RecordedEvent& event,
   absl::MutexLock lock(&mu_);
   status_.state = ProjectionState::kStalled;
   status_.error = reason;
+  PublishState();
 }
 
 absl::StatusOr<std::vector<ProjectionRow>> ReadProjections(

@@ -23,6 +23,7 @@
 #include "absl/types/span.h"
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/feed.h"
+#include "common/metrics/metrics.h"
 #include "pqxx/pqxx"
 
 namespace eventstore {
@@ -100,6 +101,8 @@ class Projection final : private Feed::Subscriber {
   void Stall(pqxx::connection& connection, const RecordedEvent& event,
              const absl::Status& error);
   void SetState(ProjectionState state);
+  // Shows status_'s state in the metrics.
+  void PublishState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sleeps up to `timeout`, less when woken or stopped.
   void Pause(absl::Duration timeout);
 
@@ -119,6 +122,9 @@ class Projection final : private Feed::Subscriber {
   GlobalPosition narrow_until_;
   bool attached_ = false;
   std::thread thread_;
+  // shop_projection_state{state=...}: 1 for the current one, by state.
+  std::vector<shop::metrics::Gauge*> state_gauges_;
+  shop::metrics::Counter* applied_;
 };
 
 // A projection's row, as any process sees it (`projections status`).

@@ -3,6 +3,7 @@
 // leader; a failing event stalls the projection and is never skipped.
 #include "common/eventstore/projection.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "common/eventstore/feed.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/uuid.h"
+#include "common/metrics/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -49,7 +51,7 @@ class CountingModel final : public ProjectionModel {
   absl::Status Apply(pqxx::work& tx,
                      absl::Span<const RecordedEvent> events) override {
     for (const RecordedEvent& event : events) {
-      if (event.type == "poison") {
+      if (event.type == "poison" && !cured) {
         return absl::InvalidArgumentError("cannot digest poison");
       }
       const pqxx::result row =
@@ -69,6 +71,9 @@ class CountingModel final : public ProjectionModel {
     }
     return absl::OkStatus();
   }
+
+  // A fix deployed: poison is digested from now on.
+  std::atomic<bool> cured{false};
 
  private:
   const std::string schema_;
@@ -168,6 +173,13 @@ TEST_F(ProjectionTest, AFailingEventStallsItAndIsNotSkipped) {
   EXPECT_THAT(status.error, HasSubstr("cannot digest poison"));
   // Everything before the event, nothing after it.
   EXPECT_EQ(Counted()["a"], std::make_pair(int64_t{7}, int64_t{7}));
+  const std::string metrics = shop::metrics::Default().Exposition();
+  const std::string labels =
+      absl::StrCat("{schema=\"", schema_.name(), "\",projection=\"counted\",");
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("shop_projection_state", labels,
+                                              "state=\"stalled\"} 1")));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("shop_projection_state", labels,
+                                              "state=\"leading\"} 0")));
 
   // Visible to an operator, and a restarted replica stays stalled.
   absl::StatusOr<std::vector<ProjectionRow>> rows =
@@ -182,6 +194,16 @@ TEST_F(ProjectionTest, AFailingEventStallsItAndIsNotSkipped) {
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(restarted.projection.status().state, ProjectionState::kStalled);
   EXPECT_EQ(Counted()["a"], std::make_pair(int64_t{7}, int64_t{7}));
+
+  // The fix deployed and the stall cleared by hand: it goes on from the
+  // event that failed.
+  restarted.model.cured = true;
+  pqxx::connection admin(TestDsn());
+  pqxx::nontransaction(admin).exec(
+      absl::StrCat("UPDATE ", schema_.name(), ".projections SET error = NULL"));
+  ASSERT_TRUE(restarted.projection.AwaitApplied(End(), absl::Seconds(20)));
+  EXPECT_EQ(Counted()["a"], std::make_pair(int64_t{10}, int64_t{10}));
+  EXPECT_EQ(Counted()["b"], std::make_pair(int64_t{1}, int64_t{1}));
 }
 
 TEST_F(ProjectionTest, OneReplicaLeadsAndAnotherTakesOverWhenItGoes) {
