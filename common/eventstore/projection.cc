@@ -312,6 +312,16 @@ void Projection::Stall(pqxx::connection& connection, const RecordedEvent& event,
   PublishState();
 }
 
+GlobalPosition ReadCheckpoint(pqxx::transaction_base& tx,
+                              const std::string& schema,
+                              const std::string& name) {
+  const pqxx::result row = tx.exec_params(
+      absl::StrCat("SELECT transaction_id::text AS xid, position FROM ", schema,
+                   ".projections WHERE name = $1"),
+      name);
+  return row.empty() ? GlobalPosition{} : PositionOf(row[0], 0);
+}
+
 absl::StatusOr<std::vector<ProjectionRow>> ReadProjections(
     ConnectionPool& pool, const std::string& schema) {
   std::vector<ProjectionRow> rows;

@@ -127,6 +127,12 @@ class Projection final : private Feed::Subscriber {
   shop::metrics::Counter* applied_;
 };
 
+// Projection `name`'s checkpoint as `tx` sees it (zero before its first
+// page): a query reads it in the same snapshot as the model's rows.
+GlobalPosition ReadCheckpoint(pqxx::transaction_base& tx,
+                              const std::string& schema,
+                              const std::string& name);
+
 // A projection's row, as any process sees it (`projections status`).
 struct ProjectionRow {
   std::string name;

@@ -154,14 +154,8 @@ absl::StatusOr<CartPage> CustomerCarts::List(const CartQuery& query) {
     pqxx::transaction<pqxx::isolation_level::repeatable_read,
                       pqxx::readwrite_policy::read_only>
         tx(c.raw());
-    const pqxx::result checkpoint = tx.exec_params(
-        absl::StrCat("SELECT transaction_id::text, position FROM ", schema,
-                     ".projections WHERE name = $1"),
-        kCustomerCartsProjection);
-    if (!checkpoint.empty()) {
-      page.position = {checkpoint[0][0].as<uint64_t>(),
-                       checkpoint[0][1].as<int64_t>()};
-    }
+    page.position =
+        eventstore::ReadCheckpoint(tx, schema, kCustomerCartsProjection);
     const std::string after_micros =
         query.after_created_at.has_value()
             ? absl::StrCat(absl::ToUnixMicros(*query.after_created_at))

@@ -86,14 +86,8 @@ absl::StatusOr<SalesReport> SalesByDay::Report(absl::CivilDay from,
     pqxx::transaction<pqxx::isolation_level::repeatable_read,
                       pqxx::readwrite_policy::read_only>
         tx(c.raw());
-    const pqxx::result checkpoint = tx.exec_params(
-        absl::StrCat("SELECT transaction_id::text, position FROM ", schema,
-                     ".projections WHERE name = $1"),
-        kSalesByDayProjection);
-    if (!checkpoint.empty()) {
-      report.position = {checkpoint[0][0].as<uint64_t>(),
-                         checkpoint[0][1].as<int64_t>()};
-    }
+    report.position =
+        eventstore::ReadCheckpoint(tx, schema, kSalesByDayProjection);
     // Every day of the range, those without sales too.
     const pqxx::result rows = tx.exec_params(
         absl::StrCat(

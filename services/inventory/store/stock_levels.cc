@@ -163,14 +163,8 @@ absl::StatusOr<StockPage> StockLevels::List(const StockQuery& query) {
     pqxx::transaction<pqxx::isolation_level::repeatable_read,
                       pqxx::readwrite_policy::read_only>
         tx(c.raw());
-    const pqxx::result checkpoint = tx.exec_params(
-        absl::StrCat("SELECT transaction_id::text, position FROM ", schema,
-                     ".projections WHERE name = $1"),
-        kStockLevelsProjection);
-    if (!checkpoint.empty()) {
-      page.position = {checkpoint[0][0].as<uint64_t>(),
-                       checkpoint[0][1].as<int64_t>()};
-    }
+    page.position =
+        eventstore::ReadCheckpoint(tx, schema, kStockLevelsProjection);
     const pqxx::result rows =
         query.warehouse_id.empty()
             ? tx.exec_params(
