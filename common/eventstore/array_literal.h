@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace eventstore {
 
@@ -24,6 +25,11 @@ class ArrayLiteral final {
 
   std::string out_ = "{";
 };
+
+// A time as PostgreSQL reads a timestamptz, in UTC to the nanosecond.
+inline std::string TimestampText(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
 
 // The literal of the given elements, in order.
 template <typename Range, typename Fn>

@@ -177,6 +177,7 @@ void Projection::Run() {
       continue;
     }
     shop::LogJson("info", absl::StrCat("projection ", name_, ": leading"));
+    checkpoint_.reset();
     while (Lead(*connection)) {
     }
     // The session ends with the connection, and the lock with it.
@@ -184,40 +185,47 @@ void Projection::Run() {
 }
 
 bool Projection::Lead(pqxx::connection& connection) {
-  GlobalPosition checkpoint;
-  try {
-    pqxx::nontransaction tx(connection);
-    const pqxx::row row = tx.exec_params1(
-        absl::StrCat("SELECT transaction_id::text, position, error FROM ",
-                     store_->schema(), ".projections WHERE name = $1"),
-        name_);
-    checkpoint = PositionOf(row, 0);
-    absl::MutexLock lock(&mu_);
-    status_.position = checkpoint;
-    if (!row[2].is_null()) {
-      status_.state = ProjectionState::kStalled;
-      status_.error = row[2].c_str();
-    } else {
-      status_.state = ProjectionState::kLeading;
-      status_.error.clear();
+  // Read when the lead begins and after anything but an applied page: in
+  // between, only this replica moves it (and ApplyPage checks that).
+  if (!checkpoint_.has_value()) {
+    try {
+      pqxx::nontransaction tx(connection);
+      const pqxx::row row = tx.exec_params1(
+          absl::StrCat("SELECT transaction_id::text AS xid, position, error "
+                       "FROM ",
+                       store_->schema(), ".projections WHERE name = $1"),
+          name_);
+      checkpoint_ = PositionOf(row, 0);
+      absl::MutexLock lock(&mu_);
+      status_.position = *checkpoint_;
+      if (!row[2].is_null()) {
+        status_.state = ProjectionState::kStalled;
+        status_.error = row[2].c_str();
+      } else {
+        status_.state = ProjectionState::kLeading;
+        status_.error.clear();
+      }
+      PublishState();
+    } catch (const std::exception& e) {
+      shop::LogJson("warn", absl::StrCat("projection ", name_, ": ",
+                                         StatusFromException(e).ToString()));
+      Pause(options_.retry);
+      return false;
     }
-    PublishState();
-  } catch (const std::exception& e) {
-    shop::LogJson("warn", absl::StrCat("projection ", name_, ": ",
-                                       StatusFromException(e).ToString()));
-    Pause(options_.retry);
-    return false;
   }
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return false;
     if (status_.state == ProjectionState::kStalled) {
-      // Cleared only by a rebuild: look again now and then.
+      // Cleared by hand (its row's error set to NULL): look again now and
+      // then.
+      checkpoint_.reset();
       mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.retry);
       return !stopping_;
     }
   }
 
+  const GlobalPosition checkpoint = *checkpoint_;
   const int page = checkpoint < narrow_until_ ? 1 : options_.page;
   std::vector<RecordedEvent> events;
   Feed::Page live = feed_->Next(checkpoint, page);
@@ -240,11 +248,13 @@ bool Projection::Lead(pqxx::connection& connection) {
 
   const absl::Status applied = ApplyPage(connection, checkpoint, events);
   if (applied.ok()) {
+    checkpoint_ = events.back().position;
     applied_->Increment(static_cast<int64_t>(events.size()));
     absl::MutexLock lock(&mu_);
     status_.position = events.back().position;
     return true;
   }
+  checkpoint_.reset();
   if (!connection.is_open()) return false;
   if (Transient(applied)) {
     shop::LogJson("warn", absl::StrCat("projection ", name_, ": ",

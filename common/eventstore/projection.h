@@ -117,6 +117,8 @@ class Projection final : private Feed::Subscriber {
   ProjectionStatus status_ ABSL_GUARDED_BY(mu_);
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The checkpoint while leading, when known (projection thread only).
+  std::optional<GlobalPosition> checkpoint_;
   // While the checkpoint is before this, pages are one event long: a page
   // failed there and the failing event is being looked for.
   GlobalPosition narrow_until_;

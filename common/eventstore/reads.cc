@@ -146,25 +146,9 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(
 }
 
 absl::StatusOr<GlobalPosition> EventStore::ReadAllEnd() {
-  const std::string name = prefix_ + "read_all_end";
-  GlobalPosition end;
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    connection.Prepare(
-        name, absl::StrCat("SELECT transaction_id::text AS xid, position FROM ",
-                           schema_,
-                           ".events WHERE transaction_id < "
-                           "pg_snapshot_xmin(pg_current_snapshot()) ORDER BY "
-                           "transaction_id DESC, position DESC LIMIT 1"));
-    pqxx::nontransaction tx(connection.raw());
-    pqxx::result rows = tx.exec_prepared(name);
-    if (!rows.empty()) {
-      end.transaction_id = rows[0][0].as<uint64_t>();
-      end.position = rows[0][1].as<int64_t>();
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return end;
+  absl::StatusOr<CommitHorizon> horizon = ReadHorizon();
+  if (!horizon.ok()) return horizon.status();
+  return horizon->safe;
 }
 
 absl::StatusOr<std::vector<std::string>> EventStore::StreamsDue(absl::Time now,

@@ -110,6 +110,18 @@ std::unique_ptr<eventstore::Feed> StartFeedForMain(
   return feed;
 }
 
+ServerCommand ParseServerCommand(const std::vector<std::string>& args,
+                                 const char* program) {
+  if (args.size() == 1) return ServerCommand::kServe;
+  if (args.size() == 2 && args[1] == "migrate") return ServerCommand::kMigrate;
+  if (args.size() == 3 && args[1] == "projections" && args[2] == "status") {
+    return ServerCommand::kProjectionStatus;
+  }
+  std::fprintf(stderr, "usage: %s [migrate | projections status] [--flags]\n",
+               program);
+  return ServerCommand::kUsage;
+}
+
 int PrintProjectionStatus(eventstore::ConnectionPool& pool,
                           const std::string& schema) {
   absl::StatusOr<std::vector<eventstore::ProjectionRow>> rows =

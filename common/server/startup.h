@@ -18,6 +18,18 @@
 // What both servers' main() does around serving.
 namespace shop {
 
+// What a server was asked to do by its arguments (after the flags).
+enum class ServerCommand {
+  kServe,             // no argument
+  kMigrate,           // `migrate`
+  kProjectionStatus,  // `projections status`
+  kUsage,             // anything else: print usage, exit 2
+};
+// Parses `args` (args[0] is the program); on kUsage it has printed the
+// usage of `program` to stderr.
+ServerCommand ParseServerCommand(const std::vector<std::string>& args,
+                                 const char* program);
+
 // Applies the migrations, waiting up to `timeout` for a database that is
 // still coming up (UNAVAILABLE); other failures return at once, and a
 // pending SIGTERM or SIGINT ends the wait with CANCELLED.

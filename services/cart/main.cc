@@ -39,15 +39,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
       argc, argv, "CART_",
       "cart-server [migrate | projections status]: the cart gRPC service");
-  const bool migrate_only = args.size() == 2 && args[1] == "migrate";
-  const bool projection_status =
-      args.size() == 3 && args[1] == "projections" && args[2] == "status";
-  if (args.size() > 1 && !migrate_only && !projection_status) {
-    std::fprintf(
-        stderr,
-        "usage: cart-server [migrate | projections status] [--flags]\n");
-    return 2;
-  }
+  const shop::ServerCommand command =
+      shop::ParseServerCommand(args, "cart-server");
+  if (command == shop::ServerCommand::kUsage) return 2;
   const shop::ServerFlags common = shop::ReadServerFlags();
   shop::EnforceFlagRules(
       {shop::InRange("reservation_ttl_seconds",
@@ -61,13 +55,13 @@ int main(int argc, char** argv) {
 
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
-  if (projection_status) {
+  if (command == shop::ServerCommand::kProjectionStatus) {
     return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
   }
   if (std::optional<int> exit_code = shop::MigrateForMain(
           pool, absl::GetFlag(FLAGS_schema), cart::OrderStore::Migrations(),
           common.startup_timeout,
-          /*migrate_only=*/migrate_only)) {
+          /*migrate_only=*/command == shop::ServerCommand::kMigrate)) {
     return *exit_code;
   }
 

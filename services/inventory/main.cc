@@ -40,15 +40,9 @@ int main(int argc, char** argv) {
       shop::ParseFlagsWithEnvironment(argc, argv, "INVENTORY_",
                                       "inventory-server [migrate | projections "
                                       "status]: the inventory gRPC service");
-  const bool migrate_only = args.size() == 2 && args[1] == "migrate";
-  const bool projection_status =
-      args.size() == 3 && args[1] == "projections" && args[2] == "status";
-  if (args.size() > 1 && !migrate_only && !projection_status) {
-    std::fprintf(
-        stderr,
-        "usage: inventory-server [migrate | projections status] [--flags]\n");
-    return 2;
-  }
+  const shop::ServerCommand command =
+      shop::ParseServerCommand(args, "inventory-server");
+  if (command == shop::ServerCommand::kUsage) return 2;
   const shop::ServerFlags common = shop::ReadServerFlags();
   shop::EnforceFlagRules(
       {shop::InRange("reservation_ttl_seconds",
@@ -60,13 +54,13 @@ int main(int argc, char** argv) {
 
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
-  if (projection_status) {
+  if (command == shop::ServerCommand::kProjectionStatus) {
     return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
   }
   if (std::optional<int> exit_code = shop::MigrateForMain(
           pool, absl::GetFlag(FLAGS_schema),
           inventory::ProductStore::Migrations(), common.startup_timeout,
-          /*migrate_only=*/migrate_only)) {
+          /*migrate_only=*/command == shop::ServerCommand::kMigrate)) {
     return *exit_code;
   }
 

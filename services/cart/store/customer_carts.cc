@@ -25,10 +25,6 @@ struct Folded {
   absl::Time updated_at;
 };
 
-std::string TimestampText(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 std::vector<eventstore::Migration> CustomerCarts::Migrations() {
@@ -108,8 +104,8 @@ absl::Status CustomerCarts::Apply(
     counts.Add(absl::StrCat(units));
     totals.Add(absl::StrCat(cart.cart.total_cents()));
     versions.Add(absl::StrCat(cart.version));
-    created.Add(TimestampText(cart.created_at));
-    updated.Add(TimestampText(cart.updated_at));
+    created.Add(eventstore::TimestampText(cart.created_at));
+    updated.Add(eventstore::TimestampText(cart.updated_at));
     states.Add(SnapshotJson(cart.cart));
   }
   tx.exec_params(

@@ -16,10 +16,6 @@ namespace {
 // data names.
 constexpr char kWarehousesFunction[] = "event_warehouses";
 
-std::string TimestampText(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 // 0112 spells the spacing out: another one needs a migration of its own.
@@ -97,8 +93,8 @@ absl::StatusOr<std::optional<Checkpoint>> ProductHistory::LatestCheckpoint(
                            "recorded_at <= $2::timestamptz ORDER BY "
                            "recorded_at DESC, version DESC LIMIT 1"));
     pqxx::nontransaction tx(c.raw());
-    pqxx::result rows =
-        tx.exec_prepared(name, StreamOf(product_id), TimestampText(as_of));
+    pqxx::result rows = tx.exec_prepared(name, StreamOf(product_id),
+                                         eventstore::TimestampText(as_of));
     if (rows.empty()) return absl::OkStatus();
     row.emplace(rows[0][0].as<int64_t>(), rows[0][2].as<std::string>());
     recorded_at = absl::FromUnixMicros(rows[0][1].as<int64_t>());
@@ -118,9 +114,10 @@ absl::Status ProductHistory::WriteCheckpoints(
   const std::string name = events_->schema() + "_write_checkpoints";
   const std::string versions = eventstore::ArrayLiteralOf(
       checkpoints, [](const Checkpoint& c) { return absl::StrCat(c.version); });
-  const std::string times = eventstore::ArrayLiteralOf(
-      checkpoints,
-      [](const Checkpoint& c) { return TimestampText(c.recorded_at); });
+  const std::string times =
+      eventstore::ArrayLiteralOf(checkpoints, [](const Checkpoint& c) {
+        return eventstore::TimestampText(c.recorded_at);
+      });
   const std::string snapshots = eventstore::ArrayLiteralOf(
       checkpoints, [](const Checkpoint& c) { return SnapshotJson(c.product); });
   return events_->pool().Run([&](eventstore::Connection& c) {

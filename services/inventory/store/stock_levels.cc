@@ -24,10 +24,6 @@ struct Folded {
   absl::Time updated_at;
 };
 
-std::string TimestampText(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 std::vector<eventstore::Migration> StockLevels::Migrations() {
@@ -117,7 +113,7 @@ absl::Status StockLevels::Apply(
       damaged.Add(absl::StrCat(stock.damaged));
       available.Add(absl::StrCat(stock.available()));
       versions.Add(absl::StrCat(product.version));
-      updated.Add(TimestampText(product.updated_at));
+      updated.Add(eventstore::TimestampText(product.updated_at));
     }
   }
   tx.exec_params(
