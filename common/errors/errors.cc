@@ -32,6 +32,13 @@ std::string ReasonOf(const absl::Status& status) {
 }
 
 bool OutcomeUnknown(const absl::Status& status) {
+  if (std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status);
+      info.has_value()) {
+    auto written = info->metadata().find(kWrittenFact);
+    if (written != info->metadata().end() && written->second == kNotWritten) {
+      return false;
+    }
+  }
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:

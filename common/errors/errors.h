@@ -29,9 +29,15 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status);
 // The reason attached to `status`, or "" when there is none.
 std::string ReasonOf(const absl::Status& status);
 
+// The fact a failed write carries when it certainly took no effect (a
+// statement cancelled in time, an append dropped before it was sent).
+inline constexpr char kWrittenFact[] = "written";
+inline constexpr char kNotWritten[] = "no";
+
 // Whether a write that failed with `status` may still have taken effect:
-// its answer was lost (connection, deadline) or nobody chose to refuse it.
-// Such a write is neither redone nor undone blindly.
+// its answer was lost (connection, deadline) or nobody chose to refuse it,
+// unless the status says it was not written. Such a write is neither
+// redone nor undone blindly.
 bool OutcomeUnknown(const absl::Status& status);
 
 }  // namespace shop

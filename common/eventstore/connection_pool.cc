@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/metrics/metrics.h"
@@ -136,15 +138,31 @@ void ConnectionPool::Discard() {
 
 absl::Status ConnectionPool::Run(
     absl::FunctionRef<absl::Status(Connection&)> fn) {
+  StatementWatchdog::Fired fired;
+  return RunBounded(absl::InfiniteFuture(), &fired, fn);
+}
+
+absl::Status ConnectionPool::RunBounded(
+    absl::Time bound, StatementWatchdog::Fired* fired,
+    absl::FunctionRef<absl::Status(Connection&)> fn) {
+  *fired = StatementWatchdog::Fired::kNo;
   absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
   if (!connection.ok()) return connection.status();
   absl::Status status;
-  try {
-    status = fn(**connection);
-  } catch (const std::exception& e) {
-    status = StatusFromException(e);
+  {
+    std::optional<StatementWatchdog::Scope> watched;
+    if (bound != absl::InfiniteFuture()) {
+      watched.emplace(watchdog_, (*connection)->raw(), bound);
+    }
+    try {
+      status = fn(**connection);
+    } catch (const std::exception& e) {
+      status = StatusFromException(e);
+    }
+    if (watched.has_value()) *fired = watched->fired();
   }
   if (status.code() == absl::StatusCode::kUnavailable ||
+      *fired != StatementWatchdog::Fired::kNo ||
       !(*connection)->raw().is_open()) {
     // The session may be gone; a fresh one is cheaper than a doubtful one.
     connection->reset();

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/eventstore/statement_watchdog.h"
 #include "pqxx/pqxx"
 
 namespace eventstore {
@@ -67,6 +68,12 @@ class ConnectionPool final {
   // Runs `fn` on a pooled connection. libpqxx exceptions stop here and
   // become a Status: a lost or unreachable server is UNAVAILABLE.
   absl::Status Run(absl::FunctionRef<absl::Status(Connection&)> fn);
+  // Run, with the statement in progress cancelled at `bound` and the
+  // connection cut a grace later (see StatementWatchdog); `*fired` says
+  // what the watchdog had to do. A connection it touched is not reused: a
+  // late cancel could hit the next statement.
+  absl::Status RunBounded(absl::Time bound, StatementWatchdog::Fired* fired,
+                          absl::FunctionRef<absl::Status(Connection&)> fn);
 
   // Checks that the database answers.
   absl::Status Ping();
@@ -85,6 +92,7 @@ class ConnectionPool final {
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  StatementWatchdog watchdog_;
 };
 
 // The Status for a libpqxx (or other) exception thrown by a database call.

@@ -31,6 +31,14 @@ EventStoreOptions Clamped(EventStoreOptions options, int pool_size) {
 
 namespace internal {
 
+absl::Status DeadlinePassedUnwritten() {
+  return shop::MakeError(
+      absl::StatusCode::kDeadlineExceeded, "eventstore", kDeadlinePassedReason,
+      "the caller's deadline passed before the append was written: nothing "
+      "was written",
+      {{shop::kWrittenFact, shop::kNotWritten}});
+}
+
 absl::Status ValidateEvents(const std::vector<EventData>& events) {
   if (events.empty()) {
     return absl::InvalidArgumentError("append needs at least one event");
@@ -86,7 +94,16 @@ EventStore::EventStore(ConnectionPool* pool, std::string schema,
       batch_sizes_(shop::metrics::Default().GetHistogram(
           "shop_eventstore_append_batch_size",
           "Appends carried by one group-commit turn (1: alone).",
-          {{"schema", schema_}}, {1, 2, 4, 8, 16, 32, 64, 128})) {}
+          {{"schema", schema_}}, {1, 2, 4, 8, 16, 32, 64, 128})),
+      timeouts_(shop::metrics::Default().GetCounter(
+          "shop_eventstore_write_timeouts_total",
+          "Append statements stopped at their bound (write timeout or the "
+          "callers' deadline).",
+          {{"schema", schema_}})),
+      expired_(shop::metrics::Default().GetCounter(
+          "shop_eventstore_appends_expired_total",
+          "Appends not written because their caller's deadline passed first.",
+          {{"schema", schema_}})) {}
 
 EventStore::~EventStore() {
   std::vector<std::thread> writers;
@@ -100,20 +117,84 @@ EventStore::~EventStore() {
 
 absl::StatusOr<AppendResult> EventStore::Append(
     const std::string& stream, const ExpectedVersion& expected,
-    const std::vector<EventData>& events, const SnapshotWrite* snapshot) {
+    const std::vector<EventData>& events, const SnapshotWrite* snapshot,
+    absl::Time deadline) {
   if (absl::Status valid = internal::ValidateEvents(events); !valid.ok())
     return valid;
   if (stream.empty()) return absl::InvalidArgumentError("stream id is empty");
-  PendingAppend pending(stream, expected, events, snapshot);
+  PendingAppend pending(stream, expected, events, snapshot, deadline);
   if (options_.max_batch > 1 && pending.mergeable()) {
     return AppendGrouped(pending);
   }
-  return AppendAlone(stream, expected, events, snapshot);
+  if (absl::Now() >= deadline) return internal::DeadlinePassedUnwritten();
+  return AppendAlone(stream, expected, events, snapshot, deadline);
+}
+
+absl::Status EventStore::RunWrite(
+    absl::Time deadline, const std::vector<const std::string*>& streams,
+    absl::FunctionRef<absl::Status(Connection&)> fn, bool* not_written) {
+  *not_written = false;
+  const absl::Time timeout_at = absl::Now() + options_.write_timeout;
+  const bool callers_bound = deadline < timeout_at;
+  WriteWatch::Scope watched(writes_);
+  StatementWatchdog::Fired fired;
+  absl::Status status =
+      pool_->RunBounded(std::min(deadline, timeout_at), &fired, fn);
+  if (fired == StatementWatchdog::Fired::kNo || status.ok()) {
+    for (const std::string* stream : streams) EndIsolation(*stream);
+    return status;
+  }
+  watched.TimedOut();
+  timeouts_->Increment();
+  Isolate(streams);
+  // A statement cancelled in time answers query_canceled and rolled back;
+  // a cut connection says nothing of its commit.
+  *not_written = fired == StatementWatchdog::Fired::kCancelled &&
+                 status.code() == absl::StatusCode::kDeadlineExceeded;
+  const std::string outcome = *not_written
+                                  ? "it was cancelled: nothing was written"
+                                  : "its connection was cut: whether it was "
+                                    "written is unknown";
+  const shop::ErrorFacts facts = {
+      {shop::kWrittenFact, *not_written ? shop::kNotWritten : "unknown"}};
+  if (callers_bound) {
+    return shop::MakeError(
+        absl::StatusCode::kDeadlineExceeded, "eventstore",
+        kDeadlinePassedReason,
+        absl::StrCat("the caller's deadline passed while the append was "
+                     "written; ",
+                     outcome),
+        facts);
+  }
+  return shop::MakeError(
+      absl::StatusCode::kUnavailable, "eventstore", kWriteTimedOutReason,
+      absl::StrCat("the append did not finish within the write timeout (",
+                   absl::FormatDuration(options_.write_timeout), "); ",
+                   outcome),
+      facts);
+}
+
+void EventStore::Isolate(const std::vector<const std::string*>& streams) {
+  absl::MutexLock lock(&batch_mu_);
+  for (const std::string* stream : streams) isolated_.insert(*stream);
+  any_isolated_ = !isolated_.empty();
+}
+
+void EventStore::EndIsolation(const std::string& stream) {
+  if (!any_isolated_) return;
+  absl::MutexLock lock(&batch_mu_);
+  isolated_.erase(stream);
+  any_isolated_ = !isolated_.empty();
+}
+
+bool EventStore::Isolated(const std::string& stream) const {
+  return any_isolated_ && isolated_.contains(stream);
 }
 
 absl::StatusOr<AppendResult> EventStore::AppendAlone(
     const std::string& stream, const ExpectedVersion& expected,
-    const std::vector<EventData>& events, const SnapshotWrite* snapshot) {
+    const std::vector<EventData>& events, const SnapshotWrite* snapshot,
+    absl::Time deadline) {
   const std::string name =
       absl::StrCat(prefix_, "append_", KindName(expected.kind()));
   const std::string sql = AppendSql(schema_, expected.kind());
@@ -121,50 +202,55 @@ absl::StatusOr<AppendResult> EventStore::AppendAlone(
   AppendResult result;
   bool refused = false;
   bool id_conflict = false;
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    WriteWatch::Scope watched(writes_);
-    connection.Prepare(name, sql);
-    bool violated = false;
-    {
-      // One statement in autocommit: atomic, and one round trip.
-      pqxx::nontransaction tx(connection.raw());
-      try {
-        pqxx::result rows =
-            expected.kind() == ExpectedVersion::Kind::kExact
-                ? tx.exec_prepared(
-                      name, stream, params.count, params.SnapshotArg(),
-                      params.DueAtArg(), params.ids, params.types, params.data,
-                      params.metadata, params.keep_due_at, expected.version())
-                : tx.exec_prepared(name, stream, params.count,
-                                   params.SnapshotArg(), params.DueAtArg(),
-                                   params.ids, params.types, params.data,
-                                   params.metadata, params.keep_due_at);
-        if (rows.empty()) {
-          refused = true;
-        } else {
-          result = internal::LastOf(rows);
+  bool not_written;
+  absl::Status status = RunWrite(
+      deadline, {&stream},
+      [&](Connection& connection) {
+        connection.Prepare(name, sql);
+        bool violated = false;
+        {
+          // One statement in autocommit: atomic, and one round trip.
+          pqxx::nontransaction tx(connection.raw());
+          try {
+            pqxx::result rows =
+                expected.kind() == ExpectedVersion::Kind::kExact
+                    ? tx.exec_prepared(name, stream, params.count,
+                                       params.SnapshotArg(), params.DueAtArg(),
+                                       params.ids, params.types, params.data,
+                                       params.metadata, params.keep_due_at,
+                                       expected.version())
+                    : tx.exec_prepared(name, stream, params.count,
+                                       params.SnapshotArg(), params.DueAtArg(),
+                                       params.ids, params.types, params.data,
+                                       params.metadata, params.keep_due_at);
+            if (rows.empty()) {
+              refused = true;
+            } else {
+              result = internal::LastOf(rows);
+            }
+          } catch (const pqxx::unique_violation&) {
+            violated = true;
+          }
         }
-      } catch (const pqxx::unique_violation&) {
-        violated = true;
-      }
-    }
-    if (!violated) return absl::OkStatus();
-    const std::optional<std::string> constraint =
-        RefusingConstraint(connection, sql, stream, expected, params);
-    if (constraint.has_value() && *constraint != internal::kEventIdConstraint) {
-      // A service's own uniqueness rule refused the events.
-      return shop::MakeError(
-          absl::StatusCode::kAlreadyExists, "eventstore",
-          kUniqueViolationReason,
-          absl::StrCat("append to ", stream, " refused by ", *constraint),
-          {{"stream", stream}, {"constraint", *constraint}});
-    }
-    // An event id is already stored (most likely a retry of this append),
-    // or what refused it is gone: the stream says which.
-    refused = true;
-    id_conflict = true;
-    return absl::OkStatus();
-  });
+        if (!violated) return absl::OkStatus();
+        const std::optional<std::string> constraint =
+            RefusingConstraint(connection, sql, stream, expected, params);
+        if (constraint.has_value() &&
+            *constraint != internal::kEventIdConstraint) {
+          // A service's own uniqueness rule refused the events.
+          return shop::MakeError(
+              absl::StatusCode::kAlreadyExists, "eventstore",
+              kUniqueViolationReason,
+              absl::StrCat("append to ", stream, " refused by ", *constraint),
+              {{"stream", stream}, {"constraint", *constraint}});
+        }
+        // An event id is already stored (most likely a retry of this append),
+        // or what refused it is gone: the stream says which.
+        refused = true;
+        id_conflict = true;
+        return absl::OkStatus();
+      },
+      &not_written);
   if (!status.ok()) return status;
   if (refused) {
     return ResolveRefusedAppend(stream, expected, events, id_conflict);

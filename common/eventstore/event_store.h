@@ -4,6 +4,7 @@
 // options, reads, and LoadStream. Its parts live in event_store.cc (append),
 // group_commit.cc, refused_append.cc, reads.cc and load_stream.cc.
 
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -31,6 +33,12 @@ namespace eventstore {
 // Reason of an append refused by a unique index of the service's own
 // (ALREADY_EXISTS, with the constraint's name among the facts).
 inline constexpr char kUniqueViolationReason[] = "UNIQUE_VIOLATION";
+// DEADLINE_EXCEEDED: the caller's deadline passed before the append was
+// written. The fact `written` is "no" unless its statement was cut.
+inline constexpr char kDeadlinePassedReason[] = "APPEND_DEADLINE_PASSED";
+// UNAVAILABLE: the append's statement did not finish within the write
+// timeout. The fact `written` is "no" (it was cancelled) or "unknown".
+inline constexpr char kWriteTimedOutReason[] = "WRITE_TIMED_OUT";
 
 // An event to append. The id makes a retried append a no-op.
 struct EventData {
@@ -56,6 +64,8 @@ struct Metadata {
 struct CommandContext {
   Metadata metadata;
   std::optional<int64_t> expected_version;
+  // The caller's deadline: an append still unwritten then is not written.
+  std::optional<absl::Time> deadline;
 };
 
 // Whether a command whose append was refused with `status` should decide
@@ -206,6 +216,11 @@ struct EventStoreOptions {
   // appends never wait. One measured best: the queue fills while it commits
   // (BENCHMARKS.md).
   int max_in_flight = 1;
+  // Bound on one append's statement: then it is cancelled, and a second
+  // later its connection cut (UNAVAILABLE / WRITE_TIMED_OUT). Its streams
+  // are then written alone, beside the batches, until one gets through in
+  // time, so one stuck stream does not hold the others' writes.
+  absl::Duration write_timeout = absl::Seconds(3);
 };
 
 // What group commit has done so far.
@@ -240,24 +255,29 @@ class EventStore final {
   // whose ids are already in the stream succeeds without writing. A unique
   // index the service added refuses with ALREADY_EXISTS / UNIQUE_VIOLATION.
   // With max_batch > 1, exact versions may share other callers' statement.
-  absl::StatusOr<AppendResult> Append(const std::string& stream,
-                                      const ExpectedVersion& expected,
-                                      const std::vector<EventData>& events,
-                                      const SnapshotWrite* snapshot = nullptr);
+  // An append not written by `deadline` is not written at all
+  // (APPEND_DEADLINE_PASSED).
+  absl::StatusOr<AppendResult> Append(
+      const std::string& stream, const ExpectedVersion& expected,
+      const std::vector<EventData>& events,
+      const SnapshotWrite* snapshot = nullptr,
+      absl::Time deadline = absl::InfiniteFuture());
   // Append without a thread waiting for it: `done` gets what Append would
   // return, on a thread of the store (or on this one, for input refused
   // before any write, and UNAVAILABLE once the store is being destroyed).
   // Callbacks delay the statements behind them: they must not block.
   void AppendAsync(std::string stream, ExpectedVersion expected,
                    std::vector<EventData> events,
-                   std::optional<SnapshotWrite> snapshot, AppendCallback done);
+                   std::optional<SnapshotWrite> snapshot, AppendCallback done,
+                   absl::Time deadline = absl::InfiniteFuture());
 
   // Appends to every stream in one transaction, each only if its own
   // expectation holds: all are written or none (the first refusal is the
   // answer). Streams and event ids must be distinct. A retry of an append
   // that committed is a duplicate on every stream. Never group-committed.
   absl::StatusOr<std::vector<AppendResult>> AppendMany(
-      const std::vector<StreamAppend>& appends);
+      const std::vector<StreamAppend>& appends,
+      absl::Time deadline = absl::InfiniteFuture());
 
   absl::StatusOr<StreamHead> ReadHead(const std::string& stream);
 
@@ -320,6 +340,11 @@ class EventStore final {
   // How long the oldest write statement in progress has run (zero when
   // none is): readiness turns NOT_SERVING when writes do not get through.
   absl::Duration OldestWriteAge() const { return writes_.OldestAge(); }
+  // When the last write statement timed out, unless one finished in time
+  // since.
+  std::optional<absl::Time> UnansweredWriteTimeout() const {
+    return writes_.UnansweredTimeout();
+  }
   // Waits for >= `in_flight` batches and `queued` waiting appends (tests).
   bool AwaitGroupCommit(int in_flight, int queued, absl::Duration timeout);
   // Waits until the destructor has begun to refuse new appends (tests).
@@ -332,7 +357,24 @@ class EventStore final {
   absl::StatusOr<AppendResult> AppendAlone(const std::string& stream,
                                            const ExpectedVersion& expected,
                                            const std::vector<EventData>& events,
-                                           const SnapshotWrite* snapshot);
+                                           const SnapshotWrite* snapshot,
+                                           absl::Time deadline);
+  // Runs `fn` as one write: watched, and bounded by the write timeout and
+  // the callers' `deadline`. Past the bound the answer is a timeout (see
+  // kWriteTimedOutReason) and `streams` are written alone from then on.
+  absl::Status RunWrite(absl::Time deadline,
+                        const std::vector<const std::string*>& streams,
+                        absl::FunctionRef<absl::Status(Connection&)> fn,
+                        bool* not_written);
+  // Streams whose last write timed out, and the end of their isolation.
+  void Isolate(const std::vector<const std::string*>& streams);
+  void EndIsolation(const std::string& stream);
+  bool Isolated(const std::string& stream) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
+  // Answers the queued appends whose deadline has passed (a waiting caller
+  // wakes to it); returns those nobody waits for, to Complete.
+  std::vector<PendingAppend*> DropExpired()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
   // Queues `pending` for group commit and returns its answer.
   absl::StatusOr<AppendResult> AppendGrouped(PendingAppend& pending);
   // Takes a free slot and, from the queue, `first` and the oldest appends
@@ -353,6 +395,8 @@ class EventStore final {
   void Complete(const std::vector<PendingAppend*>& appends);
   // A thread that writes the appends nobody waits for.
   void WriteQueued();
+  // The thread that writes isolated streams' appends, one at a time.
+  void WriteIsolated();
 
   // The parameters of a single-stream append (see append_sql.h).
   struct AppendParams {
@@ -411,9 +455,15 @@ class EventStore final {
   int in_flight_ ABSL_GUARDED_BY(batch_mu_) = 0;
   // Queued appends that no caller waits for (AppendAsync).
   int unwaited_ ABSL_GUARDED_BY(batch_mu_) = 0;
+  // Isolated streams, and their appends nobody waits for, oldest first.
+  absl::flat_hash_set<std::string> isolated_ ABSL_GUARDED_BY(batch_mu_);
+  std::atomic<bool> any_isolated_ = false;
+  std::deque<PendingAppend*> isolated_queue_ ABSL_GUARDED_BY(batch_mu_);
   bool stopping_ ABSL_GUARDED_BY(batch_mu_) = false;
   GroupCommitStats stats_ ABSL_GUARDED_BY(batch_mu_);
   shop::metrics::Histogram* const batch_sizes_;
+  shop::metrics::Counter* const timeouts_;
+  shop::metrics::Counter* const expired_;
   WriteWatch writes_;
   // Started by the first AppendAsync: one more than the statements in
   // flight, so that callbacks run while the next statement is written.

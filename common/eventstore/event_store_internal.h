@@ -38,6 +38,9 @@ absl::Status ValidateCount(int max_count);
 // constraint is one a service added.
 inline constexpr char kEventIdConstraint[] = "events_event_id_key";
 
+// DEADLINE_EXCEEDED / APPEND_DEADLINE_PASSED for an append not written.
+absl::Status DeadlinePassedUnwritten();
+
 inline std::string FormatTimestamp(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
@@ -83,17 +86,19 @@ struct EventStore::PendingAppend {
 
   PendingAppend(const std::string& stream, const ExpectedVersion& expected,
                 const std::vector<EventData>& events,
-                const SnapshotWrite* snapshot)
+                const SnapshotWrite* snapshot, absl::Time deadline)
       : stream(&stream),
         expected(&expected),
         events(&events),
-        snapshot(snapshot) {}
-  PendingAppend(Owned owned_data, AppendCallback done)
+        snapshot(snapshot),
+        deadline(deadline) {}
+  PendingAppend(Owned owned_data, AppendCallback done, absl::Time deadline)
       : owned(std::make_unique<Owned>(std::move(owned_data))),
         stream(&owned->stream),
         expected(&owned->expected),
         events(&owned->events),
         snapshot(owned->snapshot.has_value() ? &*owned->snapshot : nullptr),
+        deadline(deadline),
         done(std::move(done)) {}
 
   // Exact versions of existing streams; other kinds may create the stream,
@@ -110,6 +115,8 @@ struct EventStore::PendingAppend {
   const ExpectedVersion* const expected;
   const std::vector<EventData>* const events;
   const SnapshotWrite* const snapshot;
+  // Not written once this has passed.
+  const absl::Time deadline;
   AppendCallback done;
   State state = State::kQueued;
   absl::StatusOr<AppendResult> result = absl::UnknownError("not answered");

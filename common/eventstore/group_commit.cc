@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/eventstore/append_sql.h"
 #include "common/eventstore/array_literal.h"
 #include "common/eventstore/event_store.h"
@@ -33,7 +34,7 @@ bool EventStore::AwaitGroupCommit(int in_flight, int queued,
 void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
                              std::vector<EventData> events,
                              std::optional<SnapshotWrite> snapshot,
-                             AppendCallback done) {
+                             AppendCallback done, absl::Time deadline) {
   if (absl::Status valid = internal::ValidateEvents(events); !valid.ok()) {
     std::move(done)(valid);
     return;
@@ -49,11 +50,17 @@ void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
         for (int i = 0; i <= options_.max_in_flight; ++i) {
           writers_.emplace_back([this] { WriteQueued(); });
         }
+        writers_.emplace_back([this] { WriteIsolated(); });
       }
-      queue_.push_back(new PendingAppend(
+      auto* pending = new PendingAppend(
           {std::move(stream), expected, std::move(events), std::move(snapshot)},
-          std::move(done)));
-      ++unwaited_;
+          std::move(done), deadline);
+      if (Isolated(*pending->stream)) {
+        isolated_queue_.push_back(pending);
+      } else {
+        queue_.push_back(pending);
+        ++unwaited_;
+      }
       return;
     }
   }
@@ -64,6 +71,7 @@ void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
 void EventStore::WriteQueued() {
   for (;;) {
     std::vector<PendingAppend*> batch;
+    std::vector<PendingAppend*> expired;
     {
       absl::MutexLock lock(&batch_mu_);
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
@@ -71,13 +79,68 @@ void EventStore::WriteQueued() {
       };
       batch_mu_.Await(absl::Condition(&ready));
       if (unwaited_ == 0) return;
+      expired = DropExpired();
       auto first = std::find_if(
           queue_.begin(), queue_.end(),
           [](const PendingAppend* queued) { return !queued->waited_for(); });
-      batch = TakeBatch(*first);
+      if (first != queue_.end()) batch = TakeBatch(*first);
     }
-    Complete(WriteBatch(std::move(batch)));
+    Complete(expired);
+    if (!batch.empty()) Complete(WriteBatch(std::move(batch)));
   }
+}
+
+void EventStore::WriteIsolated() {
+  for (;;) {
+    PendingAppend* next;
+    {
+      absl::MutexLock lock(&batch_mu_);
+      // A batch still in flight may hand over its members.
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+        return !isolated_queue_.empty() ||
+               (stopping_ && unwaited_ == 0 && in_flight_ == 0);
+      };
+      batch_mu_.Await(absl::Condition(&ready));
+      if (isolated_queue_.empty()) return;
+      next = isolated_queue_.front();
+      isolated_queue_.pop_front();
+    }
+    if (absl::Now() >= next->deadline) {
+      expired_->Increment();
+      next->result = internal::DeadlinePassedUnwritten();
+    } else {
+      next->result = AppendAlone(*next->stream, *next->expected, *next->events,
+                                 next->snapshot, next->deadline);
+    }
+    next->state = PendingAppend::State::kDone;
+    Complete({next});
+  }
+}
+
+std::vector<EventStore::PendingAppend*> EventStore::DropExpired() {
+  const absl::Time now = absl::Now();
+  if (std::none_of(queue_.begin(), queue_.end(), [&](const PendingAppend* p) {
+        return p->deadline <= now;
+      })) {
+    return {};
+  }
+  std::vector<PendingAppend*> unwaited;
+  std::deque<PendingAppend*> kept;
+  for (PendingAppend* queued : queue_) {
+    if (queued->deadline > now) {
+      kept.push_back(queued);
+      continue;
+    }
+    expired_->Increment();
+    queued->result = internal::DeadlinePassedUnwritten();
+    queued->state = PendingAppend::State::kDone;
+    if (!queued->waited_for()) {
+      --unwaited_;
+      unwaited.push_back(queued);
+    }
+  }
+  queue_ = std::move(kept);
+  return unwaited;
 }
 
 std::vector<EventStore::PendingAppend*> EventStore::TakeBatch(
@@ -122,7 +185,21 @@ bool EventStore::AwaitClosing(absl::Duration timeout) {
 }
 
 absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
+  bool isolated;
+  {
+    absl::MutexLock lock(&batch_mu_);
+    isolated = Isolated(*pending.stream);
+  }
+  if (isolated) {
+    // Alone, on the caller's thread: it holds no batch behind it.
+    if (absl::Now() >= pending.deadline) {
+      return internal::DeadlinePassedUnwritten();
+    }
+    return AppendAlone(*pending.stream, *pending.expected, *pending.events,
+                       pending.snapshot, pending.deadline);
+  }
   std::vector<PendingAppend*> batch;
+  std::vector<PendingAppend*> expired;
   {
     absl::MutexLock lock(&batch_mu_);
     queue_.push_back(&pending);
@@ -131,6 +208,9 @@ absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
              in_flight_ < options_.max_in_flight;
     };
     batch_mu_.Await(absl::Condition(&may_go));
+    if (pending.state == PendingAppend::State::kQueued) {
+      expired = DropExpired();
+    }
     if (pending.state == PendingAppend::State::kQueued) {
       // Free slot, not taken: lead the oldest appends, one per stream.
       batch = TakeBatch(&pending);
@@ -141,6 +221,7 @@ absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
       batch_mu_.Await(absl::Condition(&answered));
     }
   }
+  Complete(expired);
   // The leader no longer touches a follower once it is settled.
   if (!batch.empty()) Complete(WriteBatch(std::move(batch)));
   return AnswerOf(pending);
@@ -151,8 +232,8 @@ std::vector<EventStore::PendingAppend*> EventStore::WriteBatch(
   if (batch.size() > 1) return WriteMerged(batch);
   // Alone, the cheaper single statement is the same write.
   PendingAppend& only = *batch[0];
-  absl::StatusOr<AppendResult> result =
-      AppendAlone(*only.stream, *only.expected, *only.events, only.snapshot);
+  absl::StatusOr<AppendResult> result = AppendAlone(
+      *only.stream, *only.expected, *only.events, only.snapshot, only.deadline);
   absl::MutexLock lock(&batch_mu_);
   only.result = std::move(result);
   only.state = PendingAppend::State::kDone;
@@ -164,7 +245,11 @@ std::vector<EventStore::PendingAppend*> EventStore::Settle(
   --in_flight_;
   std::vector<PendingAppend*> unwaited;
   for (PendingAppend* append : batch) {
-    if (!append->waited_for()) unwaited.push_back(append);
+    // One handed over to the isolated writer is not settled yet.
+    if (!append->waited_for() &&
+        append->state != PendingAppend::State::kQueued) {
+      unwaited.push_back(append);
+    }
   }
   return unwaited;
 }
@@ -175,8 +260,11 @@ absl::StatusOr<AppendResult> EventStore::AnswerOf(PendingAppend& pending) {
       return ResolveRefusedAppend(*pending.stream, *pending.expected,
                                   *pending.events, /*id_conflict=*/false);
     case PendingAppend::State::kRetryAlone:
+      if (absl::Now() >= pending.deadline) {
+        return internal::DeadlinePassedUnwritten();
+      }
       return AppendAlone(*pending.stream, *pending.expected, *pending.events,
-                         pending.snapshot);
+                         pending.snapshot, pending.deadline);
     default:
       return std::move(pending.result);
   }
@@ -230,48 +318,75 @@ std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
   const std::string name = prefix_ + "append_merged";
   std::vector<AppendResult> results(batch.size());
   std::vector<bool> written(batch.size(), false);
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    WriteWatch::Scope watched(writes_);
-    connection.Prepare(name, MergedAppendSql(schema_));
-    pqxx::nontransaction tx(connection.raw());
-    pqxx::result rows = tx.exec_prepared(
-        name, std::move(streams).Finish(), std::move(expected).Finish(),
-        std::move(counts).Finish(), std::move(snapshots).Finish(),
-        std::move(due_ats).Finish(), std::move(keep_due_ats).Finish(),
-        std::move(indexes).Finish(), std::move(ordinals).Finish(),
-        std::move(ids).Finish(), std::move(types).Finish(),
-        std::move(data).Finish(), std::move(metadata).Finish());
-    if (!rows.empty()) NoteCommitted(rows[0][2].as<uint64_t>());
-    for (const pqxx::row& row : rows) {
-      const std::string stream = row[0].as<std::string>();
-      auto it = std::lower_bound(
-          batch.begin(), batch.end(), stream,
-          [](const PendingAppend* append, const std::string& id) {
-            return *append->stream < id;
-          });
-      if (it == batch.end() || *(*it)->stream != stream) continue;
-      const size_t i = static_cast<size_t>(it - batch.begin());
-      const int64_t version = row[1].as<int64_t>();
-      if (version >= results[i].version) {
-        results[i].version = version;
-        results[i].position.transaction_id = row[2].as<uint64_t>();
-        results[i].position.position = row[3].as<int64_t>();
-      }
-      written[i] = true;
-    }
-    return absl::OkStatus();
-  });
+  // Cancelled only once nobody in it waits any more.
+  absl::Time deadline = absl::InfinitePast();
+  std::vector<const std::string*> stream_ids;
+  for (const PendingAppend* append : batch) {
+    deadline = std::max(deadline, append->deadline);
+    stream_ids.push_back(append->stream);
+  }
+  bool not_written;
+  absl::Status status = RunWrite(
+      deadline, stream_ids,
+      [&](Connection& connection) {
+        connection.Prepare(name, MergedAppendSql(schema_));
+        pqxx::nontransaction tx(connection.raw());
+        pqxx::result rows = tx.exec_prepared(
+            name, std::move(streams).Finish(), std::move(expected).Finish(),
+            std::move(counts).Finish(), std::move(snapshots).Finish(),
+            std::move(due_ats).Finish(), std::move(keep_due_ats).Finish(),
+            std::move(indexes).Finish(), std::move(ordinals).Finish(),
+            std::move(ids).Finish(), std::move(types).Finish(),
+            std::move(data).Finish(), std::move(metadata).Finish());
+        if (!rows.empty()) NoteCommitted(rows[0][2].as<uint64_t>());
+        for (const pqxx::row& row : rows) {
+          const std::string stream = row[0].as<std::string>();
+          auto it = std::lower_bound(
+              batch.begin(), batch.end(), stream,
+              [](const PendingAppend* append, const std::string& id) {
+                return *append->stream < id;
+              });
+          if (it == batch.end() || *(*it)->stream != stream) continue;
+          const size_t i = static_cast<size_t>(it - batch.begin());
+          const int64_t version = row[1].as<int64_t>();
+          if (version >= results[i].version) {
+            results[i].version = version;
+            results[i].position.transaction_id = row[2].as<uint64_t>();
+            results[i].position.position = row[3].as<int64_t>();
+          }
+          written[i] = true;
+        }
+        return absl::OkStatus();
+      },
+      &not_written);
 
   absl::MutexLock lock(&batch_mu_);
   ++stats_.merged_statements;
   stats_.merged_appends += static_cast<int64_t>(batch.size());
+  const std::string reason = shop::ReasonOf(status);
+  const bool stopped =
+      reason == kWriteTimedOutReason || reason == kDeadlinePassedReason;
   // Any failure but a lost server may be one append's fault: re-run alone.
-  const bool retry_alone =
-      !status.ok() && status.code() != absl::StatusCode::kUnavailable;
+  const bool retry_alone = !status.ok() && !stopped &&
+                           status.code() != absl::StatusCode::kUnavailable;
   if (retry_alone) ++stats_.merged_fallbacks;
+  const absl::Time now = absl::Now();
   for (size_t i = 0; i < batch.size(); ++i) {
     PendingAppend& append = *batch[i];
-    if (!status.ok()) {
+    if (stopped && not_written) {
+      // Nothing written, and which stream held it is unknown: each is
+      // written alone now, those nobody waits for beside the batches.
+      if (append.deadline <= now) {
+        expired_->Increment();
+        append.result = internal::DeadlinePassedUnwritten();
+        append.state = State::kDone;
+      } else if (append.waited_for()) {
+        append.state = State::kRetryAlone;
+      } else {
+        append.state = State::kQueued;
+        isolated_queue_.push_back(&append);
+      }
+    } else if (!status.ok()) {
       if (retry_alone) {
         append.state = State::kRetryAlone;
       } else {

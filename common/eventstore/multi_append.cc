@@ -14,7 +14,7 @@
 namespace eventstore {
 
 absl::StatusOr<std::vector<AppendResult>> EventStore::AppendMany(
-    const std::vector<StreamAppend>& appends) {
+    const std::vector<StreamAppend>& appends, absl::Time deadline) {
   if (appends.empty()) {
     return absl::InvalidArgumentError("append needs at least one stream");
   }
@@ -47,44 +47,53 @@ absl::StatusOr<std::vector<AppendResult>> EventStore::AppendMany(
     return appends[a].stream < appends[b].stream;
   });
 
+  if (absl::Now() >= deadline) return internal::DeadlinePassedUnwritten();
+  std::vector<const std::string*> stream_ids;
+  for (const StreamAppend& append : appends)
+    stream_ids.push_back(&append.stream);
   std::vector<AppendResult> results(appends.size());
   std::optional<size_t> refused;
   bool violated = false;
-  absl::Status status = pool_->Run([&](Connection& connection) {
-    WriteWatch::Scope watched(writes_);
-    pqxx::work tx(connection.raw());
-    for (size_t i : order) {
-      const StreamAppend& append = appends[i];
-      const ExpectedVersion::Kind kind = append.expected.kind();
-      const std::string name = absl::StrCat(prefix_, "append_", KindName(kind));
-      connection.Prepare(name, AppendSql(schema_, kind));
-      const AppendParams params =
-          ParamsOf(append.events,
-                   append.snapshot.has_value() ? &*append.snapshot : nullptr);
-      pqxx::result rows;
-      try {
-        rows = kind == ExpectedVersion::Kind::kExact
-                   ? tx.exec_prepared(name, append.stream, params.count,
-                                      params.SnapshotArg(), params.DueAtArg(),
-                                      params.ids, params.types, params.data,
-                                      params.metadata, params.keep_due_at,
-                                      append.expected.version())
-                   : tx.exec_prepared(name, append.stream, params.count,
-                                      params.SnapshotArg(), params.DueAtArg(),
-                                      params.ids, params.types, params.data,
-                                      params.metadata, params.keep_due_at);
-      } catch (const pqxx::unique_violation&) {
-        violated = true;
-      }
-      if (violated || rows.empty()) {
-        refused = i;
-        return absl::OkStatus();  // the transaction rolls back unfinished
-      }
-      results[i] = internal::LastOf(rows);
-    }
-    tx.commit();
-    return absl::OkStatus();
-  });
+  bool not_written;
+  absl::Status status = RunWrite(
+      deadline, stream_ids,
+      [&](Connection& connection) {
+        pqxx::work tx(connection.raw());
+        for (size_t i : order) {
+          const StreamAppend& append = appends[i];
+          const ExpectedVersion::Kind kind = append.expected.kind();
+          const std::string name =
+              absl::StrCat(prefix_, "append_", KindName(kind));
+          connection.Prepare(name, AppendSql(schema_, kind));
+          const AppendParams params = ParamsOf(
+              append.events,
+              append.snapshot.has_value() ? &*append.snapshot : nullptr);
+          pqxx::result rows;
+          try {
+            rows =
+                kind == ExpectedVersion::Kind::kExact
+                    ? tx.exec_prepared(name, append.stream, params.count,
+                                       params.SnapshotArg(), params.DueAtArg(),
+                                       params.ids, params.types, params.data,
+                                       params.metadata, params.keep_due_at,
+                                       append.expected.version())
+                    : tx.exec_prepared(name, append.stream, params.count,
+                                       params.SnapshotArg(), params.DueAtArg(),
+                                       params.ids, params.types, params.data,
+                                       params.metadata, params.keep_due_at);
+          } catch (const pqxx::unique_violation&) {
+            violated = true;
+          }
+          if (violated || rows.empty()) {
+            refused = i;
+            return absl::OkStatus();  // the transaction rolls back unfinished
+          }
+          results[i] = internal::LastOf(rows);
+        }
+        tx.commit();
+        return absl::OkStatus();
+      },
+      &not_written);
   if (!status.ok()) return status;
   if (!refused.has_value()) {
     NoteCommitted(results.front().position.transaction_id);

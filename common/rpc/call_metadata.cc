@@ -18,6 +18,12 @@ std::string Header(const grpc::ServerContextBase& context, const char* key) {
 
 }  // namespace
 
+std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& context) {
+  const absl::Time deadline = absl::FromChrono(context.deadline());
+  if (deadline > absl::Now() + absl::Hours(24 * 365)) return std::nullopt;
+  return deadline;
+}
+
 eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context) {
   eventstore::Metadata metadata;
   metadata.request_id = Header(context, "x-request-id");

@@ -11,13 +11,17 @@ namespace shop {
 // x-causation-id, and x-caused-by (defaults to the caller's address).
 eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context);
 
-// The command context of a call: its metadata and, when the request has
-// one, its expected_version.
+// The call's deadline, if it has one (gRPC's "none" is far in the future).
+std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& context);
+
+// The command context of a call: its metadata, its deadline and, when the
+// request has one, its expected_version.
 template <typename Request>
 eventstore::CommandContext ContextOf(const grpc::ServerContextBase& context,
                                      const Request& request) {
   eventstore::CommandContext command;
   command.metadata = MetadataFromCall(context);
+  command.deadline = DeadlineOf(context);
   if (request.has_expected_version()) {
     command.expected_version = request.expected_version();
   }

@@ -19,7 +19,11 @@ ABSL_FLAG(bool, access_log, true, "log one JSON line per call");
 ABSL_FLAG(int, max_subscribers, 500,
           "Subscribe calls served at once; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, write_stall_seconds, 5,
-          "readiness turns NOT_SERVING while a write has waited this long");
+          "readiness turns NOT_SERVING while a write has waited this long, "
+          "or for as long after a write timed out with none through since");
+ABSL_FLAG(int, write_timeout_ms, 3000,
+          "an append statement still running after this is cancelled and its "
+          "callers answered UNAVAILABLE; its connection is cut a second later");
 
 namespace shop {
 
@@ -37,12 +41,16 @@ ServerFlags ReadServerFlags() {
                absl::GetFlag(FLAGS_startup_timeout_seconds), 1, 3600),
        InRange("write_stall_seconds", absl::GetFlag(FLAGS_write_stall_seconds),
                1, 600),
+       InRange("write_timeout_ms", absl::GetFlag(FLAGS_write_timeout_ms), 10,
+               600'000),
        InRange("max_subscribers", absl::GetFlag(FLAGS_max_subscribers), 0,
                100'000)});
   return {
       .pool_size = absl::GetFlag(FLAGS_pool_size),
       .store = {.max_batch = absl::GetFlag(FLAGS_append_batch),
-                .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight)},
+                .max_in_flight = absl::GetFlag(FLAGS_append_batches_in_flight),
+                .write_timeout =
+                    absl::Milliseconds(absl::GetFlag(FLAGS_write_timeout_ms))},
       .startup_timeout =
           absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds)),
       .shutdown_grace =

@@ -67,8 +67,9 @@ void ExportPoolMetrics(eventstore::ConnectionPool& pool,
 // logs the port, serves until terminated.
 // Returns the process exit code.
 // A readiness check that fails while the oldest write in progress has run
-// longer than `bound`: a statement stuck behind a lock, or a database that
-// answers reads but not writes, takes the replica out of the Service.
+// longer than `bound`, and for `bound` after a write timed out unless one
+// finished in time since: a statement stuck behind a lock, or a database
+// that answers reads but not writes, takes the replica out of the Service.
 std::function<absl::Status()> WritesGetThrough(
     const eventstore::EventStore& events, absl::Duration bound);
 

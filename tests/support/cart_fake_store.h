@@ -36,7 +36,8 @@ class FakeCartStore final : public cart::CartStore {
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& cart_id, int64_t expected_version,
       const std::vector<cart::Event>& events, const cart::Cart& after,
-      const eventstore::Metadata& /*metadata*/) override {
+      const eventstore::Metadata& /*metadata*/,
+      absl::Time /*deadline*/) override {
     absl::MutexLock lock(&mu_);
     ++appends_;
     cart::LoadedCart& stored = carts_[cart_id];
@@ -62,9 +63,10 @@ class FakeCartStore final : public cart::CartStore {
   void AppendAsync(const std::string& cart_id, int64_t expected_version,
                    const std::vector<cart::Event>& events,
                    const cart::Cart& after,
-                   const eventstore::Metadata& metadata,
+                   const eventstore::Metadata& metadata, absl::Time deadline,
                    eventstore::AppendCallback done) override {
-    std::move(done)(Append(cart_id, expected_version, events, after, metadata));
+    std::move(done)(
+        Append(cart_id, expected_version, events, after, metadata, deadline));
   }
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& /*cart_id*/, int64_t /*from_version*/,
@@ -78,7 +80,8 @@ class FakeCartStore final : public cart::CartStore {
       const cart::v1::OrderPlaced& placed,
       const eventstore::Metadata& /*order_metadata*/) override {
     absl::StatusOr<eventstore::AppendResult> appended =
-        Append(cart_id, expected_version, events, after, metadata);
+        Append(cart_id, expected_version, events, after, metadata,
+               absl::InfiniteFuture());
     absl::MutexLock lock(&mu_);
     if (appended.ok()) placed_[order_id] = placed;
     return appended;

@@ -153,6 +153,9 @@ int ChildProcess::WaitForExit(absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(10));  // polling a child: no fd to await
   }
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Its last lines may still be in the pipe: Lines() must see them.
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&closed_), absl::Seconds(5));
   return exit_code_;
 }
 

@@ -8,7 +8,6 @@
 #include "common/server/history.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
-#include "services/cart/api/call_of.h"
 
 namespace cart {
 namespace {
@@ -107,6 +106,7 @@ grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
   }
   CallContext call;
   call.metadata = shop::MetadataFromCall(*context);
+  call.deadline = shop::DeadlineOf(*context);
   absl::StatusOr<CartOutcome> outcome =
       carts_->Create(request->cart_id(), request->customer_id(), call);
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
@@ -128,7 +128,7 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
   carts_->AddItem(
       request->cart_id(), request->product_id(), request->quantity(),
       request->warehouse_id(), request->request_id(),
-      CallOf(*context, *request),
+      shop::ContextOf(*context, *request),
       [reactor, request, response](absl::StatusOr<AddItemOutcome> outcome) {
         if (!outcome.ok()) {
           reactor->Finish(shop::ToGrpcStatus(outcome.status()));
@@ -158,8 +158,9 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  absl::StatusOr<CartOutcome> outcome = carts_->RemoveItem(
-      request->cart_id(), request->product_id(), CallOf(*context, *request));
+  absl::StatusOr<CartOutcome> outcome =
+      carts_->RemoveItem(request->cart_id(), request->product_id(),
+                         shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   SetWritten(*outcome, response);
   return grpc::Status::OK;
@@ -175,7 +176,7 @@ grpc::Status CartServiceImpl::UpdateItemQuantity(
   }
   absl::StatusOr<CartOutcome> outcome = carts_->UpdateItemQuantity(
       request->cart_id(), request->product_id(), request->quantity(),
-      request->request_id(), CallOf(*context, *request));
+      request->request_id(), shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   for (const Item& item : outcome->cart.Items()) {
     if (item.product_id == request->product_id()) {
@@ -233,7 +234,7 @@ grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome =
-      carts_->Checkout(request->cart_id(), CallOf(*context, *request));
+      carts_->Checkout(request->cart_id(), shop::ContextOf(*context, *request));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_order_id(outcome->cart.order_id);
   SetWritten(*outcome, response);

@@ -6,7 +6,6 @@
 #include "common/rpc/status_mapping.h"
 #include "common/server/validation.h"
 #include "common/util/proto_time.h"
-#include "services/cart/api/call_of.h"
 
 namespace cart {
 namespace {
@@ -89,7 +88,8 @@ grpc::Status Transition(const grpc::ServerContext& context,
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  return Answer(run(CallOf(context, request)), request.order_id(), response);
+  return Answer(run(shop::ContextOf(context, request)), request.order_id(),
+                response);
 }
 
 }  // namespace

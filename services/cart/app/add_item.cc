@@ -181,6 +181,7 @@ void Carts::AppendItem(std::unique_ptr<AddItemFlow> flow) {
   // arguments are built.
   store_->AppendAsync(
       f.cart_id, loaded.version, *events, after, f.context.metadata,
+      f.context.deadline.value_or(absl::InfiniteFuture()),
       [this, flow = std::move(flow),
        after](absl::StatusOr<eventstore::AppendResult> appended) mutable {
         if (!appended.ok()) {

@@ -123,7 +123,8 @@ absl::StatusOr<CartOutcome> Carts::Execute(
     absl::StatusOr<eventstore::AppendResult> appended =
         order_id == nullptr
             ? store_->Append(cart_id, loaded.version, *events, after,
-                             context.metadata)
+                             context.metadata,
+                             context.deadline.value_or(absl::InfiniteFuture()))
             : store_->AppendCheckout(
                   cart_id, loaded.version, *events, after, context.metadata,
                   *order_id, PlacedFrom(cart_id, loaded.cart),

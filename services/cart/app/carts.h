@@ -23,10 +23,8 @@
 namespace cart {
 
 // A command's identity, pinned version, and the caller's deadline, which
-// bounds the calls to inventory it causes.
-struct CallContext : eventstore::CommandContext {
-  std::optional<absl::Time> deadline;
-};
+// bounds the calls to inventory it causes and its own appends.
+using CallContext = eventstore::CommandContext;
 
 // What inventory is told about the call it serves.
 InventoryCall InventoryCallOf(const CallContext& context);

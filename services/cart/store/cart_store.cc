@@ -46,11 +46,11 @@ absl::StatusOr<LoadedCart> EventCartStore::Load(const std::string& cart_id) {
 absl::StatusOr<eventstore::AppendResult> EventCartStore::Append(
     const std::string& cart_id, int64_t expected_version,
     const std::vector<Event>& events, const Cart& after,
-    const eventstore::Metadata& metadata) {
+    const eventstore::Metadata& metadata, absl::Time deadline) {
   const eventstore::SnapshotWrite snapshot{SnapshotJson(after), std::nullopt};
   return events_->Append(StreamOf(cart_id),
                          eventstore::ExpectedVersion::Exactly(expected_version),
-                         CartEventData(events, metadata), &snapshot);
+                         CartEventData(events, metadata), &snapshot, deadline);
 }
 
 void EventCartStore::AppendAsync(const std::string& cart_id,
@@ -58,12 +58,13 @@ void EventCartStore::AppendAsync(const std::string& cart_id,
                                  const std::vector<Event>& events,
                                  const Cart& after,
                                  const eventstore::Metadata& metadata,
+                                 absl::Time deadline,
                                  eventstore::AppendCallback done) {
   events_->AppendAsync(
       StreamOf(cart_id), eventstore::ExpectedVersion::Exactly(expected_version),
       CartEventData(events, metadata),
       eventstore::SnapshotWrite{SnapshotJson(after), std::nullopt},
-      std::move(done));
+      std::move(done), deadline);
 }
 
 absl::StatusOr<std::vector<eventstore::RecordedEvent>>

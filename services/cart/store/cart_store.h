@@ -25,15 +25,17 @@ class CartStore {
   virtual ~CartStore() = default;
 
   virtual absl::StatusOr<LoadedCart> Load(const std::string& cart_id) = 0;
-  // Appends `events` if the cart is still at `expected_version`.
+  // Appends `events` if the cart is still at `expected_version`, and not
+  // at all once `deadline` has passed (APPEND_DEADLINE_PASSED).
   virtual absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& cart_id, int64_t expected_version,
       const std::vector<Event>& events, const Cart& after,
-      const eventstore::Metadata& metadata) = 0;
+      const eventstore::Metadata& metadata, absl::Time deadline) = 0;
   // Append without waiting for it.
   virtual void AppendAsync(const std::string& cart_id, int64_t expected_version,
                            const std::vector<Event>& events, const Cart& after,
                            const eventstore::Metadata& metadata,
+                           absl::Time deadline,
                            eventstore::AppendCallback done) = 0;
   virtual absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& cart_id, int64_t from_version, int max_count) = 0;
@@ -57,10 +59,10 @@ class EventCartStore final : public CartStore {
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& cart_id, int64_t expected_version,
       const std::vector<Event>& events, const Cart& after,
-      const eventstore::Metadata& metadata) override;
+      const eventstore::Metadata& metadata, absl::Time deadline) override;
   void AppendAsync(const std::string& cart_id, int64_t expected_version,
                    const std::vector<Event>& events, const Cart& after,
-                   const eventstore::Metadata& metadata,
+                   const eventstore::Metadata& metadata, absl::Time deadline,
                    eventstore::AppendCallback done) override;
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(
       const std::string& cart_id, int64_t from_version, int max_count) override;

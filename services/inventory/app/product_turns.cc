@@ -13,11 +13,20 @@
 namespace inventory {
 namespace {
 
+// An append not written because a caller's deadline passed: the others in
+// it are decided again without that caller.
+bool DeadlinePassedUnwritten(const absl::Status& status) {
+  return shop::ReasonOf(status) == eventstore::kDeadlinePassedReason &&
+         !shop::OutcomeUnknown(status);
+}
+
 // Whether a failed append certainly wrote nothing and may be decided again:
-// the stream had moved on, or a unique index refused an event.
+// the stream had moved on, a unique index refused an event, or a caller's
+// deadline passed before it was written.
 bool RefusedUnwritten(const absl::Status& status) {
   return eventstore::AsWrongExpectedVersion(status).has_value() ||
-         shop::ReasonOf(status) == eventstore::kUniqueViolationReason;
+         shop::ReasonOf(status) == eventstore::kUniqueViolationReason ||
+         DeadlinePassedUnwritten(status);
 }
 
 }  // namespace
@@ -47,6 +56,8 @@ class ProductTurns::Turn final {
  private:
   static void DecideInMemory(std::unique_ptr<Turn> self) {
     Turn* turn = self.get();
+    turn->AnswerExpired();
+    if (turn->batch_.empty()) return End(std::move(self));
     CachedProduct& state = *turn->cached_;
     const int64_t loaded_version = state.version;
     BatchDecision decision =
@@ -63,6 +74,7 @@ class ProductTurns::Turn final {
     turn->turns_.store_->AppendAsync(
         turn->product_id_, loaded_version, std::move(decision.events),
         state.state, &state.snapshot_version,
+        turn->DeadlineOf(decision.decided),
         [self = std::move(self), decided = decision.decided](
             absl::StatusOr<eventstore::AppendResult> appended) mutable {
           Appended(std::move(self), decided, std::move(appended));
@@ -120,6 +132,8 @@ class ProductTurns::Turn final {
     // none.
     const ProductTurnsOptions& options = turns_.options_;
     for (int attempt = 1; attempt <= options.max_attempts;) {
+      AnswerExpired();
+      if (batch_.empty()) return;
       // Only a write may rest on cached state (its append checks the
       // version); refusals and no-ops alone are confirmed on a fresh load.
       const bool from_cache = cached_.has_value();
@@ -161,14 +175,19 @@ class ProductTurns::Turn final {
         cached_ = std::move(state);
         return Answer(decision.decided);
       }
-      absl::StatusOr<eventstore::AppendResult> appended =
-          turns_.store_->Append(product_id_, loaded_version, decision.events,
-                                state.state, &state.snapshot_version);
+      absl::StatusOr<eventstore::AppendResult> appended = turns_.store_->Append(
+          product_id_, loaded_version, decision.events, state.state,
+          &state.snapshot_version, DeadlineOf(decision.decided));
       if (appended.ok()) {
         state.version = appended->version;
         NoteWritten(decision.decided, appended->position);
         cached_ = std::move(state);
         return Answer(decision.decided);
+      }
+      if (DeadlinePassedUnwritten(appended.status())) {
+        // Nothing was written: the state still holds.
+        cached_ = std::move(state);
+        continue;
       }
       if (shop::ReasonOf(appended.status()) ==
           eventstore::kUniqueViolationReason) {
@@ -192,6 +211,49 @@ class ProductTurns::Turn final {
     Answer(batch_.size(),
            eventstore::ConflictsExhausted(kErrorDomain, StreamOf(product_id_),
                                           options.max_attempts));
+  }
+
+  // The earliest deadline among the first `count` commands' callers: their
+  // append is not written after it.
+  absl::Time DeadlineOf(size_t count) const {
+    absl::Time deadline = absl::InfiniteFuture();
+    for (size_t i = 0; i < count; ++i) {
+      const std::optional<absl::Time>& own = batch_[i]->context.deadline;
+      if (own.has_value()) deadline = std::min(deadline, *own);
+    }
+    return deadline;
+  }
+
+  // Answers, without deciding them, the commands whose caller's deadline
+  // has passed: nothing is written for a caller who is gone.
+  void AnswerExpired() {
+    const absl::Time now = absl::Now();
+    auto expired = [now](const std::unique_ptr<Command>& command) {
+      return command->context.deadline.has_value() &&
+             *command->context.deadline <= now;
+    };
+    if (std::none_of(batch_.begin(), batch_.end(), expired)) return;
+    Batch kept;
+    Batch gone;
+    size_t gone_alone = 0;
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      if (expired(batch_[i])) {
+        if (i < alone_) ++gone_alone;
+        gone.push_back(std::move(batch_[i]));
+      } else {
+        kept.push_back(std::move(batch_[i]));
+      }
+    }
+    batch_ = std::move(kept);
+    alone_ -= gone_alone;
+    for (std::unique_ptr<Command>& command : gone) {
+      std::move(command->done)(shop::MakeError(
+          absl::StatusCode::kDeadlineExceeded, kErrorDomain,
+          eventstore::kDeadlinePassedReason,
+          "the call's deadline passed before it was decided: nothing was "
+          "written",
+          {{shop::kWrittenFact, shop::kNotWritten}}));
+    }
   }
 
   // The first `count` commands' events were written at `position`.

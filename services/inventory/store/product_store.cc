@@ -200,14 +200,14 @@ absl::StatusOr<Past> ProductStore::FindPast(const std::string& product_id,
 absl::StatusOr<eventstore::AppendResult> ProductStore::Append(
     const std::string& product_id, int64_t expected_version,
     const std::vector<eventstore::EventData>& events, const Product& after,
-    int64_t* snapshot_version) {
+    int64_t* snapshot_version, absl::Time deadline) {
   const eventstore::SnapshotWrite snapshot =
       SnapshotFor(after, expected_version + static_cast<int64_t>(events.size()),
                   *snapshot_version);
   absl::StatusOr<eventstore::AppendResult> appended =
       events_->Append(StreamOf(product_id),
                       eventstore::ExpectedVersion::Exactly(expected_version),
-                      events, &snapshot);
+                      events, &snapshot, deadline);
   if (appended.ok() && snapshot.json.has_value()) {
     *snapshot_version = appended->version;
   }
@@ -218,6 +218,7 @@ void ProductStore::AppendAsync(const std::string& product_id,
                                int64_t expected_version,
                                std::vector<eventstore::EventData> events,
                                const Product& after, int64_t* snapshot_version,
+                               absl::Time deadline,
                                eventstore::AppendCallback done) {
   eventstore::SnapshotWrite snapshot =
       SnapshotFor(after, expected_version + static_cast<int64_t>(events.size()),
@@ -233,7 +234,8 @@ void ProductStore::AppendAsync(const std::string& product_id,
           *snapshot_version = appended->version;
         }
         std::move(done)(std::move(appended));
-      });
+      },
+      deadline);
 }
 
 absl::StatusOr<std::vector<eventstore::RecordedEvent>> ProductStore::ReadEvents(

@@ -38,16 +38,18 @@ class ProductStorage {
   // Appends `events` if the product is still at `expected_version`;
   // `after` is the state they lead to. `*snapshot_version` is the version
   // the stored snapshot reflects, moved when a new snapshot is written.
+  // Not written at all once `deadline` has passed (APPEND_DEADLINE_PASSED).
   virtual absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& product_id, int64_t expected_version,
       const std::vector<eventstore::EventData>& events, const Product& after,
-      int64_t* snapshot_version) = 0;
+      int64_t* snapshot_version, absl::Time deadline) = 0;
   // Append without waiting; `*snapshot_version` (which must live until
   // `done` runs) moves before `done` runs, as Append moves it.
   virtual void AppendAsync(const std::string& product_id,
                            int64_t expected_version,
                            std::vector<eventstore::EventData> events,
                            const Product& after, int64_t* snapshot_version,
+                           absl::Time deadline,
                            eventstore::AppendCallback done) = 0;
 };
 
@@ -69,10 +71,11 @@ class ProductStore final : public ProductStorage {
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string& product_id, int64_t expected_version,
       const std::vector<eventstore::EventData>& events, const Product& after,
-      int64_t* snapshot_version) override;
+      int64_t* snapshot_version, absl::Time deadline) override;
   void AppendAsync(const std::string& product_id, int64_t expected_version,
                    std::vector<eventstore::EventData> events,
                    const Product& after, int64_t* snapshot_version,
+                   absl::Time deadline,
                    eventstore::AppendCallback done) override;
 
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadEvents(

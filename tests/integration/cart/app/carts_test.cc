@@ -131,7 +131,8 @@ TEST_F(CartsTest, RefusedAppendAfterReservationReleases) {
     const std::vector<Event> events{other};
     ASSERT_TRUE(store_
                     ->Append("c", loaded->version, events,
-                             Evolve(loaded->cart, other), {})
+                             Evolve(loaded->cart, other), {},
+                             absl::InfiniteFuture())
                     .ok());
   };
   Start(std::move(options));

@@ -275,8 +275,9 @@ TEST_F(StockHistoryTest, AppendsLeaveCheckpoints) {
   for (int i = 0; i < kEvents; ++i) {
     const Event event = NthEvent(i);
     product = Evolve(std::move(product), event);
-    absl::StatusOr<eventstore::AppendResult> appended = store.Append(
-        "p", i, EventDataOf({event}, {}), product, &snapshot_version);
+    absl::StatusOr<eventstore::AppendResult> appended =
+        store.Append("p", i, EventDataOf({event}, {}), product,
+                     &snapshot_version, absl::InfiniteFuture());
     ASSERT_TRUE(appended.ok()) << appended.status();
   }
   EXPECT_EQ(Checkpoints(), 3);

@@ -56,8 +56,9 @@ class FakeStorage final : public ProductStorage {
   absl::StatusOr<eventstore::AppendResult> Append(
       const std::string&, int64_t expected_version,
       const std::vector<eventstore::EventData>& events, const Product& after,
-      int64_t*) override {
+      int64_t*, absl::Time deadline) override {
     ++appends;
+    deadlines.push_back(deadline);
     if (!next_append_error.ok()) return std::exchange(next_append_error, {});
     if (always_conflict) {
       return eventstore::WrongExpectedVersionError(
@@ -76,12 +77,13 @@ class FakeStorage final : public ProductStorage {
   void AppendAsync(const std::string& product_id, int64_t expected_version,
                    std::vector<eventstore::EventData> events,
                    const Product& after, int64_t* snapshot_version,
+                   absl::Time deadline,
                    eventstore::AppendCallback done) override {
     ++async_appends;
     in_flight.push_back([=, this, events = std::move(events),
                          done = std::move(done)]() mutable {
       std::move(done)(Append(product_id, expected_version, events, after,
-                             snapshot_version));
+                             snapshot_version, deadline));
     });
   }
   // Answers the oldest asynchronous append.
@@ -93,6 +95,8 @@ class FakeStorage final : public ProductStorage {
 
   Product product;
   int64_t version = 0;
+  // The deadline each append was given.
+  std::vector<absl::Time> deadlines;
   Past past;
   absl::Status next_append_error;
   // Every append loses to another writer.
