@@ -230,10 +230,11 @@ absl::Status CheckServingSchema(
   absl::Status status = pool.Run([&](Connection& connection) {
     pqxx::read_transaction tx(connection.raw());
     pqxx::result found = tx.exec_params(
-        "SELECT current_user, pg_has_role(n.nspowner, 'USAGE'), "
-        "has_schema_privilege(n.oid, 'USAGE'), "
-        "to_regclass(quote_ident(n.nspname) || '.schema_migrations') "
-        "IS NOT NULL FROM pg_namespace n WHERE n.nspname = $1",
+        "SELECT current_user, pg_has_role(n.nspowner, 'USAGE') OR EXISTS "
+        "(SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND "
+        "pg_has_role(c.relowner, 'USAGE')), "
+        "has_schema_privilege(n.oid, 'USAGE') FROM pg_namespace n WHERE "
+        "n.nspname = $1",
         schema);
     if (found.empty()) {
       return absl::FailedPreconditionError(
@@ -243,10 +244,15 @@ absl::Status CheckServingSchema(
     if (found[0][1].as<bool>()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "role ", role, " owns schema ", schema,
-          " (or is a superuser) and could rewrite its history: serve as the "
-          "role that `migrate --serving_role` names"));
+          " or a table in it (or is a superuser) and could rewrite its "
+          "history: serve as the role that `migrate --serving_role` names"));
     }
-    if (!found[0][2].as<bool>() || !found[0][3].as<bool>()) {
+    // Looked up only with USAGE: to_regclass raises without it.
+    if (!found[0][2].as<bool>() ||
+        !tx.exec_params1("SELECT has_table_privilege(to_regclass($1), "
+                         "'SELECT') IS TRUE",
+                         schema + ".schema_migrations")[0]
+             .as<bool>()) {
       return absl::FailedPreconditionError(
           absl::StrCat("role ", role, " has no grants in schema ", schema, ": ",
                        migrate_first, ", with --serving_role=", role));
