@@ -1,7 +1,10 @@
 // Owns the event store's own migrations and the migration runner.
 #include "common/eventstore/migrations.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/eventstore/event_store.h"
 
@@ -113,15 +116,70 @@ CREATE TABLE {schema}.projections (
   return *kMigrations;
 }
 
-absl::Status Migrate(ConnectionPool& pool, const std::string& schema,
-                     const std::vector<Migration>& service_migrations) {
-  if (!IsValidSchemaName(schema)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("schema name '", schema,
-                     "' must be a lower-case identifier of at most 63 bytes"));
-  }
+const std::string& ServingGrants() {
+  static const auto* const kGrants = new std::string(R"sql(
+GRANT USAGE ON SCHEMA {schema} TO {serving_role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema}
+  TO {serving_role};
+-- History is read and appended, never changed (the trigger refuses it too).
+REVOKE UPDATE, DELETE ON {schema}.events FROM {serving_role};
+-- A stream's row holds its version: removing it would reuse versions.
+REVOKE DELETE ON {schema}.streams FROM {serving_role};
+REVOKE INSERT, UPDATE, DELETE ON {schema}.schema_migrations
+  FROM {serving_role};
+)sql");
+  return *kGrants;
+}
+
+namespace {
+
+std::vector<Migration> AllMigrations(
+    const std::vector<Migration>& service_migrations) {
   std::vector<Migration> all = EventStoreMigrations();
   all.insert(all.end(), service_migrations.begin(), service_migrations.end());
+  return all;
+}
+
+absl::Status InvalidSchemaName(const std::string& schema) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("schema name '", schema,
+                   "' must be a lower-case identifier of at most 63 bytes"));
+}
+
+// Refuses a serving role that could alter the schema it would serve.
+absl::Status CheckServingRole(pqxx::work& tx, const std::string& schema,
+                              const std::string& serving_role) {
+  pqxx::result role = tx.exec_params(
+      "SELECT r.rolsuper, pg_has_role(r.oid, n.nspowner, 'USAGE') "
+      "FROM pg_roles r, pg_namespace n WHERE r.rolname = $1 AND "
+      "n.nspname = $2",
+      serving_role, schema);
+  if (role.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "serving role ", serving_role,
+        " does not exist: create it (LOGIN, CONNECT on the database) first"));
+  }
+  if (role[0][0].as<bool>() || role[0][1].as<bool>()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "serving role ", serving_role, " owns schema ", schema,
+        " (or is a superuser) and could rewrite its history: give the "
+        "server a role of its own"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Migrate(ConnectionPool& pool, const std::string& schema,
+                     const std::vector<Migration>& service_migrations,
+                     const std::string& serving_role) {
+  if (!IsValidSchemaName(schema)) return InvalidSchemaName(schema);
+  if (!serving_role.empty() && !IsValidSchemaName(serving_role)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("serving role '", serving_role,
+                     "' must be a lower-case identifier of at most 63 bytes"));
+  }
+  const std::vector<Migration> all = AllMigrations(service_migrations);
   return pool.Run([&](Connection& connection) {
     pqxx::work tx(connection.raw());
     // Held until commit: a second process waits, then finds nothing to do.
@@ -147,9 +205,76 @@ absl::Status Migrate(ConnectionPool& pool, const std::string& schema,
                                   ".schema_migrations (id) VALUES ($1)"),
                      migration.id);
     }
+    if (!serving_role.empty()) {
+      if (absl::Status role = CheckServingRole(tx, schema, serving_role);
+          !role.ok()) {
+        return role;
+      }
+      tx.exec(absl::StrReplaceAll(
+          ServingGrants(),
+          {{"{schema}", schema}, {"{serving_role}", serving_role}}));
+    }
     tx.commit();
     return absl::OkStatus();
   });
+}
+
+absl::Status CheckServingSchema(
+    ConnectionPool& pool, const std::string& schema,
+    const std::vector<Migration>& service_migrations) {
+  if (!IsValidSchemaName(schema)) return InvalidSchemaName(schema);
+  const std::string migrate_first =
+      "run the server's `migrate` command as the schema's owner first";
+  std::vector<std::string> missing;
+  std::string role;
+  absl::Status status = pool.Run([&](Connection& connection) {
+    pqxx::read_transaction tx(connection.raw());
+    pqxx::result found = tx.exec_params(
+        "SELECT current_user, pg_has_role(n.nspowner, 'USAGE') OR EXISTS "
+        "(SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND "
+        "pg_has_role(c.relowner, 'USAGE')), "
+        "has_schema_privilege(n.oid, 'USAGE') FROM pg_namespace n WHERE "
+        "n.nspname = $1",
+        schema);
+    if (found.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("schema ", schema, " does not exist: ", migrate_first));
+    }
+    role = found[0][0].as<std::string>();
+    if (found[0][1].as<bool>()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "role ", role, " owns schema ", schema,
+          " or a table in it (or is a superuser) and could rewrite its "
+          "history: serve as the role that `migrate --serving_role` names"));
+    }
+    // Looked up only with USAGE: to_regclass raises without it.
+    if (!found[0][2].as<bool>() ||
+        !tx.exec_params1("SELECT has_table_privilege(to_regclass($1), "
+                         "'SELECT') IS TRUE",
+                         schema + ".schema_migrations")[0]
+             .as<bool>()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("role ", role, " has no grants in schema ", schema, ": ",
+                       migrate_first, ", with --serving_role=", role));
+    }
+    pqxx::result applied =
+        tx.exec(absl::StrCat("SELECT id FROM ", schema, ".schema_migrations"));
+    std::vector<std::string> ids;
+    for (const pqxx::row& row : applied) ids.push_back(row[0].c_str());
+    for (const Migration& migration : AllMigrations(service_migrations)) {
+      if (std::find(ids.begin(), ids.end(), migration.id) == ids.end()) {
+        missing.push_back(migration.id);
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("schema ", schema, " lacks migrations ",
+                     absl::StrJoin(missing, ", "), ": ", migrate_first));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace eventstore

@@ -11,13 +11,11 @@
 
 namespace shop {
 
-absl::Status MigrateAtStartup(
-    eventstore::ConnectionPool& pool, const std::string& schema,
-    const std::vector<eventstore::Migration>& migrations,
-    absl::Duration timeout) {
+absl::Status RetryWhileUnavailable(const std::function<absl::Status()>& step,
+                                   absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
-    absl::Status status = eventstore::Migrate(pool, schema, migrations);
+    absl::Status status = step();
     if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
         absl::Now() > deadline) {
       return status;
@@ -36,11 +34,16 @@ absl::Status MigrateAtStartup(
   }
 }
 
-std::optional<int> MigrateForMain(
-    eventstore::ConnectionPool& pool, const std::string& schema,
-    const std::vector<eventstore::Migration>& migrations,
-    absl::Duration timeout, bool migrate_only) {
-  absl::Status migrated = MigrateAtStartup(pool, schema, migrations, timeout);
+int MigrateMain(eventstore::ConnectionPool& owner_pool,
+                const std::string& schema, const std::string& serving_role,
+                const std::vector<eventstore::Migration>& migrations,
+                absl::Duration timeout) {
+  absl::Status migrated = RetryWhileUnavailable(
+      [&] {
+        return eventstore::Migrate(owner_pool, schema, migrations,
+                                   serving_role);
+      },
+      timeout);
   if (absl::IsCancelled(migrated)) {
     LogJson("info", absl::StrCat("stopped: ", migrated.message()));
     return 0;
@@ -49,9 +52,28 @@ std::optional<int> MigrateForMain(
     LogJson("error", absl::StrCat("migrations failed: ", migrated.ToString()));
     return 1;
   }
-  if (!migrate_only) return std::nullopt;
-  LogJson("info", "migrations applied");
+  LogJson("info", absl::StrCat("migrations applied; serving role ",
+                               serving_role, " granted"));
   return 0;
+}
+
+std::optional<int> CheckSchemaForMain(
+    eventstore::ConnectionPool& pool, const std::string& schema,
+    const std::vector<eventstore::Migration>& migrations,
+    absl::Duration timeout) {
+  absl::Status checked = RetryWhileUnavailable(
+      [&] { return eventstore::CheckServingSchema(pool, schema, migrations); },
+      timeout);
+  if (absl::IsCancelled(checked)) {
+    LogJson("info", absl::StrCat("stopped: ", checked.message()));
+    return 0;
+  }
+  if (!checked.ok()) {
+    LogJson("error", absl::StrCat("cannot serve schema ", schema, ": ",
+                                  checked.message()));
+    return 1;
+  }
+  return std::nullopt;
 }
 
 void ServeUntilTerminated(Server& server) {

@@ -30,21 +30,29 @@ enum class ServerCommand {
 ServerCommand ParseServerCommand(const std::vector<std::string>& args,
                                  const char* program);
 
-// Applies the migrations, waiting up to `timeout` for a database that is
-// still coming up (UNAVAILABLE); other failures return at once, and a
-// pending SIGTERM or SIGINT ends the wait with CANCELLED.
-absl::Status MigrateAtStartup(
+// Runs `step` (a migration or a schema check), trying again while it is
+// UNAVAILABLE (a database still coming up) for up to `timeout`; other
+// failures return at once, and a pending SIGTERM or SIGINT ends the wait
+// with CANCELLED.
+absl::Status RetryWhileUnavailable(const std::function<absl::Status()>& step,
+                                   absl::Duration timeout);
+
+// `migrate`: applies the migrations through `owner_pool` (the schema
+// owner's connection) and grants `serving_role` what serving needs; logs
+// the outcome and returns the exit code.
+int MigrateMain(eventstore::ConnectionPool& owner_pool,
+                const std::string& schema, const std::string& serving_role,
+                const std::vector<eventstore::Migration>& migrations,
+                absl::Duration timeout);
+
+// Before serving: checks that `schema` is migrated and that the pool's role
+// cannot alter it (eventstore::CheckServingSchema), waiting as
+// RetryWhileUnavailable. Returns the exit code when the process should stop
+// here, nothing when it may serve.
+std::optional<int> CheckSchemaForMain(
     eventstore::ConnectionPool& pool, const std::string& schema,
     const std::vector<eventstore::Migration>& migrations,
     absl::Duration timeout);
-
-// The migration half of a main(): migrates (as MigrateAtStartup), logs the
-// outcome, and returns the exit code when the process should stop here
-// (a failure, or `migrate_only`), nothing when it should go on to serve.
-std::optional<int> MigrateForMain(
-    eventstore::ConnectionPool& pool, const std::string& schema,
-    const std::vector<eventstore::Migration>& migrations,
-    absl::Duration timeout, bool migrate_only);
 
 // `projections status`: prints each projection of `schema` (its state, the
 // events it is behind, its position, its last change and, when stalled, the

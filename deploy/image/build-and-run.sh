@@ -28,8 +28,11 @@ INVENTORY_PORT="${INVENTORY_PORT:-50051}"
 CART_PORT="${CART_PORT:-50052}"
 BUILD_JOBS="${BUILD_JOBS:-2}"
 # Same dev-only passwords as the local overlay; this database lives in /tmp.
+# Owners (migrate) and serving roles (the servers), as in deploy/README.md.
 INVENTORY_DB_PASSWORD="dev-only-inventory-not-secret"
 CART_DB_PASSWORD="dev-only-cart-not-secret"
+INVENTORY_APP_DB_PASSWORD="dev-only-inventory-app-not-secret"
+CART_APP_DB_PASSWORD="dev-only-cart-app-not-secret"
 
 die() {
   echo "error: $*" >&2
@@ -138,6 +141,7 @@ start_postgres() {
   # The same init script the local cluster's PostgreSQL runs: roles and schemas.
   "${as_pg[@]}" env PGHOST="${pg_dir}" PGPORT="${PG_PORT}" POSTGRES_USER=postgres POSTGRES_DB=shop \
     INVENTORY_DB_PASSWORD="${INVENTORY_DB_PASSWORD}" CART_DB_PASSWORD="${CART_DB_PASSWORD}" \
+    INVENTORY_APP_DB_PASSWORD="${INVENTORY_APP_DB_PASSWORD}" CART_APP_DB_PASSWORD="${CART_APP_DB_PASSWORD}" \
     bash "${REPO_ROOT}/deploy/k8s/overlays/local/postgres-init.sh" >/dev/null
 }
 
@@ -150,12 +154,14 @@ stop_postgres() {
 # --- both servers from the image, hardened as in Kubernetes ----------------
 containers=()
 run_server() {
+  # password: the owner's for `migrate`, the serving role's otherwise.
   local name="$1" prefix="$2" port="$3" password="$4"
   shift 4
   "${engine[@]}" run "$@" --network host --read-only --tmpfs /tmp \
     --cap-drop ALL --security-opt no-new-privileges --user 10001:10001 \
     -e "${prefix}_LISTEN=127.0.0.1:${port}" \
-    -e "${prefix}_DATABASE_URL=postgresql://${name}@127.0.0.1:${PG_PORT}/shop?application_name=${name}-server" \
+    -e "${prefix}_DATABASE_URL=postgresql://${name}_app@127.0.0.1:${PG_PORT}/shop?application_name=${name}-server" \
+    -e "${prefix}_MIGRATE_DATABASE_URL=postgresql://${name}@127.0.0.1:${PG_PORT}/shop?application_name=${name}-migrate" \
     -e "PGPASSWORD=${password}" \
     "${extra_env[@]}" "${IMAGE}" "${name}-server" "${server_args[@]}"
 }
@@ -198,13 +204,13 @@ run_servers() {
   server_args=()
   log "starting inventory-server on 127.0.0.1:${INVENTORY_PORT}"
   containers+=(shop-inventory)
-  run_server inventory INVENTORY "${INVENTORY_PORT}" "${INVENTORY_DB_PASSWORD}" -d --name shop-inventory >/dev/null
+  run_server inventory INVENTORY "${INVENTORY_PORT}" "${INVENTORY_APP_DB_PASSWORD}" -d --name shop-inventory >/dev/null
   wait_for_port inventory "${INVENTORY_PORT}"
 
   log "starting cart-server on 127.0.0.1:${CART_PORT}"
   extra_env=(-e "CART_INVENTORY_ADDRESS=127.0.0.1:${INVENTORY_PORT}")
   containers+=(shop-cart)
-  run_server cart CART "${CART_PORT}" "${CART_DB_PASSWORD}" -d --name shop-cart >/dev/null
+  run_server cart CART "${CART_PORT}" "${CART_APP_DB_PASSWORD}" -d --name shop-cart >/dev/null
   wait_for_port cart "${CART_PORT}"
 
   if command -v grpcurl >/dev/null; then

@@ -94,24 +94,28 @@ CONF
   echo "pg.sh: cluster '$name' running on 127.0.0.1:$(cat "$base/port") (data: $data)" >&2
 }
 
-# The shape the services expect: database shop, and per service a role that
-# owns its schema and nothing else.
+# The shape the services expect: database shop and, per service, an owner
+# role that owns its schema (it runs `migrate`) and a serving role that gets
+# only the grants `migrate` gives it (see deploy/README.md, "The roles").
 bootstrap() {
   if [[ -z $(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'shop'") ]]; then
     psql_admin -d postgres -c "CREATE DATABASE shop"
   fi
   psql_admin -d shop <<'SQL'
 DO $$
+DECLARE
+  role text;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'inventory') THEN
-    CREATE ROLE inventory LOGIN;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cart') THEN
-    CREATE ROLE cart LOGIN;
-  END IF;
+  FOREACH role IN ARRAY ARRAY['inventory', 'inventory_app', 'cart', 'cart_app'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role) THEN
+      EXECUTE format('CREATE ROLE %I LOGIN', role);
+    END IF;
+  END LOOP;
 END $$;
 CREATE SCHEMA IF NOT EXISTS inventory AUTHORIZATION inventory;
 CREATE SCHEMA IF NOT EXISTS cart AUTHORIZATION cart;
+ALTER ROLE inventory_app IN DATABASE shop SET search_path = inventory;
+ALTER ROLE cart_app IN DATABASE shop SET search_path = cart;
 SQL
 }
 
@@ -126,8 +130,10 @@ env_exports() {
   cat <<ENV
 export PGHOST=127.0.0.1 PGPORT=$port
 export SHOP_PG_DSN='host=127.0.0.1 port=$port dbname=shop user=postgres'
-export INVENTORY_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=inventory'
-export CART_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=cart'
+export INVENTORY_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=inventory_app'
+export INVENTORY_MIGRATE_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=inventory'
+export CART_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=cart_app'
+export CART_MIGRATE_DATABASE_URL='host=127.0.0.1 port=$port dbname=shop user=cart'
 ENV
 }
 

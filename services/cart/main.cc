@@ -1,7 +1,7 @@
 // cart-server: serves cart.v1.CartService, reserving stock through
 // inventory.v1.InventoryService. `cart-server migrate` applies the schema
-// migrations and exits; `cart-server projections status` prints the read
-// models' state and exits.
+// migrations as the schema's owner and exits; `cart-server projections
+// status` prints the read models' state and exits.
 #include <cstdint>
 #include <string>
 
@@ -23,8 +23,16 @@
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
           "admin HTTP address serving GET /metrics; empty: none");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address");
-ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart",
-          "libpq connection string or URI (password: PGPASSWORD)");
+ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart_app",
+          "libpq connection string or URI of the serving role (password: "
+          "PGPASSWORD)");
+ABSL_FLAG(std::string, migrate_database_url,
+          "host=127.0.0.1 dbname=shop user=cart",
+          "`migrate` only: connection of the schema's owner (password: "
+          "PGPASSWORD)");
+ABSL_FLAG(std::string, serving_role, "cart_app",
+          "`migrate` only: the role --database_url serves as, granted what "
+          "serving needs");
 ABSL_FLAG(std::string, schema, "cart", "PostgreSQL schema of this service");
 ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
           "host:port of the inventory service");
@@ -50,18 +58,32 @@ int main(int argc, char** argv) {
                      absl::GetFlag(FLAGS_inventory_deadline_ms), 1, 600'000),
        {"schema", eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_schema)),
         "a lower-case SQL identifier"},
+       {"serving_role",
+        eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_serving_role)),
+        "a lower-case SQL role name"},
+       {"migrate_database_url",
+        !absl::GetFlag(FLAGS_migrate_database_url).empty(),
+        "a libpq connection string or URI"},
        {"inventory_address", !absl::GetFlag(FLAGS_inventory_address).empty(),
         "host:port"}});
 
+  if (command == shop::ServerCommand::kMigrate) {
+    // The owner's connection: the serving role may not change the schema.
+    eventstore::ConnectionPool owner_pool(
+        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 1});
+    return shop::MigrateMain(owner_pool, absl::GetFlag(FLAGS_schema),
+                             absl::GetFlag(FLAGS_serving_role),
+                             cart::OrderStore::Migrations(),
+                             common.startup_timeout);
+  }
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
   if (command == shop::ServerCommand::kProjectionStatus) {
     return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
   }
-  if (std::optional<int> exit_code = shop::MigrateForMain(
+  if (std::optional<int> exit_code = shop::CheckSchemaForMain(
           pool, absl::GetFlag(FLAGS_schema), cart::OrderStore::Migrations(),
-          common.startup_timeout,
-          /*migrate_only=*/command == shop::ServerCommand::kMigrate)) {
+          common.startup_timeout)) {
     return *exit_code;
   }
 

@@ -1,6 +1,6 @@
 // inventory-server: serves inventory.v1.InventoryService. `inventory-server
-// migrate` applies the schema migrations and exits; `inventory-server
-// projections status` prints the read models' state and exits.
+// migrate` applies the schema migrations as the schema's owner and exits;
+// `inventory-server projections status` prints the read models' state and exits.
 #include <cstdint>
 #include <string>
 
@@ -24,8 +24,16 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "admin HTTP address serving GET /metrics; empty: none");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, database_url,
+          "host=127.0.0.1 dbname=shop user=inventory_app",
+          "libpq connection string or URI of the serving role (password: "
+          "PGPASSWORD)");
+ABSL_FLAG(std::string, migrate_database_url,
           "host=127.0.0.1 dbname=shop user=inventory",
-          "libpq connection string or URI (password: PGPASSWORD)");
+          "`migrate` only: connection of the schema's owner (password: "
+          "PGPASSWORD)");
+ABSL_FLAG(std::string, serving_role, "inventory_app",
+          "`migrate` only: the role --database_url serves as, granted what "
+          "serving needs");
 ABSL_FLAG(std::string, schema, "inventory",
           "PostgreSQL schema of this service");
 ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
@@ -50,17 +58,31 @@ int main(int argc, char** argv) {
        shop::InRange("expiry_interval_ms",
                      absl::GetFlag(FLAGS_expiry_interval_ms), 10, 3'600'000),
        {"schema", eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_schema)),
-        "a lower-case SQL identifier"}});
+        "a lower-case SQL identifier"},
+       {"serving_role",
+        eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_serving_role)),
+        "a lower-case SQL role name"},
+       {"migrate_database_url",
+        !absl::GetFlag(FLAGS_migrate_database_url).empty(),
+        "a libpq connection string or URI"}});
 
+  if (command == shop::ServerCommand::kMigrate) {
+    // The owner's connection: the serving role may not change the schema.
+    eventstore::ConnectionPool owner_pool(
+        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 1});
+    return shop::MigrateMain(owner_pool, absl::GetFlag(FLAGS_schema),
+                             absl::GetFlag(FLAGS_serving_role),
+                             inventory::ProductStore::Migrations(),
+                             common.startup_timeout);
+  }
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
   if (command == shop::ServerCommand::kProjectionStatus) {
     return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
   }
-  if (std::optional<int> exit_code = shop::MigrateForMain(
+  if (std::optional<int> exit_code = shop::CheckSchemaForMain(
           pool, absl::GetFlag(FLAGS_schema),
-          inventory::ProductStore::Migrations(), common.startup_timeout,
-          /*migrate_only=*/command == shop::ServerCommand::kMigrate)) {
+          inventory::ProductStore::Migrations(), common.startup_timeout)) {
     return *exit_code;
   }
 

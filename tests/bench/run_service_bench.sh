@@ -87,15 +87,21 @@ max_connections=$(sql 'SHOW max_connections')
 # WAL position in bytes: exact, unlike pg_stat_wal, which lags.
 wal_lsn() { sql "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"; }
 
-# Starts a server in the background with the given flags and sets `port`
-# once it logs that it listens; its pid goes to server_pids.
+# The servers serve as a role of their own, as in production (they refuse
+# to serve as a superuser); `migrate` runs as the superuser and grants it.
+sql "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bench_app') THEN CREATE ROLE bench_app LOGIN; END IF; END \$\$" >/dev/null
+
+# Migrates, then starts a server in the background with the given flags and
+# sets `port` once it logs that it listens; its pid goes to server_pids.
 start_server() {  # name binary flags...
   local name=$1 binary=$2 logfile
   port=""
   shift 2
   logfile="$work/$name.log"
-  "$binary" --listen=127.0.0.1:0 --database_url="$SHOP_PG_DSN" \
-    --access_log=false "$@" >"$logfile" 2>&1 &
+  "$binary" migrate --migrate_database_url="$SHOP_PG_DSN" \
+    --serving_role=bench_app "$@" >"$logfile" 2>&1 || { cat "$logfile" >&2; return 1; }
+  "$binary" --listen=127.0.0.1:0 --database_url="$SHOP_PG_DSN user=bench_app" \
+    --access_log=false "$@" >>"$logfile" 2>&1 &
   server_pids+=($!)
   for _ in $(seq 300); do
     port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$logfile" | head -1)

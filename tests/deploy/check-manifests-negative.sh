@@ -88,6 +88,14 @@ policy_case metrics-on-loopback 's/METRICS_LISTEN: 0.0.0.0:9464/METRICS_LISTEN: 
   "METRICS_LISTEN is 127.0.0.1:9464"
 policy_case literal-password 's|postgresql://inventory@|postgresql://inventory:hunter2@|' \
   "carries a password"
+# Split ownership: the serving container never gets the owner's role or Secret.
+policy_case serving-as-owner 's|INVENTORY_DATABASE_URL: postgresql://inventory_app@|INVENTORY_DATABASE_URL: postgresql://inventory@|' \
+  "must name the serving role"
+owner_secret=$(grep -o -m1 'name: inventory-db-[a-z0-9]*$' "${out}/local.yaml" | cut -d' ' -f2)
+policy_case serving-with-owner-secret "s/name: inventory-app-db-[a-z0-9]*\$/name: ${owner_secret}/" \
+  "must not use the owner's Secret"
+policy_case no-migrate-init-container 's/^        - migrate$/        - projections/' \
+  "needs an init container running"
 
 if [[ ${failures} -ne 0 ]]; then
   echo "FAILED: ${failures} broken manifests were not rejected as expected" >&2

@@ -20,6 +20,9 @@ query() {
 "$pg" start "$name"
 [[ $(query "SELECT 1") == 1 ]]
 [[ $(query "SELECT count(*) FROM pg_namespace WHERE nspname IN ('inventory', 'cart')") == 2 ]]
+# Owners own the schemas; the serving roles exist and own nothing there.
+[[ $(query "SELECT string_agg(nspname || ':' || pg_get_userbyid(nspowner), ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('inventory', 'cart')") == cart:cart,inventory:inventory ]]
+[[ $(query "SELECT count(*) FROM pg_roles WHERE rolname IN ('inventory_app', 'cart_app') AND rolcanlogin AND NOT rolsuper") == 2 ]]
 
 # A crash: the postmaster dies without cleaning up; start must recover.
 data=$(query "SHOW data_directory")

@@ -34,6 +34,39 @@ TestSchema::~TestSchema() {
   }
 }
 
+TestRoles::TestRoles(const TestSchema& schema)
+    : schema_(schema.name()),
+      owner_(schema.name() + "_owner"),
+      serving_(schema.name() + "_app") {
+  ExecAsAdmin(absl::StrCat("CREATE ROLE ", owner_, " LOGIN; CREATE ROLE ",
+                           serving_, " LOGIN; CREATE SCHEMA ", schema_,
+                           " AUTHORIZATION ", owner_));
+}
+
+TestRoles::~TestRoles() {
+  try {
+    // Their objects, grants and default privileges go first.
+    ExecAsAdmin(absl::StrCat("DROP OWNED BY ", owner_, ", ", serving_,
+                             " CASCADE; DROP ROLE ", owner_, ", ", serving_));
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "dropping roles of " << schema_ << ": " << e.what();
+  }
+}
+
+// A later `user` in a connection string wins over the test DSN's own.
+std::string TestRoles::OwnerDsn() const {
+  return absl::StrCat(TestDsn(), " user=", owner_);
+}
+
+std::string TestRoles::ServingDsn() const {
+  return absl::StrCat(TestDsn(), " user=", serving_);
+}
+
+std::vector<std::string> TestRoles::MigrateArgs() const {
+  return {"migrate", "--schema=" + schema_,
+          "--migrate_database_url=" + OwnerDsn(), "--serving_role=" + serving_};
+}
+
 void ExecAsAdmin(const std::string& sql) {
   pqxx::connection connection(TestDsn());
   pqxx::nontransaction tx(connection);

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/event_store.h"
@@ -25,6 +26,30 @@ class TestSchema final {
 
  private:
   std::string name_;
+};
+
+// The roles of a deployment for `schema`: an owner that holds the schema
+// (and migrates it) and a serving role that gets only what `migrate` grants
+// it. Created for one test, dropped with everything they own at its end;
+// declare it after the TestSchema it serves.
+class TestRoles final {
+ public:
+  explicit TestRoles(const TestSchema& schema);
+  ~TestRoles();
+  TestRoles(const TestRoles&) = delete;
+  TestRoles& operator=(const TestRoles&) = delete;
+
+  const std::string& owner() const { return owner_; }
+  const std::string& serving() const { return serving_; }
+  std::string OwnerDsn() const;
+  std::string ServingDsn() const;
+  // A server's `migrate` arguments: as the owner, granting the serving role.
+  std::vector<std::string> MigrateArgs() const;
+
+ private:
+  std::string schema_;
+  std::string owner_;
+  std::string serving_;
 };
 
 // The position of the last event of `schema` that has committed. Unlike

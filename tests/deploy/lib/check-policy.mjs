@@ -156,6 +156,26 @@ for (const [svc, want] of Object.entries(SERVICES)) {
   if (!pw?.valueFrom?.secretKeyRef) fail(what, "PGPASSWORD must come from a Secret");
   if (!configValue(pod, c, `${want.prefix}DATABASE_URL`)) fail(what, "no DATABASE_URL setting");
 
+  // Split ownership: an init container migrates as the schema's owner; the
+  // serving container has neither the owner's Secret nor the owner's URL.
+  const migrate = (pod.initContainers ?? []).find(
+    (x) => x.command?.[0] === `/usr/local/bin/${svc}-server` && x.command?.[1] === "migrate",
+  );
+  if (!migrate) fail(what, `needs an init container running ${svc}-server migrate`);
+  else {
+    const ownerPw = (migrate.env ?? []).find((e) => e.name === "PGPASSWORD");
+    const ownerSecret = ownerPw?.valueFrom?.secretKeyRef?.name;
+    if (!ownerSecret) fail(what, "the migrate init container's PGPASSWORD must come from a Secret");
+    if (ownerSecret && ownerSecret === pw?.valueFrom?.secretKeyRef?.name)
+      fail(what, `the serving container must not use the owner's Secret ${ownerSecret}`);
+    const userOf = (url) => /^postgres(?:ql)?:\/\/([^@/:?]+)@/.exec(url ?? "")?.[1];
+    const servingUser = userOf(configValue(pod, c, `${want.prefix}DATABASE_URL`));
+    const ownerUser = userOf(configValue(pod, migrate, `${want.prefix}MIGRATE_DATABASE_URL`));
+    if (!ownerUser) fail(what, `no ${want.prefix}MIGRATE_DATABASE_URL with a user for the migrate init container`);
+    else if (servingUser === ownerUser)
+      fail(what, `${want.prefix}DATABASE_URL must name the serving role, not the owner ${ownerUser}`);
+  }
+
   const service = named("Service", svc);
   if (!service) fail(what, `Service ${svc} missing`);
   else {

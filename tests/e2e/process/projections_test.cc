@@ -22,7 +22,7 @@
 namespace {
 
 using ::shop::testing::ChildProcess;
-using ::shop::testing::TestDsn;
+using ::shop::testing::TestRoles;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
 namespace v1 = ::inventory::v1;
@@ -30,13 +30,15 @@ namespace v1 = ::inventory::v1;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr char kLeading[] = "projection stock_levels: leading";
 
-std::unique_ptr<ChildProcess> StartServer(const std::string& schema) {
+// An inventory server on `roles`' schema, as its serving role.
+std::unique_ptr<ChildProcess> StartServer(const TestRoles& roles,
+                                          const std::string& schema) {
   return std::make_unique<ChildProcess>(
-      INVENTORY_SERVER, std::vector<std::string>{"--listen=127.0.0.1:0",
-                                                 "--database_url=" + TestDsn(),
-                                                 "--schema=" + schema,
-                                                 "--metrics_listen=127.0.0.1:0",
-                                                 "--access_log=false"});
+      INVENTORY_SERVER,
+      std::vector<std::string>{
+          "--listen=127.0.0.1:0", "--database_url=" + roles.ServingDsn(),
+          "--schema=" + schema, "--metrics_listen=127.0.0.1:0",
+          "--access_log=false"});
 }
 
 std::unique_ptr<v1::InventoryService::Stub> Connect(ChildProcess& server) {
@@ -84,10 +86,16 @@ std::string Listed(v1::InventoryService::Stub& stub) {
 
 TEST(ProjectionsProcessTest, TheLeadMovesWhenTheLeaderIsKilledMidLoad) {
   TestSchema schema("proc_projection");
-  std::unique_ptr<ChildProcess> first = StartServer(schema.name());
+  TestRoles roles(schema);
+  {
+    ChildProcess migrate(INVENTORY_SERVER, roles.MigrateArgs());
+    ASSERT_EQ(migrate.WaitForExit(kStartTimeout), 0)
+        << absl::StrJoin(migrate.Lines(), "\n");
+  }
+  std::unique_ptr<ChildProcess> first = StartServer(roles, schema.name());
   auto first_stub = Connect(*first);
   ASSERT_TRUE(first->WaitForLine(kLeading, kStartTimeout).has_value());
-  std::unique_ptr<ChildProcess> second = StartServer(schema.name());
+  std::unique_ptr<ChildProcess> second = StartServer(roles, schema.name());
   auto second_stub = Connect(*second);
   {
     v1::AddProductRequest request;
@@ -147,9 +155,9 @@ TEST(ProjectionsProcessTest, TheLeadMovesWhenTheLeaderIsKilledMidLoad) {
   }
   EXPECT_EQ(Listed(*second_stub), expected);
 
-  ChildProcess status(INVENTORY_SERVER,
-                      {"projections", "status", "--database_url=" + TestDsn(),
-                       "--schema=" + schema.name()});
+  ChildProcess status(INVENTORY_SERVER, {"projections", "status",
+                                         "--database_url=" + roles.ServingDsn(),
+                                         "--schema=" + schema.name()});
   EXPECT_EQ(status.WaitForExit(absl::Seconds(20)), 0);
   const std::string printed = absl::StrJoin(status.Lines(), "\n");
   EXPECT_THAT(printed, HasSubstr("stock_levels"));

@@ -26,6 +26,7 @@ namespace {
 using ::shop::testing::ChildProcess;
 using ::shop::testing::HttpGet;
 using ::shop::testing::TestDsn;
+using ::shop::testing::TestRoles;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
 
@@ -43,6 +44,13 @@ int PortOf(ChildProcess& server,
       absl::SimpleAtoi(line->substr(at, line->find('"', at) - at), &port))
       << *line;
   return port;
+}
+
+// Migrates `roles`' schema with `server migrate`, as the schema's owner.
+void MigrateAsOwner(const char* server, const TestRoles& roles) {
+  ChildProcess migrate(server, roles.MigrateArgs());
+  ASSERT_EQ(migrate.WaitForExit(kStartTimeout), 0)
+      << absl::StrJoin(migrate.Lines(), "\n");
 }
 
 std::shared_ptr<grpc::Channel> Connect(int port) {
@@ -67,13 +75,42 @@ TEST(ServersTest, SigtermDuringStartupStopsTheWait) {
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(5));
 }
 
+// A server connected as its schema's owner, or to a schema not yet
+// migrated, exits 1 before serving and says what to do: serving never runs
+// with a role that could rewrite history, and never migrates.
+TEST(ServersTest, ServesOnlyAsTheServingRoleOfAMigratedSchema) {
+  TestSchema schema("proc_roles");
+  TestRoles roles(schema);
+  const std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+                                          "--schema=" + schema.name(),
+                                          "--metrics_listen=127.0.0.1:0"};
+  std::vector<std::string> early = flags;
+  early.push_back("--database_url=" + roles.ServingDsn());
+  ChildProcess unmigrated(INVENTORY_SERVER, early);
+  EXPECT_EQ(unmigrated.WaitForExit(kStartTimeout), 1);
+  EXPECT_TRUE(unmigrated.WaitForLine("`migrate`", absl::Seconds(1)))
+      << absl::StrJoin(unmigrated.Lines(), "\n");
+
+  MigrateAsOwner(INVENTORY_SERVER, roles);
+  std::vector<std::string> as_owner = flags;
+  as_owner.push_back("--database_url=" + roles.OwnerDsn());
+  ChildProcess owner(INVENTORY_SERVER, as_owner);
+  EXPECT_EQ(owner.WaitForExit(kStartTimeout), 1);
+  EXPECT_TRUE(owner.WaitForLine("could rewrite its history", absl::Seconds(1)))
+      << absl::StrJoin(owner.Lines(), "\n");
+  EXPECT_THAT(absl::StrJoin(owner.Lines(), "\n"),
+              ::testing::Not(HasSubstr("listening on port")));
+}
+
 // A call in flight when SIGTERM arrives completes; new calls are turned
 // away; the process exits 0 and logged every call as JSON.
 TEST(ServersTest, SigtermDrainsCallsInFlight) {
   TestSchema schema("proc_inv");
+  TestRoles roles(schema);
+  MigrateAsOwner(INVENTORY_SERVER, roles);
   ChildProcess server(
       INVENTORY_SERVER,
-      {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
+      {"--listen=127.0.0.1:0", "--database_url=" + roles.ServingDsn(),
        "--schema=" + schema.name(), "--shutdown_grace_seconds=20",
        "--metrics_listen=127.0.0.1:0"});
   auto channel = Connect(PortOf(server));
@@ -165,16 +202,35 @@ TEST(ServersTest, SigtermDrainsCallsInFlight) {
 // inventory process; both stop cleanly.
 TEST(ServersTest, EnvironmentConfiguresBothServers) {
   TestSchema inventory_schema("proc_inv");
+  TestRoles inventory_roles(inventory_schema);
   TestSchema cart_schema("proc_cart");
+  TestRoles cart_roles(cart_schema);
+  // `migrate` configured by environment too: the owner's URL, the role.
+  ChildProcess inventory_migrate(
+      INVENTORY_SERVER, {"migrate"},
+      {"INVENTORY_MIGRATE_DATABASE_URL=" + inventory_roles.OwnerDsn(),
+       "INVENTORY_SERVING_ROLE=" + inventory_roles.serving(),
+       "INVENTORY_SCHEMA=" + inventory_schema.name()});
+  ASSERT_EQ(inventory_migrate.WaitForExit(kStartTimeout), 0)
+      << absl::StrJoin(inventory_migrate.Lines(), "\n");
+  ChildProcess cart_migrate(
+      CART_SERVER, {"migrate"},
+      {"CART_MIGRATE_DATABASE_URL=" + cart_roles.OwnerDsn(),
+       "CART_SERVING_ROLE=" + cart_roles.serving(),
+       "CART_SCHEMA=" + cart_schema.name()});
+  ASSERT_EQ(cart_migrate.WaitForExit(kStartTimeout), 0)
+      << absl::StrJoin(cart_migrate.Lines(), "\n");
   ChildProcess inventory_server(
       INVENTORY_SERVER, {},
-      {"INVENTORY_LISTEN=127.0.0.1:0", "INVENTORY_DATABASE_URL=" + TestDsn(),
+      {"INVENTORY_LISTEN=127.0.0.1:0",
+       "INVENTORY_DATABASE_URL=" + inventory_roles.ServingDsn(),
        "INVENTORY_SCHEMA=" + inventory_schema.name(),
        "INVENTORY_METRICS_LISTEN=127.0.0.1:0"});
   const int inventory_port = PortOf(inventory_server);
   ChildProcess cart_server(
       CART_SERVER, {},
-      {"CART_LISTEN=127.0.0.1:0", "CART_DATABASE_URL=" + TestDsn(),
+      {"CART_LISTEN=127.0.0.1:0",
+       "CART_DATABASE_URL=" + cart_roles.ServingDsn(),
        "CART_SCHEMA=" + cart_schema.name(), "CART_METRICS_LISTEN=127.0.0.1:0",
        absl::StrCat("CART_INVENTORY_ADDRESS=127.0.0.1:", inventory_port)});
   const int cart_port = PortOf(cart_server);
@@ -238,9 +294,11 @@ TEST(ServersTest, EnvironmentConfiguresBothServers) {
 // protobuf and gRPC report goes through the same JSON lines.
 TEST(ServersTest, UnparsableRequestsKeepTheLogJson) {
   TestSchema schema("proc_utf8");
+  TestRoles roles(schema);
+  MigrateAsOwner(INVENTORY_SERVER, roles);
   ChildProcess server(
       INVENTORY_SERVER,
-      {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
+      {"--listen=127.0.0.1:0", "--database_url=" + roles.ServingDsn(),
        "--schema=" + schema.name(), "--metrics_listen=127.0.0.1:0"});
   {
     auto stub =
@@ -300,9 +358,11 @@ bool AwaitHealth(grpc::health::v1::Health::Stub& health,
 TEST(ServersTest, ReadinessFollowsWritesNotJustTheDatabase) {
   using Health = grpc::health::v1::HealthCheckResponse;
   TestSchema schema("proc_stall");
+  TestRoles roles(schema);
+  MigrateAsOwner(INVENTORY_SERVER, roles);
   ChildProcess server(
       INVENTORY_SERVER,
-      {"--listen=127.0.0.1:0", "--database_url=" + TestDsn(),
+      {"--listen=127.0.0.1:0", "--database_url=" + roles.ServingDsn(),
        "--schema=" + schema.name(), "--access_log=false",
        "--metrics_listen=127.0.0.1:0", "--write_stall_seconds=1"});
   auto channel = Connect(PortOf(server));
