@@ -1,6 +1,7 @@
 // inventory-server: serves inventory.v1.InventoryService. `inventory-server
 // migrate` applies the schema migrations as the schema's owner and exits;
-// `inventory-server projections status` prints the read models' state and exits.
+// `inventory-server projections status` prints the read models' state and
+// exits.
 #include <cstdint>
 #include <string>
 
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
                                   {.dsn = absl::GetFlag(FLAGS_database_url)});
   reports.Start();
   inventory::InventoryServiceImpl service(&inventory, &stock_history, &reports,
-                                          feed.get());
+                                          feed.get(), common.identity);
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {
         absl::StatusOr<int> expired = inventory.ExpireDue(100);
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   return shop::ServeMain(
       "inventory-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
+       .credentials = shop::ServerCredentialsFor(common.tls),
        .health_service_name = "inventory.v1.InventoryService",
        .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,
