@@ -1,5 +1,7 @@
 #include "common/server/startup.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -8,8 +10,23 @@
 #include "common/eventstore/position_token.h"
 #include "common/eventstore/projection.h"
 #include "common/logging/log.h"
+#include "common/server/periodic_task.h"
+
+// gperftools' tcmalloc, when the program links it (the servers do).
+extern "C" void MallocExtension_ReleaseFreeMemory() __attribute__((weak));
 
 namespace shop {
+namespace {
+
+void ReturnFreeMemory() {
+  if (MallocExtension_ReleaseFreeMemory != nullptr) {
+    MallocExtension_ReleaseFreeMemory();
+  } else {
+    malloc_trim(0);
+  }
+}
+
+}  // namespace
 
 absl::Status RetryWhileUnavailable(const std::function<absl::Status()>& step,
                                    absl::Duration timeout) {
@@ -114,6 +131,9 @@ int ServeMain(const std::string& program, ServerOptions options,
     LogJson("info", absl::StrCat(program, " serving metrics on port ",
                                  (*server)->metrics_port()));
   }
+  // The allocator keeps what freed buffers leave (a burst of large requests
+  // would hold its peak for good): give it back to the system.
+  PeriodicTask return_free_memory(absl::Seconds(5), ReturnFreeMemory);
   ServeUntilTerminated(**server);
   return 0;
 }
