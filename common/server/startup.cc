@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "common/eventstore/position_token.h"
 #include "common/eventstore/projection.h"
@@ -159,7 +160,12 @@ ServerCommand ParseServerCommand(const std::vector<std::string>& args,
   if (args.size() == 3 && args[1] == "projections" && args[2] == "status") {
     return ServerCommand::kProjectionStatus;
   }
-  std::fprintf(stderr, "usage: %s [migrate | projections status] [--flags]\n",
+  if (args.size() == 4 && args[1] == "projections" && args[2] == "rebuild") {
+    return ServerCommand::kProjectionRebuild;
+  }
+  std::fprintf(stderr,
+               "usage: %s [migrate | projections status | projections "
+               "rebuild NAME] [--flags]\n",
                program);
   return ServerCommand::kUsage;
 }
@@ -189,6 +195,33 @@ int PrintProjectionStatus(eventstore::ConnectionPool& pool,
     if (!row.error.empty()) std::printf("  error: %s\n", row.error.c_str());
   }
   return stalled ? 1 : 0;
+}
+
+int RebuildProjectionMain(
+    eventstore::ConnectionPool& owner_pool, eventstore::EventStore& events,
+    const std::string& serving_role,
+    const std::vector<eventstore::RebuildableModel>& models,
+    const std::string& name) {
+  for (const eventstore::RebuildableModel& model : models) {
+    if (model.name != name) continue;
+    absl::StatusOr<eventstore::GlobalPosition> rebuilt =
+        eventstore::RebuildProjection(owner_pool, events, model,
+                                      {.serving_role = serving_role});
+    if (!rebuilt.ok()) {
+      LogJson("error", absl::StrCat("projection ", name, ": rebuild failed, ",
+                                    "the live read model is unchanged: ",
+                                    rebuilt.status().ToString()));
+      return 1;
+    }
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const eventstore::RebuildableModel& model : models) {
+    names.push_back(model.name);
+  }
+  LogJson("error", absl::StrCat("no projection ", name, ": one of ",
+                                absl::StrJoin(names, ", ")));
+  return 2;
 }
 
 void ExportPoolMetrics(eventstore::ConnectionPool& pool,

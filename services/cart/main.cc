@@ -1,7 +1,8 @@
 // cart-server: serves cart.v1.CartService, reserving stock through
 // inventory.v1.InventoryService. `cart-server migrate` applies the schema
 // migrations as the schema's owner and exits; `cart-server projections
-// status` prints the read models' state and exits.
+// status` prints the read models' state and exits; `projections rebuild
+// NAME` rebuilds one, as the owner, and exits.
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -10,18 +11,20 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/eventstore/connection_pool.h"
+#include "common/rpc/tls.h"
 #include "common/server/flags.h"
 #include "common/server/periodic_task.h"
 #include "common/server/server.h"
 #include "common/server/server_flags.h"
-#include "common/rpc/tls.h"
 #include "common/server/startup.h"
 #include "services/cart/api/cart_service.h"
 #include "services/cart/api/order_service.h"
 #include "services/cart/app/carts.h"
 #include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
+#include "services/cart/store/customer_carts.h"
 #include "services/cart/store/order_store.h"
+#include "services/cart/store/sales_by_day.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
           "admin HTTP address serving GET /metrics; empty: none");
@@ -98,6 +101,18 @@ int main(int argc, char** argv) {
                              absl::GetFlag(FLAGS_serving_role),
                              cart::OrderStore::Migrations(),
                              common.startup_timeout);
+  }
+  if (command == shop::ServerCommand::kProjectionRebuild) {
+    // As the owner, who may replace the tables; one connection reads the
+    // events while the other writes the new rows.
+    eventstore::ConnectionPool owner_pool(
+        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 2});
+    eventstore::EventStore events(&owner_pool, absl::GetFlag(FLAGS_schema));
+    return shop::RebuildProjectionMain(
+        owner_pool, events, absl::GetFlag(FLAGS_serving_role),
+        {cart::CustomerCarts::Rebuildable(&events),
+         cart::SalesByDay::Rebuildable(&events)},
+        args[3]);
   }
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});

@@ -1,7 +1,7 @@
 // inventory-server: serves inventory.v1.InventoryService. `inventory-server
 // migrate` applies the schema migrations as the schema's owner and exits;
 // `inventory-server projections status` prints the read models' state and
-// exits.
+// exits; `projections rebuild NAME` rebuilds one, as the owner, and exits.
 #include <cstdint>
 #include <string>
 
@@ -19,6 +19,7 @@
 #include "services/inventory/app/stock_history.h"
 #include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_store.h"
+#include "services/inventory/store/stock_levels.h"
 #include "services/inventory/store/warehouse_store.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
@@ -75,6 +76,16 @@ int main(int argc, char** argv) {
                              absl::GetFlag(FLAGS_serving_role),
                              inventory::ProductStore::Migrations(),
                              common.startup_timeout);
+  }
+  if (command == shop::ServerCommand::kProjectionRebuild) {
+    // As the owner, who may replace the tables; one connection reads the
+    // events while the other writes the new rows.
+    eventstore::ConnectionPool owner_pool(
+        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 2});
+    eventstore::EventStore events(&owner_pool, absl::GetFlag(FLAGS_schema));
+    return shop::RebuildProjectionMain(
+        owner_pool, events, absl::GetFlag(FLAGS_serving_role),
+        {inventory::StockLevels::Rebuildable(&events)}, args[3]);
   }
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
