@@ -14,16 +14,28 @@
 #include "common/server/periodic_task.h"
 
 // gperftools' tcmalloc, when the program links it (the servers do).
+extern "C" int MallocExtension_GetNumericProperty(const char* property,
+                                                  size_t* value)
+    __attribute__((weak));
 extern "C" void MallocExtension_ReleaseFreeMemory() __attribute__((weak));
 
 namespace shop {
 namespace {
 
+// Below this the pages stay: the next calls would only fault them back in.
+constexpr size_t kKeptFreeBytes = 8 << 20;
+
 void ReturnFreeMemory() {
-  if (MallocExtension_ReleaseFreeMemory != nullptr) {
+  if (MallocExtension_ReleaseFreeMemory == nullptr ||
+      MallocExtension_GetNumericProperty == nullptr) {
+    malloc_trim(kKeptFreeBytes);
+    return;
+  }
+  size_t free_bytes = 0;
+  if (MallocExtension_GetNumericProperty("tcmalloc.pageheap_free_bytes",
+                                         &free_bytes) != 0 &&
+      free_bytes > kKeptFreeBytes) {
     MallocExtension_ReleaseFreeMemory();
-  } else {
-    malloc_trim(0);
   }
 }
 

@@ -28,9 +28,6 @@ using ::shop::testing::TestSchema;
 
 // deploy/k8s/base/*/deployment.yaml: resources.limits.memory.
 constexpr int64_t kPodLimitKib = 256 * 1024;
-// What the server may keep after the burst: its caches of small blocks.
-// Without giving memory back it kept 75 to 100 MiB more.
-constexpr int64_t kKeptKib = 48 * 1024;
 
 // A field of /proc/PID/status in KiB (VmRSS now, VmHWM the peak).
 int64_t StatusKib(pid_t pid, const std::string& field) {
@@ -90,9 +87,13 @@ TEST(MemoryTest, BurstsOfLargeRequestsStayUnderThePodLimitAndAreGivenBack) {
   Burst(*stub, 6, 8, (256 << 10) - 1024, grpc::StatusCode::INVALID_ARGUMENT);
   const int64_t peak = StatusKib(server.pid(), "VmHWM");
   const int64_t after_burst = StatusKib(server.pid(), "VmRSS");
+  // At least half of what the burst took comes back (the rest is the
+  // allocator's caches of small blocks); without giving memory back, the
+  // server kept all of it.
+  const int64_t kept_at_most = before + (peak - before) / 2;
   int64_t settled = after_burst;
   for (absl::Time end = absl::Now() + absl::Seconds(20);
-       absl::Now() < end && settled > before + kKeptKib;
+       absl::Now() < end && settled > kept_at_most;
        absl::SleepFor(absl::Milliseconds(500))) {
     settled = StatusKib(server.pid(), "VmRSS");
   }
@@ -100,7 +101,7 @@ TEST(MemoryTest, BurstsOfLargeRequestsStayUnderThePodLimitAndAreGivenBack) {
             << ", after the burst " << after_burst << ", settled " << settled
             << "\n";
   EXPECT_LT(peak, kPodLimitKib);
-  EXPECT_LT(settled, before + kKeptKib);
+  EXPECT_LE(settled, kept_at_most);
 }
 
 }  // namespace
