@@ -122,6 +122,9 @@ void ToProto(const LoadedOrder& loaded, const std::string& order_id,
     *entry->mutable_at() = shop::ToProto(change.at);
   }
   out->set_version(loaded.version);
+  if (loaded.version > 0) {
+    out->set_position(eventstore::EncodePositionToken(loaded.position));
+  }
 }
 
 absl::Status Validate(const v1::GetOrderRequest& request) {
