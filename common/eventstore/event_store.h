@@ -56,6 +56,9 @@ struct Metadata {
   // The end user an authenticated caused_by acted for, when it may say so.
   std::string on_behalf_of;
   std::string request_id;
+  // Whether caused_by is a certificate's identity rather than a claim (not
+  // stored: on_behalf_of says the rest).
+  bool caused_by_verified = false;
 
   // JSON object with the non-empty fields, camelCase keys.
   std::string ToJson() const;

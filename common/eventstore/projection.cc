@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/position_token.h"
@@ -320,6 +321,19 @@ void Projection::Stall(pqxx::connection& connection, const RecordedEvent& event,
   status_.state = ProjectionState::kStalled;
   status_.error = reason;
   PublishState();
+}
+
+GlobalPosition BeginModelRead(pqxx::transaction_base& tx,
+                              const std::string& schema,
+                              const std::string& name,
+                              const std::vector<std::string>& tables) {
+  std::vector<std::string> qualified;
+  for (const std::string& table : tables) {
+    qualified.push_back(absl::StrCat(schema, ".", table));
+  }
+  tx.exec(absl::StrCat("LOCK TABLE ", absl::StrJoin(qualified, ", "),
+                       " IN ACCESS SHARE MODE"));
+  return ReadCheckpoint(tx, schema, name);
 }
 
 GlobalPosition ReadCheckpoint(pqxx::transaction_base& tx,

@@ -135,6 +135,14 @@ GlobalPosition ReadCheckpoint(pqxx::transaction_base& tx,
                               const std::string& schema,
                               const std::string& name);
 
+// Begins a read-model query in `tx` (repeatable read, nothing run yet):
+// waits out a rebuild swapping in `tables`, before the snapshot is taken,
+// then reads the checkpoint, so the rows read next are of that checkpoint.
+GlobalPosition BeginModelRead(pqxx::transaction_base& tx,
+                              const std::string& schema,
+                              const std::string& name,
+                              const std::vector<std::string>& tables);
+
 // A projection's row, as any process sees it (`projections status`).
 struct ProjectionRow {
   std::string name;

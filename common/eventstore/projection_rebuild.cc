@@ -61,7 +61,7 @@ absl::StatusOr<GlobalPosition> RebuildProjection(
   std::unique_ptr<ProjectionModel> rebuilt = model.make(scratch);
   GlobalPosition position;
   int64_t applied = 0;
-  absl::Status status = owner.Run([&](Connection& connection) -> absl::Status {
+  auto build = [&](Connection& connection) -> absl::Status {
     {
       pqxx::work tx(connection.raw());
       // Made once beside the schema, as the schema is: its owner need not
@@ -138,6 +138,33 @@ absl::StatusOr<GlobalPosition> RebuildProjection(
     }
     tx.commit();
     return absl::OkStatus();
+  };
+  absl::Status status = owner.Run([&](Connection& connection) -> absl::Status {
+    // One rebuild of a projection at a time: two would share the scratch
+    // tables.
+    const std::string key =
+        absl::StrCat("shop-rebuild:", schema, ".", model.name);
+    if (!pqxx::nontransaction(connection.raw())
+             .exec_params1(
+                 "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key)[0]
+             .as<bool>()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("projection ", model.name, " is being rebuilt already"));
+    }
+    auto unlock = [&] {
+      pqxx::nontransaction(connection.raw())
+          .exec_params("SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                       key);
+    };
+    absl::Status built;
+    try {
+      built = build(connection);
+    } catch (...) {
+      if (connection.raw().is_open()) unlock();
+      throw;
+    }
+    unlock();
+    return built;
   });
   if (!status.ok()) return status;
   shop::LogJson("info",

@@ -32,7 +32,8 @@ struct RebuildableModel {
 
 struct RebuildOptions {
   int page = 500;
-  // Granted what serving needs on the new tables; empty: nobody.
+  // Granted what serving needs on the new tables. Empty only where the
+  // rebuilding role also serves (tests): nobody else could read them.
   std::string serving_role;
 };
 
@@ -43,7 +44,8 @@ struct RebuildOptions {
 // with the new ones, moves the checkpoint there and clears a stall, all in
 // one transaction. The leader goes on from the new checkpoint; queries read
 // the old rows until the swap and the new ones after it. Needs the
-// schema's owner on `owner`. Returns the position the new rows reflect.
+// schema's owner on `owner`. FAILED_PRECONDITION while another rebuild of
+// the projection runs. Returns the position the new rows reflect.
 absl::StatusOr<GlobalPosition> RebuildProjection(ConnectionPool& owner,
                                                  EventStore& store,
                                                  const RebuildableModel& model,

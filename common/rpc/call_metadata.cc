@@ -43,13 +43,14 @@ eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context,
   }
   metadata.causation_id = Header(context, "x-causation-id");
   const std::string claimed = Header(context, "x-caused-by");
-  const std::string peer = AuthenticatedPeer(context);
-  if (peer.empty()) {
+  const std::optional<std::string> peer = AuthenticatedPeer(context);
+  if (!peer.has_value()) {
     metadata.caused_by = claimed.empty() ? context.peer() : claimed;
     return metadata;
   }
-  metadata.caused_by = peer;
-  if (MaySpeakForOthers(peer, policy)) metadata.on_behalf_of = claimed;
+  metadata.caused_by = *peer;
+  metadata.caused_by_verified = true;
+  if (MaySpeakForOthers(*peer, policy)) metadata.on_behalf_of = claimed;
   return metadata;
 }
 
@@ -72,15 +73,22 @@ absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context,
           {{"header", bound.header}});
     }
   }
-  const std::string peer = AuthenticatedPeer(context);
-  if (!peer.empty() && !Header(context, "x-caused-by").empty() &&
-      !MaySpeakForOthers(peer, policy)) {
+  const std::optional<std::string> peer = AuthenticatedPeer(context);
+  if (!peer.has_value()) return absl::OkStatus();
+  if (peer->empty()) {
+    return MakeError(absl::StatusCode::kPermissionDenied, "shop",
+                     "NO_PEER_IDENTITY",
+                     "the client certificate names no one (no subject "
+                     "alternative name, no common name): nobody to record");
+  }
+  if (!Header(context, "x-caused-by").empty() &&
+      !MaySpeakForOthers(*peer, policy)) {
     return MakeError(
         absl::StatusCode::kPermissionDenied, "shop", "DELEGATION_NOT_ALLOWED",
-        absl::StrCat("header x-caused-by: ", peer,
+        absl::StrCat("header x-caused-by: ", *peer,
                      " may not act on behalf of others; the server records "
                      "it as the cause, so send no x-caused-by"),
-        {{"header", "x-caused-by"}, {"peer", peer}});
+        {{"header", "x-caused-by"}, {"peer", *peer}});
   }
   return absl::OkStatus();
 }
@@ -93,9 +101,12 @@ void PropagateCallMetadata(const eventstore::Metadata& metadata,
   if (!metadata.request_id.empty()) {
     context->AddMetadata("x-causation-id", metadata.request_id);
   }
-  const std::string& end_user = metadata.on_behalf_of.empty()
-                                    ? metadata.caused_by
-                                    : metadata.on_behalf_of;
+  // Only what a certificate vouches for: a caller's unverified claim
+  // would reach the next service as the word of this one.
+  const std::string& end_user =
+      !metadata.on_behalf_of.empty() ? metadata.on_behalf_of
+      : metadata.caused_by_verified  ? metadata.caused_by
+                                     : "";
   if (!end_user.empty()) context->AddMetadata("x-caused-by", end_user);
 }
 

@@ -11,6 +11,7 @@ namespace shop {
 // Who may speak for others. Over mutual TLS a call's events record the
 // peer its certificate names as caused_by; the end user it claims in
 // x-caused-by is recorded, as on_behalf_of, only from the peers listed.
+// Names are compared exactly.
 struct IdentityPolicy {
   std::vector<std::string> delegating_peers;
 };
@@ -50,7 +51,8 @@ absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context,
                                  const IdentityPolicy& policy = {});
 
 // Passes the call's identity on to an outgoing call it causes: the end
-// user it acted for, else its own caller, travels as x-caused-by.
+// user it acted for, else its own caller when a certificate named it,
+// travels as x-caused-by; an unverified claim does not.
 void PropagateCallMetadata(const eventstore::Metadata& metadata,
                            grpc::ClientContext* context);
 

@@ -96,9 +96,10 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(
   return grpc::experimental::TlsCredentials(options);
 }
 
-std::string AuthenticatedPeer(const grpc::ServerContextBase& context) {
+std::optional<std::string> AuthenticatedPeer(
+    const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return std::nullopt;
   std::vector<grpc::string_ref> identity = auth->GetPeerIdentity();
   if (identity.empty()) return "";
   return std::string(identity.front().data(), identity.front().size());

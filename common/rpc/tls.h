@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,9 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(
     const TlsFiles& files);
 
 // The identity the peer's verified certificate names (its first subject
-// alternative name, else its common name); empty when the call is not
-// authenticated by a client certificate.
-std::string AuthenticatedPeer(const grpc::ServerContextBase& context);
+// alternative name, else its common name, possibly empty); none when the
+// call is not authenticated by a client certificate.
+std::optional<std::string> AuthenticatedPeer(
+    const grpc::ServerContextBase& context);
 
 }  // namespace shop

@@ -30,8 +30,8 @@ inline absl::StatusOr<eventstore::MinPosition> MinPositionOf(
   // the caller before its own deadline does.
   const absl::Time now = absl::Now();
   const absl::Time deadline = absl::FromChrono(context.deadline());
-  const absl::Duration margin =
-      std::min((deadline - now) / 5, absl::Milliseconds(250));
+  const absl::Duration margin = std::clamp(
+      (deadline - now) / 5, absl::ZeroDuration(), absl::Milliseconds(250));
   min.deadline = std::min(deadline - margin, now + kMaxMinPositionWait);
   return min;
 }

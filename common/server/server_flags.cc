@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "common/server/flags.h"
 
 ABSL_FLAG(int, pool_size, 8, "database connections at most");
@@ -76,8 +77,11 @@ ServerFlags ReadServerFlags() {
                                      /*server=*/true)) {
     rules.push_back(std::move(rule));
   }
-  const std::vector<std::string> delegating_peers =
-      absl::GetFlag(FLAGS_delegating_peers);
+  std::vector<std::string> delegating_peers;
+  for (const std::string& peer : absl::GetFlag(FLAGS_delegating_peers)) {
+    const absl::string_view name = absl::StripAsciiWhitespace(peer);
+    if (!name.empty()) delegating_peers.emplace_back(name);
+  }
   // Without client certificates no peer is known, so none may delegate.
   rules.push_back({"delegating_peers",
                    delegating_peers.empty() || !tls.ca_file.empty(),

@@ -17,7 +17,8 @@
 extern "C" int MallocExtension_GetNumericProperty(const char* property,
                                                   size_t* value)
     __attribute__((weak));
-extern "C" void MallocExtension_ReleaseFreeMemory() __attribute__((weak));
+extern "C" void MallocExtension_ReleaseToSystem(size_t num_bytes)
+    __attribute__((weak));
 
 namespace shop {
 namespace {
@@ -26,7 +27,7 @@ namespace {
 constexpr size_t kKeptFreeBytes = 8 << 20;
 
 void ReturnFreeMemory() {
-  if (MallocExtension_ReleaseFreeMemory == nullptr ||
+  if (MallocExtension_ReleaseToSystem == nullptr ||
       MallocExtension_GetNumericProperty == nullptr) {
     malloc_trim(kKeptFreeBytes);
     return;
@@ -35,7 +36,7 @@ void ReturnFreeMemory() {
   if (MallocExtension_GetNumericProperty("tcmalloc.pageheap_free_bytes",
                                          &free_bytes) != 0 &&
       free_bytes > kKeptFreeBytes) {
-    MallocExtension_ReleaseFreeMemory();
+    MallocExtension_ReleaseToSystem(free_bytes - kKeptFreeBytes);
   }
 }
 

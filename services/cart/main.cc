@@ -34,10 +34,12 @@ ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart_app",
           "PGPASSWORD)");
 ABSL_FLAG(std::string, migrate_database_url,
           "host=127.0.0.1 dbname=shop user=cart",
-          "`migrate` only: connection of the schema's owner (password: "
+          "`migrate` and `projections rebuild`: connection of the schema's "
+          "owner (password: "
           "PGPASSWORD)");
 ABSL_FLAG(std::string, serving_role, "cart_app",
-          "`migrate` only: the role --database_url serves as, granted what "
+          "`migrate` and `projections rebuild`: the role --database_url serves "
+          "as, granted what "
           "serving needs");
 ABSL_FLAG(std::string, schema, "cart", "PostgreSQL schema of this service");
 ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
@@ -59,7 +61,8 @@ int main(int argc, char** argv) {
   shop::RouteLibraryLogsToJson();
   std::vector<std::string> args = shop::ParseFlagsWithEnvironment(
       argc, argv, "CART_",
-      "cart-server [migrate | projections status]: the cart gRPC service");
+      "cart-server [migrate | projections status | projections rebuild NAME]: "
+      "the cart gRPC service");
   const shop::ServerCommand command =
       shop::ParseServerCommand(args, "cart-server");
   if (command == shop::ServerCommand::kUsage) return 2;

@@ -31,10 +31,12 @@ ABSL_FLAG(std::string, database_url,
           "PGPASSWORD)");
 ABSL_FLAG(std::string, migrate_database_url,
           "host=127.0.0.1 dbname=shop user=inventory",
-          "`migrate` only: connection of the schema's owner (password: "
+          "`migrate` and `projections rebuild`: connection of the schema's "
+          "owner (password: "
           "PGPASSWORD)");
 ABSL_FLAG(std::string, serving_role, "inventory_app",
-          "`migrate` only: the role --database_url serves as, granted what "
+          "`migrate` and `projections rebuild`: the role --database_url serves "
+          "as, granted what "
           "serving needs");
 ABSL_FLAG(std::string, schema, "inventory",
           "PostgreSQL schema of this service");
@@ -49,7 +51,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args =
       shop::ParseFlagsWithEnvironment(argc, argv, "INVENTORY_",
                                       "inventory-server [migrate | projections "
-                                      "status]: the inventory gRPC service");
+                                      "status | projections rebuild NAME]: "
+                                      "the inventory gRPC service");
   const shop::ServerCommand command =
       shop::ParseServerCommand(args, "inventory-server");
   if (command == shop::ServerCommand::kUsage) return 2;

@@ -35,11 +35,13 @@ TestCa::~TestCa() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-TlsFiles TestCa::Issue(const std::string& identity) {
-  const std::string base = absl::StrCat(dir_, "/", identity);
+TlsFiles TestCa::Issue(const std::string& identity, bool loopback) {
+  const std::string base =
+      absl::StrCat(dir_, "/", identity, loopback ? "" : "-elsewhere");
   {
     std::ofstream extensions(base + ".ext");
-    extensions << "subjectAltName=DNS:" << identity << ",IP:127.0.0.1\n";
+    extensions << "subjectAltName=DNS:" << identity
+               << (loopback ? ",IP:127.0.0.1" : "") << "\n";
   }
   Run(
       absl::StrCat("openssl req -newkey ec -pkeyopt "

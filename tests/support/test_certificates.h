@@ -17,8 +17,9 @@ class TestCa final {
   TestCa& operator=(const TestCa&) = delete;
 
   // A certificate signed by this CA whose identity (subject alternative
-  // name and common name) is `identity`, its key, and this CA.
-  TlsFiles Issue(const std::string& identity);
+  // name and common name) is `identity`, its key, and this CA; without
+  // `loopback` it does not name 127.0.0.1.
+  TlsFiles Issue(const std::string& identity, bool loopback = true);
   const std::string& ca_file() const { return ca_file_; }
 
  private:

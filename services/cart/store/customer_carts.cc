@@ -160,8 +160,8 @@ absl::StatusOr<CartPage> CustomerCarts::List(const CartQuery& query) {
     pqxx::transaction<pqxx::isolation_level::repeatable_read,
                       pqxx::readwrite_policy::read_only>
         tx(c.raw());
-    page.position =
-        eventstore::ReadCheckpoint(tx, schema, kCustomerCartsProjection);
+    page.position = eventstore::BeginModelRead(
+        tx, schema, kCustomerCartsProjection, {"customer_carts"});
     const std::string after_micros =
         query.after_created_at.has_value()
             ? absl::StrCat(absl::ToUnixMicros(*query.after_created_at))

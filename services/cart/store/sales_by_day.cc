@@ -96,8 +96,8 @@ absl::StatusOr<SalesReport> SalesByDay::Report(absl::CivilDay from,
     pqxx::transaction<pqxx::isolation_level::repeatable_read,
                       pqxx::readwrite_policy::read_only>
         tx(c.raw());
-    report.position =
-        eventstore::ReadCheckpoint(tx, schema, kSalesByDayProjection);
+    report.position = eventstore::BeginModelRead(
+        tx, schema, kSalesByDayProjection, {"sales_buckets"});
     // Every day of the range, those without sales too.
     const pqxx::result rows = tx.exec_params(
         absl::StrCat(

@@ -169,8 +169,8 @@ absl::StatusOr<StockPage> StockLevels::List(const StockQuery& query) {
     pqxx::transaction<pqxx::isolation_level::repeatable_read,
                       pqxx::readwrite_policy::read_only>
         tx(c.raw());
-    page.position =
-        eventstore::ReadCheckpoint(tx, schema, kStockLevelsProjection);
+    page.position = eventstore::BeginModelRead(
+        tx, schema, kStockLevelsProjection, {"stock_levels"});
     const pqxx::result rows =
         query.warehouse_id.empty()
             ? tx.exec_params(

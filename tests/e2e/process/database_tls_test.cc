@@ -117,7 +117,8 @@ class TlsPostgres final {
 
 // migrate and the server reach a PostgreSQL with ssl = on through
 // sslmode=verify-full, and every connection they hold is encrypted; a
-// server certificate of another CA is refused and the server never serves.
+// server certificate of another CA, or one that does not name the host of
+// the URL, is refused before anything is migrated.
 TEST(DatabaseTlsTest, ServersConnectOnlyOverVerifiedTls) {
   TestCa ca("db-ca");
   TlsPostgres postgres(ca.Issue("postgres"));
@@ -158,6 +159,16 @@ TEST(DatabaseTlsTest, ServersConnectOnlyOverVerifiedTls) {
   EXPECT_EQ(refused.WaitForExit(kStartTimeout), 1);
   EXPECT_THAT(absl::StrJoin(refused.Lines(), "\n"),
               HasSubstr("certificate verify failed"));
+
+  TlsPostgres elsewhere(ca.Issue("postgres", /*loopback=*/false));
+  ChildProcess wrong_host(
+      INVENTORY_SERVER,
+      {"migrate",
+       "--migrate_database_url=" + elsewhere.Dsn("postgres", ca.ca_file()),
+       "--serving_role=app", "--startup_timeout_seconds=1"});
+  EXPECT_EQ(wrong_host.WaitForExit(kStartTimeout), 1);
+  EXPECT_THAT(absl::StrJoin(wrong_host.Lines(), "\n"),
+              HasSubstr("does not match host name"));
 }
 
 }  // namespace

@@ -159,9 +159,10 @@ TEST_F(TlsTest, InventoryRefusesClientsWithoutACertificateOfItsCa) {
   EXPECT_THAT(WhoOf("p4", "product.added"), ::testing::ElementsAre("ops for "));
 }
 
-// The cart, with its certificate, reserves through inventory: inventory
-// records the cart as the cause, and the end user the cart's caller named
-// as the one it acted for.
+// The cart, with its certificate, reserves through inventory, which
+// records the cart as the cause. The cart's own caller has no certificate,
+// so the end user it claims is the cart's record alone: the cart does not
+// vouch for it to inventory.
 TEST_F(TlsTest, TheCartWithItsCertificateReachesInventory) {
   ASSERT_TRUE(AddProduct(*Inventory(ca_.Issue("ops")), "shoe").ok());
   // The cart serves TLS without asking for client certificates.
@@ -185,7 +186,7 @@ TEST_F(TlsTest, TheCartWithItsCertificateReachesInventory) {
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   EXPECT_THAT(WhoOf("shoe", "stock.reserved"),
-              ::testing::ElementsAre("cart for user:alice"));
+              ::testing::ElementsAre("cart for "));
 }
 
 // A peer not listed in --delegating_peers that claims an end user is
@@ -213,7 +214,7 @@ TEST_F(TlsTest, AnUnlistedPeersClaimIsRecordedAsNoOnes) {
 TEST_F(TlsTest, TheAdminPortAnswersTheProbes) {
   const int admin = PortOf(*inventory_, "serving metrics on port");
   EXPECT_THAT(HttpGet(admin, "/readyz"), HasSubstr("200 OK"));
-  EXPECT_THAT(HttpGet(admin, "/livez"), HasSubstr("SERVING"));
+  EXPECT_THAT(HttpGet(admin, "/livez"), HasSubstr("200 OK"));
 }
 
 // A certificate without its key, or a file that is no certificate, stops

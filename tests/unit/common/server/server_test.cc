@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/http_get.h"
 
 namespace shop {
 namespace {
@@ -37,6 +39,24 @@ TEST(ServerTest, AnAddressItCannotListenOnIsAnError) {
   EXPECT_NE(server.status().message().find("cannot listen"), std::string::npos)
       << server.status();
   close(holder);
+}
+
+// The admin port's probes say what the health names say: readiness 503
+// while its check fails, liveness 200 until the drain, 503 from then on.
+TEST(ServerTest, TheAdminPortsProbesFollowHealth) {
+  ServerOptions options;
+  options.access_log = false;
+  options.metrics_listen = "127.0.0.1:0";
+  options.readiness_check = [] { return absl::UnavailableError("no db"); };
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Start(std::move(options), {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int admin = (*server)->metrics_port();
+  EXPECT_THAT(testing::HttpGet(admin, "/readyz"), ::testing::HasSubstr("503"));
+  EXPECT_THAT(testing::HttpGet(admin, "/livez"),
+              ::testing::HasSubstr("200 OK"));
+  (*server)->Shutdown();
+  EXPECT_THAT(testing::HttpGet(admin, "/livez"), ::testing::HasSubstr("503"));
 }
 
 }  // namespace
