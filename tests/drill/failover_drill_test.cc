@@ -118,6 +118,12 @@ struct Tally {
 struct HealthWatch {
   std::atomic<bool> not_serving_seen{false};
   std::atomic<bool> serving_now{false};
+  // Unix microseconds of the first and last NOT_SERVING after the kill.
+  std::atomic<int64_t> first_not_serving{0}, last_not_serving{0};
+
+  double NotServingSeconds() const {
+    return (last_not_serving - first_not_serving) / 1e6;
+  }
 };
 
 // The figures of one direction of the drill, for RELIABILITY.md.
@@ -128,6 +134,7 @@ struct DrillFigures {
   std::map<std::string, int> inventory_failures, cart_failures;
   double failing_seconds = 0;    // first failed answer to last failed answer
   double recovered_seconds = 0;  // kill to both services' last failure
+  double inventory_not_serving = 0, cart_not_serving = 0;  // seconds
 };
 
 // Every figure GetStock shows that the drill's events move, folded from
@@ -272,7 +279,13 @@ class FailoverDrillTest : public ::testing::Test {
               response.status() ==
                   grpc::health::v1::HealthCheckResponse::SERVING;
           watch->serving_now = serving;
-          if (!serving && killed) watch->not_serving_seen = true;
+          if (!serving && killed) {
+            const int64_t now = absl::ToUnixMicros(absl::Now());
+            if (!watch->not_serving_seen.exchange(true)) {
+              watch->first_not_serving = now;
+            }
+            watch->last_not_serving = now;
+          }
           absl::SleepFor(absl::Milliseconds(100));
         }
       });
@@ -330,6 +343,8 @@ class FailoverDrillTest : public ::testing::Test {
     EXPECT_GT(cart_tally.last_success,
               cart_tally.last_failure + absl::Seconds(3))
         << "cart did not recover";
+    figures.inventory_not_serving = inventory_health.NotServingSeconds();
+    figures.cart_not_serving = cart_health.NotServingSeconds();
     EXPECT_TRUE(inventory_health.not_serving_seen);
     EXPECT_TRUE(cart_health.not_serving_seen);
     EXPECT_TRUE(inventory_health.serving_now);
@@ -419,7 +434,9 @@ class FailoverDrillTest : public ::testing::Test {
               << f.cart_acknowledged << " found " << f.cart_found << ", failed "
               << codes(f.cart_failures) << "; calls failed for "
               << f.failing_seconds << " s; last failure " << f.recovered_seconds
-              << " s after the kill" << std::endl;
+              << " s after the kill; NOT_SERVING for "
+              << f.inventory_not_serving << " s (inventory), "
+              << f.cart_not_serving << " s (cart)" << std::endl;
   }
 
   std::map<std::string, std::string> env_;
