@@ -134,10 +134,13 @@ SQL
       autoctl create postgres --pgdata "$base/$n" --pgport "$(port_of "$n")" \
         --listen 127.0.0.1 --hostname 127.0.0.1 --name "$n" --dbname shop \
         --monitor "$(monitor_url)" --auth trust --no-ssl >>"$base/$n.log" 2>&1
-      cat >>"$base/$n/postgresql.conf" <<CONF
+      # node2's copy of node1 (pg_basebackup) has them already.
+      if ! grep -q '^max_connections = 400' "$base/$n/postgresql.conf"; then
+        cat >>"$base/$n/postgresql.conf" <<CONF
 max_connections = 400
 shared_buffers = 128MB
 CONF
+      fi
     fi
     autoctl_pid "$n" >/dev/null || run_detached "$n"
     if [[ $n == node1 ]]; then

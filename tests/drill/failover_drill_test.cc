@@ -96,6 +96,8 @@ struct Tally {
   // Reservation ids of calls answered OK.
   std::vector<std::string> acknowledged ABSL_GUARDED_BY(mu);
   std::map<std::string, int> failures_by_code ABSL_GUARDED_BY(mu);
+  // The first message of each code, to name what went wrong.
+  std::map<std::string, std::string> message_by_code ABSL_GUARDED_BY(mu);
   absl::Time first_failure ABSL_GUARDED_BY(mu) = absl::InfiniteFuture();
   absl::Time last_failure ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   absl::Time last_success ABSL_GUARDED_BY(mu) = absl::InfinitePast();
@@ -108,7 +110,9 @@ struct Tally {
       last_success = std::max(last_success, answered);
       return;
     }
-    ++failures_by_code[std::to_string(status.error_code())];
+    const std::string code = std::to_string(status.error_code());
+    ++failures_by_code[code];
+    message_by_code.emplace(code, status.error_message());
     first_failure = std::min(first_failure, answered);
     last_failure = std::max(last_failure, answered);
   }
@@ -196,6 +200,15 @@ class FailoverDrillTest : public ::testing::Test {
   void TearDown() override {
     for (ChildProcess* server : {cart_.get(), inventory_.get()}) {
       if (server == nullptr) continue;
+      if (HasFailure()) {
+        // What the servers said went wrong names the cause of a failure.
+        int shown = 0;
+        for (const std::string& line : server->Lines()) {
+          if (absl::StrContains(line, "\"level\":\"error\"") && ++shown <= 20) {
+            std::cout << line << std::endl;
+          }
+        }
+      }
       server->Signal(SIGTERM);
       EXPECT_EQ(server->WaitForExit(absl::Seconds(30)), 0)
           << absl::StrJoin(server->Lines(), "\n");
@@ -329,11 +342,11 @@ class FailoverDrillTest : public ::testing::Test {
 
     // (b) The gap was seen, and only as UNAVAILABLE (14).
     EXPECT_NE(last_failure, absl::InfinitePast()) << "no call failed at all";
-    for (const auto& failures :
-         {inventory_tally.failures_by_code, cart_tally.failures_by_code}) {
-      for (const auto& [code, count] : failures) {
+    for (Tally* tally : {&inventory_tally, &cart_tally}) {
+      for (const auto& [code, count] : tally->failures_by_code) {
         EXPECT_EQ(code, std::to_string(grpc::StatusCode::UNAVAILABLE))
-            << count << " calls failed with code " << code;
+            << count << " calls failed with code " << code
+            << ", first: " << tally->message_by_code[code];
       }
     }
     // (c) Both recovered without a restart, and readiness told the gap.
