@@ -53,6 +53,8 @@ struct Metadata {
   std::string correlation_id;
   std::string causation_id;
   std::string caused_by;
+  // The end user an authenticated caused_by acted for, when it may say so.
+  std::string on_behalf_of;
   std::string request_id;
 
   // JSON object with the non-empty fields, camelCase keys.

@@ -20,6 +20,7 @@ std::string Metadata::ToJson() const {
   put("correlationId", correlation_id);
   put("causationId", causation_id);
   put("causedBy", caused_by);
+  put("onBehalfOf", on_behalf_of);
   put("requestId", request_id);
   json.push_back('}');
   return json;

@@ -76,8 +76,10 @@ void StatementWatchdog::Watch() {
     }
     // Outside the lock: a cancel opens a connection to the server, which
     // may take as long as the server is slow.
+    // Marked first: the statement may answer before the cancel returns.
     due->acting = true;
     const Fired was = due->fired;
+    due->fired = was == Fired::kNo ? Fired::kCancelled : Fired::kCut;
     mu_.Unlock();
     if (was == Fired::kNo) {
       try {
@@ -90,7 +92,6 @@ void StatementWatchdog::Watch() {
       ::shutdown(due->socket, SHUT_RDWR);
     }
     mu_.Lock();
-    due->fired = was == Fired::kNo ? Fired::kCancelled : Fired::kCut;
     due->acting = false;
   }
 }

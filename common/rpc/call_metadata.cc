@@ -2,9 +2,11 @@
 
 #include <string>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "common/eventstore/uuid.h"
+#include "common/rpc/tls.h"
 
 namespace shop {
 namespace {
@@ -16,6 +18,10 @@ std::string Header(const grpc::ServerContextBase& context, const char* key) {
   return std::string(it->second.data(), it->second.size());
 }
 
+bool MaySpeakForOthers(const std::string& peer, const IdentityPolicy& policy) {
+  return absl::c_linear_search(policy.delegating_peers, peer);
+}
+
 }  // namespace
 
 std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& context) {
@@ -24,7 +30,8 @@ std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& context) {
   return deadline;
 }
 
-eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context) {
+eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context,
+                                      const IdentityPolicy& policy) {
   eventstore::Metadata metadata;
   metadata.request_id = Header(context, "x-request-id");
   // Every call gets an id, so the events it causes in both services share
@@ -35,12 +42,19 @@ eventstore::Metadata MetadataFromCall(const grpc::ServerContextBase& context) {
     metadata.correlation_id = metadata.request_id;
   }
   metadata.causation_id = Header(context, "x-causation-id");
-  metadata.caused_by = Header(context, "x-caused-by");
-  if (metadata.caused_by.empty()) metadata.caused_by = context.peer();
+  const std::string claimed = Header(context, "x-caused-by");
+  const std::string peer = AuthenticatedPeer(context);
+  if (peer.empty()) {
+    metadata.caused_by = claimed.empty() ? context.peer() : claimed;
+    return metadata;
+  }
+  metadata.caused_by = peer;
+  if (MaySpeakForOthers(peer, policy)) metadata.on_behalf_of = claimed;
   return metadata;
 }
 
-absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context) {
+absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context,
+                                 const IdentityPolicy& policy) {
   // Ids as request fields are bounded; who caused it may name a person.
   struct Bound {
     const char* header;
@@ -58,6 +72,16 @@ absl::Status ValidateCallHeaders(const grpc::ServerContextBase& context) {
           {{"header", bound.header}});
     }
   }
+  const std::string peer = AuthenticatedPeer(context);
+  if (!peer.empty() && !Header(context, "x-caused-by").empty() &&
+      !MaySpeakForOthers(peer, policy)) {
+    return MakeError(
+        absl::StatusCode::kPermissionDenied, "shop", "DELEGATION_NOT_ALLOWED",
+        absl::StrCat("header x-caused-by: ", peer,
+                     " may not act on behalf of others; the server records "
+                     "it as the cause, so send no x-caused-by"),
+        {{"header", "x-caused-by"}, {"peer", peer}});
+  }
   return absl::OkStatus();
 }
 
@@ -69,9 +93,10 @@ void PropagateCallMetadata(const eventstore::Metadata& metadata,
   if (!metadata.request_id.empty()) {
     context->AddMetadata("x-causation-id", metadata.request_id);
   }
-  if (!metadata.caused_by.empty()) {
-    context->AddMetadata("x-caused-by", metadata.caused_by);
-  }
+  const std::string& end_user = metadata.on_behalf_of.empty()
+                                    ? metadata.caused_by
+                                    : metadata.on_behalf_of;
+  if (!end_user.empty()) context->AddMetadata("x-caused-by", end_user);
 }
 
 }  // namespace shop

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -25,8 +26,13 @@ inline absl::StatusOr<eventstore::MinPosition> MinPositionOf(
       eventstore::ParsePositionToken(token, "min_position");
   if (!position.ok()) return position.status();
   min.position = *position;
-  min.deadline = std::min(absl::FromChrono(context.deadline()),
-                          absl::Now() + kMaxMinPositionWait);
+  // Ends early enough for PROJECTION_BEHIND, and how far behind, to reach
+  // the caller before its own deadline does.
+  const absl::Time now = absl::Now();
+  const absl::Time deadline = absl::FromChrono(context.deadline());
+  const absl::Duration margin =
+      std::min((deadline - now) / 5, absl::Milliseconds(250));
+  min.deadline = std::min(deadline - margin, now + kMaxMinPositionWait);
   return min;
 }
 

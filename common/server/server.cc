@@ -28,7 +28,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   std::unique_ptr<Server> server(new Server(std::move(options)));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(server->options_.listen_address,
-                           grpc::InsecureServerCredentials(), &server->port_);
+                           server->options_.credentials != nullptr
+                               ? server->options_.credentials
+                               : grpc::InsecureServerCredentials(),
+                           &server->port_);
   for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(server->options_.max_request_bytes);
   // Handlers block on the database, and a batched write answers many calls
@@ -56,19 +59,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
+  server->ready_ = server->options_.readiness_check().ok();
   health->SetServingStatus("", true);
   health->SetServingStatus(server->options_.health_service_name,
-                           server->options_.readiness_check().ok());
+                           server->ready_);
   if (!server->options_.metrics_listen.empty()) {
     metrics::Registry* registry = server->options_.metrics;
+    auto probe = [](const std::atomic<bool>& serving) {
+      return [&serving] {
+        return serving
+                   ? metrics::HttpResponse{200, "text/plain", "SERVING\n"}
+                   : metrics::HttpResponse{503, "text/plain", "NOT_SERVING\n"};
+      };
+    };
     absl::StatusOr<std::unique_ptr<metrics::AdminHttpServer>> admin =
         metrics::AdminHttpServer::Start(
             server->options_.metrics_listen,
-            {{"/metrics", [registry] {
+            {{"/metrics",
+              [registry] {
                 return metrics::HttpResponse{
                     200, "text/plain; version=0.0.4; charset=utf-8",
                     registry->Exposition()};
-              }}});
+              }},
+             {"/livez", probe(server->live_)},
+             {"/readyz", probe(server->ready_)}});
     if (!admin.ok()) {
       server->server_->Shutdown();
       return admin.status();
@@ -83,6 +97,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 Server::~Server() {
   Shutdown();
   Wait();
+  // Its probes read the members below it.
+  admin_.reset();
 }
 
 void Server::WatchReadiness() {
@@ -96,6 +112,7 @@ void Server::WatchReadiness() {
     mu_.Lock();
     // Once draining, the health service ignores updates anyway.
     if (!draining_) {
+      ready_ = ready;
       server_->GetHealthCheckService()->SetServingStatus(
           options_.health_service_name, ready);
     }
@@ -113,6 +130,8 @@ void Server::Shutdown() {
     }
     // Every health name reports NOT_SERVING from here on.
     server_->GetHealthCheckService()->Shutdown();
+    live_ = false;
+    ready_ = false;
   }
   LogJson("info", absl::StrCat("draining: health NOT_SERVING, calls in flight "
                                "have ",

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,8 @@ namespace shop {
 
 struct ServerOptions {
   std::string listen_address = "127.0.0.1:0";
+  // The gRPC port's TLS (see ServerCredentialsFor); none: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
   // Health name that is SERVING only while `readiness_check` passes and the
   // server is not draining, e.g. "inventory.v1.InventoryService". The
   // empty name is SERVING while the process is up and not draining.
@@ -31,7 +34,9 @@ struct ServerOptions {
   bool access_log = true;
   // Where calls are counted and timed; none counts nothing.
   metrics::Registry* metrics = &metrics::Default();
-  // The admin HTTP port serving GET /metrics from `metrics`; empty: none.
+  // The admin HTTP port serving GET /metrics from `metrics`, and the
+  // health names as GET /livez and /readyz (200 or 503) for probes that
+  // cannot speak TLS; empty: none.
   std::string metrics_listen;
   // Larger requests are RESOURCE_EXHAUSTED before they are parsed. The
   // largest a valid request of our APIs gets is a few tens of KiB.
@@ -70,6 +75,9 @@ class Server final {
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // What the health names say, for the admin port's probes.
+  std::atomic<bool> live_ = true;
+  std::atomic<bool> ready_ = false;
   std::thread readiness_thread_;
 };
 

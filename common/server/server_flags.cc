@@ -1,6 +1,8 @@
 #include "common/server/server_flags.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "common/server/flags.h"
@@ -25,26 +27,62 @@ ABSL_FLAG(int, write_timeout_ms, 3000,
           "an append statement still running after this is cancelled and its "
           "callers answered UNAVAILABLE; its connection is cut a second later");
 
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain of the gRPC port; empty: plaintext");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA whose client certificates are required (mutual TLS); the "
+          "certificate's identity is recorded as the cause of the events");
+ABSL_FLAG(std::vector<std::string>, delegating_peers, {},
+          "client certificate identities (comma-separated) whose x-caused-by "
+          "is recorded as the end user they act for (on_behalf_of)");
+
 namespace shop {
+
+std::vector<FlagRule> TlsFlagRules(const TlsFiles& files,
+                                   const TlsFlagNames& names, bool server) {
+  std::vector<FlagRule> rules;
+  for (TlsFileProblem& problem : TlsFileProblems(files, names, server)) {
+    rules.push_back({problem.flag, false, std::move(problem.allowed)});
+  }
+  return rules;
+}
 
 ServerFlags ReadServerFlags() {
   const int pool_size = absl::GetFlag(FLAGS_pool_size);
-  EnforceFlagRules(
-      {InRange("pool_size", pool_size, 1, 1000),
-       InRange("append_batch", absl::GetFlag(FLAGS_append_batch), 1, 1000),
-       InRange("append_batches_in_flight",
-               absl::GetFlag(FLAGS_append_batches_in_flight), 1,
-               std::max(pool_size, 1)),
-       InRange("shutdown_grace_seconds",
-               absl::GetFlag(FLAGS_shutdown_grace_seconds), 0, 3600),
-       InRange("startup_timeout_seconds",
-               absl::GetFlag(FLAGS_startup_timeout_seconds), 1, 3600),
-       InRange("write_stall_seconds", absl::GetFlag(FLAGS_write_stall_seconds),
-               1, 600),
-       InRange("write_timeout_ms", absl::GetFlag(FLAGS_write_timeout_ms), 10,
-               600'000),
-       InRange("max_subscribers", absl::GetFlag(FLAGS_max_subscribers), 0,
-               100'000)});
+  const TlsFiles tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+                        .key_file = absl::GetFlag(FLAGS_tls_key_file),
+                        .ca_file = absl::GetFlag(FLAGS_tls_client_ca_file)};
+  std::vector<FlagRule> rules = {
+      InRange("pool_size", pool_size, 1, 1000),
+      InRange("append_batch", absl::GetFlag(FLAGS_append_batch), 1, 1000),
+      InRange("append_batches_in_flight",
+              absl::GetFlag(FLAGS_append_batches_in_flight), 1,
+              std::max(pool_size, 1)),
+      InRange("shutdown_grace_seconds",
+              absl::GetFlag(FLAGS_shutdown_grace_seconds), 0, 3600),
+      InRange("startup_timeout_seconds",
+              absl::GetFlag(FLAGS_startup_timeout_seconds), 1, 3600),
+      InRange("write_stall_seconds", absl::GetFlag(FLAGS_write_stall_seconds),
+              1, 600),
+      InRange("write_timeout_ms", absl::GetFlag(FLAGS_write_timeout_ms), 10,
+              600'000),
+      InRange("max_subscribers", absl::GetFlag(FLAGS_max_subscribers), 0,
+              100'000)};
+  for (FlagRule& rule : TlsFlagRules(tls,
+                                     {.cert_file = "tls_cert_file",
+                                     .key_file = "tls_key_file",
+                                     .ca_file = "tls_client_ca_file"},
+                                     /*server=*/true)) {
+    rules.push_back(std::move(rule));
+  }
+  const std::vector<std::string> delegating_peers =
+      absl::GetFlag(FLAGS_delegating_peers);
+  // Without client certificates no peer is known, so none may delegate.
+  rules.push_back({"delegating_peers",
+                   delegating_peers.empty() || !tls.ca_file.empty(),
+                   "empty unless --tls_client_ca_file is set"});
+  EnforceFlagRules(rules);
   return {
       .pool_size = absl::GetFlag(FLAGS_pool_size),
       .store = {.max_batch = absl::GetFlag(FLAGS_append_batch),
@@ -57,7 +95,9 @@ ServerFlags ReadServerFlags() {
           absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)),
       .access_log = absl::GetFlag(FLAGS_access_log),
       .write_stall = absl::Seconds(absl::GetFlag(FLAGS_write_stall_seconds)),
-      .max_subscribers = absl::GetFlag(FLAGS_max_subscribers)};
+      .max_subscribers = absl::GetFlag(FLAGS_max_subscribers),
+      .tls = tls,
+      .identity = {.delegating_peers = delegating_peers}};
 }
 
 }  // namespace shop

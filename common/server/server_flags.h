@@ -2,6 +2,9 @@
 
 #include "absl/time/time.h"
 #include "common/eventstore/event_store.h"
+#include "common/rpc/call_metadata.h"
+#include "common/rpc/tls.h"
+#include "common/server/flags.h"
 
 namespace shop {
 
@@ -15,9 +18,18 @@ struct ServerFlags {
   bool access_log = true;
   absl::Duration write_stall;
   int max_subscribers = 0;
+  // The gRPC port's certificate, key and client CA (mutual TLS when set).
+  TlsFiles tls;
+  IdentityPolicy identity;
 };
 
-// Their values, once ParseFlagsWithEnvironment has run.
+// Their values, once ParseFlagsWithEnvironment has run; exits 2 naming
+// every flag that breaks a rule.
 ServerFlags ReadServerFlags();
+
+// The rules TLS files given as the flags `names` break (see
+// TlsFileProblems), none when they will do.
+std::vector<FlagRule> TlsFlagRules(const TlsFiles& files,
+                                   const TlsFlagNames& names, bool server);
 
 }  // namespace shop

@@ -1,15 +1,45 @@
 #include "common/server/startup.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "common/eventstore/position_token.h"
 #include "common/eventstore/projection.h"
 #include "common/logging/log.h"
+#include "common/server/periodic_task.h"
+
+// gperftools' tcmalloc, when the program links it (the servers do).
+extern "C" int MallocExtension_GetNumericProperty(const char* property,
+                                                  size_t* value)
+    __attribute__((weak));
+extern "C" void MallocExtension_ReleaseFreeMemory() __attribute__((weak));
 
 namespace shop {
+namespace {
+
+// Below this the pages stay: the next calls would only fault them back in.
+constexpr size_t kKeptFreeBytes = 8 << 20;
+
+void ReturnFreeMemory() {
+  if (MallocExtension_ReleaseFreeMemory == nullptr ||
+      MallocExtension_GetNumericProperty == nullptr) {
+    malloc_trim(kKeptFreeBytes);
+    return;
+  }
+  size_t free_bytes = 0;
+  if (MallocExtension_GetNumericProperty("tcmalloc.pageheap_free_bytes",
+                                         &free_bytes) != 0 &&
+      free_bytes > kKeptFreeBytes) {
+    MallocExtension_ReleaseFreeMemory();
+  }
+}
+
+}  // namespace
 
 absl::Status RetryWhileUnavailable(const std::function<absl::Status()>& step,
                                    absl::Duration timeout) {
@@ -114,6 +144,9 @@ int ServeMain(const std::string& program, ServerOptions options,
     LogJson("info", absl::StrCat(program, " serving metrics on port ",
                                  (*server)->metrics_port()));
   }
+  // The allocator keeps what freed buffers leave (a burst of large requests
+  // would hold its peak for good): give it back to the system.
+  PeriodicTask return_free_memory(absl::Seconds(5), ReturnFreeMemory);
   ServeUntilTerminated(**server);
   return 0;
 }
@@ -139,7 +172,12 @@ ServerCommand ParseServerCommand(const std::vector<std::string>& args,
   if (args.size() == 3 && args[1] == "projections" && args[2] == "status") {
     return ServerCommand::kProjectionStatus;
   }
-  std::fprintf(stderr, "usage: %s [migrate | projections status] [--flags]\n",
+  if (args.size() == 4 && args[1] == "projections" && args[2] == "rebuild") {
+    return ServerCommand::kProjectionRebuild;
+  }
+  std::fprintf(stderr,
+               "usage: %s [migrate | projections status | projections "
+               "rebuild NAME] [--flags]\n",
                program);
   return ServerCommand::kUsage;
 }
@@ -169,6 +207,33 @@ int PrintProjectionStatus(eventstore::ConnectionPool& pool,
     if (!row.error.empty()) std::printf("  error: %s\n", row.error.c_str());
   }
   return stalled ? 1 : 0;
+}
+
+int RebuildProjectionMain(
+    eventstore::ConnectionPool& owner_pool, eventstore::EventStore& events,
+    const std::string& serving_role,
+    const std::vector<eventstore::RebuildableModel>& models,
+    const std::string& name) {
+  for (const eventstore::RebuildableModel& model : models) {
+    if (model.name != name) continue;
+    absl::StatusOr<eventstore::GlobalPosition> rebuilt =
+        eventstore::RebuildProjection(owner_pool, events, model,
+                                      {.serving_role = serving_role});
+    if (!rebuilt.ok()) {
+      LogJson("error", absl::StrCat("projection ", name, ": rebuild failed, ",
+                                    "the live read model is unchanged: ",
+                                    rebuilt.status().ToString()));
+      return 1;
+    }
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const eventstore::RebuildableModel& model : models) {
+    names.push_back(model.name);
+  }
+  LogJson("error", absl::StrCat("no projection ", name, ": one of ",
+                                absl::StrJoin(names, ", ")));
+  return 2;
 }
 
 void ExportPoolMetrics(eventstore::ConnectionPool& pool,

@@ -12,6 +12,7 @@
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/feed.h"
 #include "common/eventstore/migrations.h"
+#include "common/eventstore/projection_rebuild.h"
 #include "common/metrics/metrics.h"
 #include "common/server/server.h"
 
@@ -20,10 +21,11 @@ namespace shop {
 
 // What a server was asked to do by its arguments (after the flags).
 enum class ServerCommand {
-  kServe,             // no argument
-  kMigrate,           // `migrate`
-  kProjectionStatus,  // `projections status`
-  kUsage,             // anything else: print usage, exit 2
+  kServe,              // no argument
+  kMigrate,            // `migrate`
+  kProjectionStatus,   // `projections status`
+  kProjectionRebuild,  // `projections rebuild NAME` (args[3])
+  kUsage,              // anything else: print usage, exit 2
 };
 // Parses `args` (args[0] is the program); on kUsage it has printed the
 // usage of `program` to stderr.
@@ -60,6 +62,17 @@ std::optional<int> CheckSchemaForMain(
 // be read or a projection is stalled (so a script or probe can test it).
 int PrintProjectionStatus(eventstore::ConnectionPool& pool,
                           const std::string& schema);
+
+// `projections rebuild NAME`: rebuilds the projection of that name among
+// `models` (see RebuildProjection) as the schema's owner, whose pool needs
+// two connections and backs `events`; the new tables are granted to
+// `serving_role`. Exits 0 once swapped in, 2 for an unknown name, 1 when
+// it failed (the live read model is then untouched).
+int RebuildProjectionMain(
+    eventstore::ConnectionPool& owner_pool, eventstore::EventStore& events,
+    const std::string& serving_role,
+    const std::vector<eventstore::RebuildableModel>& models,
+    const std::string& name);
 
 // Serves until SIGTERM or SIGINT (blocked beforehand with
 // BlockTerminationSignals), then drains; returns once stopped.

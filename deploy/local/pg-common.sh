@@ -59,6 +59,9 @@ BEGIN
 END $$;
 CREATE SCHEMA IF NOT EXISTS inventory AUTHORIZATION inventory;
 CREATE SCHEMA IF NOT EXISTS cart AUTHORIZATION cart;
+-- Where `projections rebuild` builds a read model anew.
+CREATE SCHEMA IF NOT EXISTS inventory_rebuild AUTHORIZATION inventory;
+CREATE SCHEMA IF NOT EXISTS cart_rebuild AUTHORIZATION cart;
 ALTER ROLE inventory_app IN DATABASE shop SET search_path = inventory;
 ALTER ROLE cart_app IN DATABASE shop SET search_path = cart;
 SQL

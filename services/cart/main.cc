@@ -1,13 +1,17 @@
 // cart-server: serves cart.v1.CartService, reserving stock through
 // inventory.v1.InventoryService. `cart-server migrate` applies the schema
 // migrations as the schema's owner and exits; `cart-server projections
-// status` prints the read models' state and exits.
+// status` prints the read models' state and exits; `projections rebuild
+// NAME` rebuilds one, as the owner, and exits.
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/eventstore/connection_pool.h"
+#include "common/rpc/tls.h"
 #include "common/server/flags.h"
 #include "common/server/periodic_task.h"
 #include "common/server/server.h"
@@ -18,7 +22,9 @@
 #include "services/cart/app/carts.h"
 #include "services/cart/inventory_client/grpc_inventory_client.h"
 #include "services/cart/store/cart_store.h"
+#include "services/cart/store/customer_carts.h"
 #include "services/cart/store/order_store.h"
+#include "services/cart/store/sales_by_day.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
           "admin HTTP address serving GET /metrics; empty: none");
@@ -36,6 +42,13 @@ ABSL_FLAG(std::string, serving_role, "cart_app",
 ABSL_FLAG(std::string, schema, "cart", "PostgreSQL schema of this service");
 ABSL_FLAG(std::string, inventory_address, "127.0.0.1:50051",
           "host:port of the inventory service");
+ABSL_FLAG(std::string, inventory_tls_ca_file, "",
+          "PEM CA of inventory's certificate: TLS to inventory; empty with "
+          "no certificate: plaintext");
+ABSL_FLAG(std::string, inventory_tls_cert_file, "",
+          "PEM certificate the cart presents to inventory (mutual TLS)");
+ABSL_FLAG(std::string, inventory_tls_key_file, "",
+          "PEM private key of --inventory_tls_cert_file");
 ABSL_FLAG(int, inventory_deadline_ms, 2000,
           "deadline of each call to the inventory service");
 ABSL_FLAG(int64_t, reservation_ttl_seconds, 900,
@@ -51,21 +64,34 @@ int main(int argc, char** argv) {
       shop::ParseServerCommand(args, "cart-server");
   if (command == shop::ServerCommand::kUsage) return 2;
   const shop::ServerFlags common = shop::ReadServerFlags();
-  shop::EnforceFlagRules(
-      {shop::InRange("reservation_ttl_seconds",
-                     absl::GetFlag(FLAGS_reservation_ttl_seconds), 1, 86'400),
-       shop::InRange("inventory_deadline_ms",
-                     absl::GetFlag(FLAGS_inventory_deadline_ms), 1, 600'000),
-       {"schema", eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_schema)),
-        "a lower-case SQL identifier"},
-       {"serving_role",
-        eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_serving_role)),
-        "a lower-case SQL role name"},
-       {"migrate_database_url",
-        !absl::GetFlag(FLAGS_migrate_database_url).empty(),
-        "a libpq connection string or URI"},
-       {"inventory_address", !absl::GetFlag(FLAGS_inventory_address).empty(),
-        "host:port"}});
+  const shop::TlsFiles inventory_tls = {
+      .cert_file = absl::GetFlag(FLAGS_inventory_tls_cert_file),
+      .key_file = absl::GetFlag(FLAGS_inventory_tls_key_file),
+      .ca_file = absl::GetFlag(FLAGS_inventory_tls_ca_file)};
+  std::vector<shop::FlagRule> rules = {
+      shop::InRange("reservation_ttl_seconds",
+                    absl::GetFlag(FLAGS_reservation_ttl_seconds), 1, 86'400),
+      shop::InRange("inventory_deadline_ms",
+                    absl::GetFlag(FLAGS_inventory_deadline_ms), 1, 600'000),
+      {"schema", eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_schema)),
+       "a lower-case SQL identifier"},
+      {"serving_role",
+       eventstore::IsValidSchemaName(absl::GetFlag(FLAGS_serving_role)),
+       "a lower-case SQL role name"},
+      {"migrate_database_url",
+       !absl::GetFlag(FLAGS_migrate_database_url).empty(),
+       "a libpq connection string or URI"},
+      {"inventory_address", !absl::GetFlag(FLAGS_inventory_address).empty(),
+       "host:port"}};
+  for (shop::FlagRule& rule :
+       shop::TlsFlagRules(inventory_tls,
+                          {.cert_file = "inventory_tls_cert_file",
+                          .key_file = "inventory_tls_key_file",
+                          .ca_file = "inventory_tls_ca_file"},
+                          /*server=*/false)) {
+    rules.push_back(std::move(rule));
+  }
+  shop::EnforceFlagRules(rules);
 
   if (command == shop::ServerCommand::kMigrate) {
     // The owner's connection: the serving role may not change the schema.
@@ -75,6 +101,18 @@ int main(int argc, char** argv) {
                              absl::GetFlag(FLAGS_serving_role),
                              cart::OrderStore::Migrations(),
                              common.startup_timeout);
+  }
+  if (command == shop::ServerCommand::kProjectionRebuild) {
+    // As the owner, who may replace the tables; one connection reads the
+    // events while the other writes the new rows.
+    eventstore::ConnectionPool owner_pool(
+        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 2});
+    eventstore::EventStore events(&owner_pool, absl::GetFlag(FLAGS_schema));
+    return shop::RebuildProjectionMain(
+        owner_pool, events, absl::GetFlag(FLAGS_serving_role),
+        {cart::CustomerCarts::Rebuildable(&events),
+         cart::SalesByDay::Rebuildable(&events)},
+        args[3]);
   }
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
@@ -96,7 +134,7 @@ int main(int argc, char** argv) {
   cart::EventCartStore store(&events);
   cart::GrpcInventoryClient inventory(
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
-                          grpc::InsecureChannelCredentials()),
+                          shop::ChannelCredentialsFor(inventory_tls)),
       absl::Milliseconds(absl::GetFlag(FLAGS_inventory_deadline_ms)));
   // Workers wait for the database: one per pooled connection.
   cart::Carts carts(
@@ -107,14 +145,16 @@ int main(int argc, char** argv) {
   cart::CartReports reports(&events, feed.get(),
                             {.dsn = absl::GetFlag(FLAGS_database_url)});
   reports.Start();
-  cart::CartServiceImpl service(&carts, &history, &reports, feed.get());
+  cart::CartServiceImpl service(&carts, &history, &reports, feed.get(),
+                                common.identity);
   cart::OrderStore order_store(&events);
   cart::Orders orders(&order_store, &inventory);
-  cart::OrderServiceImpl order_service(&orders);
+  cart::OrderServiceImpl order_service(&orders, common.identity);
   shop::ExportPoolMetrics(pool, shop::metrics::Default());
   return shop::ServeMain(
       "cart-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
+       .credentials = shop::ServerCredentialsFor(common.tls),
        .health_service_name = "cart.v1.CartService",
        .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,

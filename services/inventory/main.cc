@@ -1,6 +1,7 @@
 // inventory-server: serves inventory.v1.InventoryService. `inventory-server
 // migrate` applies the schema migrations as the schema's owner and exits;
-// `inventory-server projections status` prints the read models' state and exits.
+// `inventory-server projections status` prints the read models' state and
+// exits; `projections rebuild NAME` rebuilds one, as the owner, and exits.
 #include <cstdint>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "services/inventory/app/stock_history.h"
 #include "services/inventory/store/product_history.h"
 #include "services/inventory/store/product_store.h"
+#include "services/inventory/store/stock_levels.h"
 #include "services/inventory/store/warehouse_store.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
@@ -75,6 +77,16 @@ int main(int argc, char** argv) {
                              inventory::ProductStore::Migrations(),
                              common.startup_timeout);
   }
+  if (command == shop::ServerCommand::kProjectionRebuild) {
+    // As the owner, who may replace the tables; one connection reads the
+    // events while the other writes the new rows.
+    eventstore::ConnectionPool owner_pool(
+        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 2});
+    eventstore::EventStore events(&owner_pool, absl::GetFlag(FLAGS_schema));
+    return shop::RebuildProjectionMain(
+        owner_pool, events, absl::GetFlag(FLAGS_serving_role),
+        {inventory::StockLevels::Rebuildable(&events)}, args[3]);
+  }
   eventstore::ConnectionPool pool(
       {.dsn = absl::GetFlag(FLAGS_database_url), .size = common.pool_size});
   if (command == shop::ServerCommand::kProjectionStatus) {
@@ -107,7 +119,7 @@ int main(int argc, char** argv) {
                                   {.dsn = absl::GetFlag(FLAGS_database_url)});
   reports.Start();
   inventory::InventoryServiceImpl service(&inventory, &stock_history, &reports,
-                                          feed.get());
+                                          feed.get(), common.identity);
   shop::PeriodicTask expiry(
       absl::Milliseconds(absl::GetFlag(FLAGS_expiry_interval_ms)), [&] {
         absl::StatusOr<int> expired = inventory.ExpireDue(100);
@@ -121,6 +133,7 @@ int main(int argc, char** argv) {
   return shop::ServeMain(
       "inventory-server",
       {.listen_address = absl::GetFlag(FLAGS_listen),
+       .credentials = shop::ServerCredentialsFor(common.tls),
        .health_service_name = "inventory.v1.InventoryService",
        .readiness_check = shop::WritesGetThrough(events, common.write_stall),
        .shutdown_grace = common.shutdown_grace,

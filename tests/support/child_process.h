@@ -27,6 +27,7 @@ class ChildProcess final {
                                          absl::Duration timeout);
   std::vector<std::string> Lines();
   void Signal(int signal);
+  pid_t pid() const { return pid_; }
   // The exit code, or -1 when it did not exit in time (it is then killed).
   int WaitForExit(absl::Duration timeout);
 

@@ -38,9 +38,11 @@ TestRoles::TestRoles(const TestSchema& schema)
     : schema_(schema.name()),
       owner_(schema.name() + "_owner"),
       serving_(schema.name() + "_app") {
+  // The rebuild's scratch schema too, as deploy/README has the DBA make.
   ExecAsAdmin(absl::StrCat("CREATE ROLE ", owner_, " LOGIN; CREATE ROLE ",
                            serving_, " LOGIN; CREATE SCHEMA ", schema_,
-                           " AUTHORIZATION ", owner_));
+                           " AUTHORIZATION ", owner_, "; CREATE SCHEMA ",
+                           schema_, "_rebuild AUTHORIZATION ", owner_));
 }
 
 TestRoles::~TestRoles() {

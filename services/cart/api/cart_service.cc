@@ -100,12 +100,12 @@ grpc::Status CartServiceImpl::CreateCart(grpc::ServerContext* context,
                                          const v1::CreateCartRequest* request,
                                          v1::CreateCartResponse* response) {
   if (absl::Status valid = shop::FirstError(
-          {shop::ValidateCallHeaders(*context), Validate(*request)});
+          {shop::ValidateCallHeaders(*context, identity_), Validate(*request)});
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   CallContext call;
-  call.metadata = shop::MetadataFromCall(*context);
+  call.metadata = shop::MetadataFromCall(*context, identity_);
   call.deadline = shop::DeadlineOf(*context);
   absl::StatusOr<CartOutcome> outcome =
       carts_->Create(request->cart_id(), request->customer_id(), call);
@@ -120,7 +120,7 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
     v1::AddItemResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (absl::Status valid = shop::FirstError(
-          {shop::ValidateCallHeaders(*context), Validate(*request)});
+          {shop::ValidateCallHeaders(*context, identity_), Validate(*request)});
       !valid.ok()) {
     reactor->Finish(shop::ToGrpcStatus(valid));
     return reactor;
@@ -128,7 +128,7 @@ grpc::ServerUnaryReactor* CartServiceImpl::AddItem(
   carts_->AddItem(
       request->cart_id(), request->product_id(), request->quantity(),
       request->warehouse_id(), request->request_id(),
-      shop::ContextOf(*context, *request),
+      shop::ContextOf(*context, *request, identity_),
       [reactor, request, response](absl::StatusOr<AddItemOutcome> outcome) {
         if (!outcome.ok()) {
           reactor->Finish(shop::ToGrpcStatus(outcome.status()));
@@ -154,13 +154,13 @@ grpc::Status CartServiceImpl::RemoveItem(grpc::ServerContext* context,
                                          const v1::RemoveItemRequest* request,
                                          v1::RemoveItemResponse* response) {
   if (absl::Status valid = shop::FirstError(
-          {shop::ValidateCallHeaders(*context), Validate(*request)});
+          {shop::ValidateCallHeaders(*context, identity_), Validate(*request)});
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome =
       carts_->RemoveItem(request->cart_id(), request->product_id(),
-                         shop::ContextOf(*context, *request));
+                         shop::ContextOf(*context, *request, identity_));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   SetWritten(*outcome, response);
   return grpc::Status::OK;
@@ -170,13 +170,13 @@ grpc::Status CartServiceImpl::UpdateItemQuantity(
     grpc::ServerContext* context, const v1::UpdateItemQuantityRequest* request,
     v1::UpdateItemQuantityResponse* response) {
   if (absl::Status valid = shop::FirstError(
-          {shop::ValidateCallHeaders(*context), Validate(*request)});
+          {shop::ValidateCallHeaders(*context, identity_), Validate(*request)});
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
   absl::StatusOr<CartOutcome> outcome = carts_->UpdateItemQuantity(
       request->cart_id(), request->product_id(), request->quantity(),
-      request->request_id(), shop::ContextOf(*context, *request));
+      request->request_id(), shop::ContextOf(*context, *request, identity_));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   for (const Item& item : outcome->cart.Items()) {
     if (item.product_id == request->product_id()) {
@@ -229,12 +229,12 @@ grpc::Status CartServiceImpl::Checkout(grpc::ServerContext* context,
                                        const v1::CheckoutRequest* request,
                                        v1::CheckoutResponse* response) {
   if (absl::Status valid = shop::FirstError(
-          {shop::ValidateCallHeaders(*context), Validate(*request)});
+          {shop::ValidateCallHeaders(*context, identity_), Validate(*request)});
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  absl::StatusOr<CartOutcome> outcome =
-      carts_->Checkout(request->cart_id(), shop::ContextOf(*context, *request));
+  absl::StatusOr<CartOutcome> outcome = carts_->Checkout(
+      request->cart_id(), shop::ContextOf(*context, *request, identity_));
   if (!outcome.ok()) return shop::ToGrpcStatus(outcome.status());
   response->set_order_id(outcome->cart.order_id);
   SetWritten(*outcome, response);

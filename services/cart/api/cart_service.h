@@ -1,8 +1,11 @@
 #pragma once
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "cart/v1/cart.grpc.pb.h"
 #include "common/eventstore/feed.h"
+#include "common/rpc/call_metadata.h"
 #include "services/cart/app/cart_history.h"
 #include "services/cart/app/cart_reports.h"
 #include "services/cart/app/carts.h"
@@ -18,8 +21,12 @@ class CartServiceImpl final
               v1::CartService::Service>> {
  public:
   CartServiceImpl(Carts* carts, CartHistory* history, CartReports* reports,
-                  eventstore::Feed* feed)
-      : carts_(carts), history_(history), reports_(reports), feed_(feed) {}
+                  eventstore::Feed* feed, shop::IdentityPolicy identity = {})
+      : carts_(carts),
+        history_(history),
+        reports_(reports),
+        feed_(feed),
+        identity_(std::move(identity)) {}
 
   grpc::Status CreateCart(grpc::ServerContext* context,
                           const v1::CreateCartRequest* request,
@@ -62,6 +69,7 @@ class CartServiceImpl final
   CartHistory* history_;
   CartReports* reports_;
   eventstore::Feed* feed_;
+  const shop::IdentityPolicy identity_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.

@@ -82,14 +82,16 @@ grpc::Status Answer(const absl::StatusOr<LoadedOrder>& loaded,
 // runs, then `run` on the call's context, answered with the order.
 template <typename Request, typename Run>
 grpc::Status Transition(const grpc::ServerContext& context,
-                        const Request& request, v1::Order* response, Run run) {
+                        const Request& request,
+                        const shop::IdentityPolicy& identity,
+                        v1::Order* response, Run run) {
   if (absl::Status valid = shop::FirstError(
-          {shop::ValidateCallHeaders(context), Validate(request)});
+          {shop::ValidateCallHeaders(context, identity), Validate(request)});
       !valid.ok()) {
     return shop::ToGrpcStatus(valid);
   }
-  return Answer(run(shop::ContextOf(context, request)), request.order_id(),
-                response);
+  return Answer(run(shop::ContextOf(context, request, identity)),
+                request.order_id(), response);
 }
 
 }  // namespace
@@ -120,6 +122,9 @@ void ToProto(const LoadedOrder& loaded, const std::string& order_id,
     *entry->mutable_at() = shop::ToProto(change.at);
   }
   out->set_version(loaded.version);
+  if (loaded.version > 0) {
+    out->set_position(eventstore::EncodePositionToken(loaded.position));
+  }
 }
 
 absl::Status Validate(const v1::GetOrderRequest& request) {
@@ -242,47 +247,52 @@ grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* /*context*/,
 grpc::Status OrderServiceImpl::StartProcessing(
     grpc::ServerContext* context, const v1::StartProcessingRequest* request,
     v1::Order* response) {
-  return Transition(*context, *request, response, [&](const CallContext& call) {
-    return orders_->StartProcessing(request->order_id(), request->request_id(),
-                                    call);
-  });
+  return Transition(*context, *request, identity_, response,
+                    [&](const CallContext& call) {
+                      return orders_->StartProcessing(
+                          request->order_id(), request->request_id(), call);
+                    });
 }
 
 grpc::Status OrderServiceImpl::ShipOrder(grpc::ServerContext* context,
                                          const v1::ShipOrderRequest* request,
                                          v1::Order* response) {
-  return Transition(*context, *request, response, [&](const CallContext& call) {
-    return orders_->Ship(request->order_id(), request->shipment_id(), call);
-  });
+  return Transition(
+      *context, *request, identity_, response, [&](const CallContext& call) {
+        return orders_->Ship(request->order_id(), request->shipment_id(), call);
+      });
 }
 
 grpc::Status OrderServiceImpl::ConfirmDelivery(
     grpc::ServerContext* context, const v1::ConfirmDeliveryRequest* request,
     v1::Order* response) {
-  return Transition(*context, *request, response, [&](const CallContext& call) {
-    return orders_->ConfirmDelivery(request->order_id(), request->request_id(),
-                                    call);
-  });
+  return Transition(*context, *request, identity_, response,
+                    [&](const CallContext& call) {
+                      return orders_->ConfirmDelivery(
+                          request->order_id(), request->request_id(), call);
+                    });
 }
 
 grpc::Status OrderServiceImpl::CancelOrder(
     grpc::ServerContext* context, const v1::CancelOrderRequest* request,
     v1::Order* response) {
-  return Transition(*context, *request, response, [&](const CallContext& call) {
-    return orders_->Cancel(request->order_id(), request->reason(),
-                           request->request_id(), call);
-  });
+  return Transition(
+      *context, *request, identity_, response, [&](const CallContext& call) {
+        return orders_->Cancel(request->order_id(), request->reason(),
+                               request->request_id(), call);
+      });
 }
 
 grpc::Status OrderServiceImpl::ReturnItems(
     grpc::ServerContext* context, const v1::ReturnItemsRequest* request,
     v1::Order* response) {
-  return Transition(*context, *request, response, [&](const CallContext& call) {
-    const std::vector<v1::ReturnedLine> lines(request->lines().begin(),
-                                              request->lines().end());
-    return orders_->Return(request->order_id(), request->return_id(), lines,
-                           call);
-  });
+  return Transition(*context, *request, identity_, response,
+                    [&](const CallContext& call) {
+                      const std::vector<v1::ReturnedLine> lines(
+                          request->lines().begin(), request->lines().end());
+                      return orders_->Return(request->order_id(),
+                                             request->return_id(), lines, call);
+                    });
 }
 
 }  // namespace cart

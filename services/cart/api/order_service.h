@@ -1,7 +1,10 @@
 #pragma once
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "cart/v1/order.grpc.pb.h"
+#include "common/rpc/call_metadata.h"
 #include "services/cart/app/orders.h"
 
 namespace cart {
@@ -10,7 +13,8 @@ namespace cart {
 // use case, map the result. Blocking: a transition waits for inventory.
 class OrderServiceImpl final : public v1::OrderService::Service {
  public:
-  explicit OrderServiceImpl(Orders* orders) : orders_(orders) {}
+  explicit OrderServiceImpl(Orders* orders, shop::IdentityPolicy identity = {})
+      : orders_(orders), identity_(std::move(identity)) {}
 
   grpc::Status GetOrder(grpc::ServerContext* context,
                         const v1::GetOrderRequest* request,
@@ -36,6 +40,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
 
  private:
   Orders* orders_;
+  const shop::IdentityPolicy identity_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.

@@ -49,6 +49,16 @@ CREATE INDEX customer_carts_by_customer ON {schema}.customer_carts
 )sql"}};
 }
 
+eventstore::RebuildableModel CustomerCarts::Rebuildable(
+    eventstore::EventStore* events) {
+  return {.name = kCustomerCartsProjection,
+          .tables = {"customer_carts"},
+          .migrations = Migrations(),
+          .make = [events](const std::string& rows_schema) {
+            return std::make_unique<CustomerCarts>(events, rows_schema);
+          }};
+}
+
 absl::Status CustomerCarts::Apply(
     pqxx::work& tx, absl::Span<const eventstore::RecordedEvent> events) {
   absl::btree_map<std::string, std::vector<const eventstore::RecordedEvent*>>
@@ -58,7 +68,7 @@ absl::Status CustomerCarts::Apply(
     by_cart[event.stream_id.substr(kCartPrefix.size())].push_back(&event);
   }
   if (by_cart.empty()) return absl::OkStatus();
-  const std::string& schema = events_->schema();
+  const std::string& schema = rows_schema_;
 
   absl::flat_hash_map<std::string, Folded> folded;
   const pqxx::result stored = tx.exec_params(

@@ -11,6 +11,7 @@
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/projection.h"
+#include "common/eventstore/projection_rebuild.h"
 
 namespace cart {
 
@@ -49,7 +50,16 @@ struct CartPage {
 // cart is folded with the domain's Evolve from its state kept in the row.
 class CustomerCarts final : public eventstore::ProjectionModel {
  public:
-  explicit CustomerCarts(eventstore::EventStore* events) : events_(events) {}
+  // The rows live in `rows_schema` (default: the events'), which a
+  // rebuild sets to its scratch schema.
+  explicit CustomerCarts(eventstore::EventStore* events,
+                         std::string rows_schema = "")
+      : events_(events),
+        rows_schema_(rows_schema.empty() ? events->schema()
+                                         : std::move(rows_schema)) {}
+  // What `projections rebuild customer_carts` needs.
+  static eventstore::RebuildableModel Rebuildable(
+      eventstore::EventStore* events);
 
   static std::vector<eventstore::Migration> Migrations();
 
@@ -61,6 +71,7 @@ class CustomerCarts final : public eventstore::ProjectionModel {
 
  private:
   eventstore::EventStore* const events_;
+  const std::string rows_schema_;
 };
 
 }  // namespace cart

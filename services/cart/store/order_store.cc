@@ -42,6 +42,7 @@ absl::StatusOr<LoadedOrder> OrderStore::Load(const std::string& order_id) {
     if (!decoded.ok()) return decoded.status();
     loaded.order = Evolve(std::move(loaded.order), *decoded, event.recorded_at);
     loaded.version = event.version;
+    loaded.position = event.position;
   }
   return loaded;
 }

@@ -21,6 +21,8 @@ std::vector<eventstore::EventData> OrderEventData(
 struct LoadedOrder {
   Order order;
   int64_t version = 0;  // 0: no such order
+  // Of its last event.
+  eventstore::GlobalPosition position;
 };
 
 // Orders on the cart's event store. An order's stream is short (a few

@@ -38,6 +38,16 @@ CREATE TABLE {schema}.sales_buckets (
 )sql"}};
 }
 
+eventstore::RebuildableModel SalesByDay::Rebuildable(
+    eventstore::EventStore* events) {
+  return {.name = kSalesByDayProjection,
+          .tables = {"sales_buckets"},
+          .migrations = Migrations(),
+          .make = [events](const std::string& rows_schema) {
+            return std::make_unique<SalesByDay>(events, rows_schema);
+          }};
+}
+
 absl::Status SalesByDay::Apply(
     pqxx::work& tx, absl::Span<const eventstore::RecordedEvent> events) {
   absl::btree_map<int64_t, Bucket> buckets;  // by start, unix seconds
@@ -60,7 +70,7 @@ absl::Status SalesByDay::Apply(
   }
   if (buckets.empty()) return absl::OkStatus();
   tx.exec_params(
-      absl::StrCat("INSERT INTO ", events_->schema(),
+      absl::StrCat("INSERT INTO ", rows_schema_,
                    ".sales_buckets AS b (bucket, total_cents, orders) SELECT "
                    "to_timestamp(s), t, n FROM unnest($1::bigint[], "
                    "$2::bigint[], $3::bigint[]) AS u(s, t, n) ON CONFLICT "

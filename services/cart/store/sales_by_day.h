@@ -10,6 +10,7 @@
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/projection.h"
+#include "common/eventstore/projection_rebuild.h"
 
 namespace cart {
 
@@ -31,7 +32,16 @@ struct SalesReport {
 // quarter hours, so any time zone's days are unions of buckets.
 class SalesByDay final : public eventstore::ProjectionModel {
  public:
-  explicit SalesByDay(eventstore::EventStore* events) : events_(events) {}
+  // The rows live in `rows_schema` (default: the events'), which a
+  // rebuild sets to its scratch schema.
+  explicit SalesByDay(eventstore::EventStore* events,
+                      std::string rows_schema = "")
+      : events_(events),
+        rows_schema_(rows_schema.empty() ? events->schema()
+                                         : std::move(rows_schema)) {}
+  // What `projections rebuild sales_by_day` needs.
+  static eventstore::RebuildableModel Rebuildable(
+      eventstore::EventStore* events);
 
   static std::vector<eventstore::Migration> Migrations();
 
@@ -46,6 +56,7 @@ class SalesByDay final : public eventstore::ProjectionModel {
 
  private:
   eventstore::EventStore* const events_;
+  const std::string rows_schema_;
 };
 
 }  // namespace cart

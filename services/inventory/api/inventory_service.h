@@ -1,6 +1,9 @@
 #pragma once
 
+#include <utility>
+
 #include "common/eventstore/feed.h"
+#include "common/rpc/call_metadata.h"
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/app/stock_history.h"
@@ -34,11 +37,13 @@ using CallbackWrites = v1::InventoryService::WithCallbackMethod_AddProduct<
 class InventoryServiceImpl final : public CallbackWrites {
  public:
   InventoryServiceImpl(Inventory* inventory, StockHistory* history,
-                       StockReports* reports, eventstore::Feed* feed)
+                       StockReports* reports, eventstore::Feed* feed,
+                       shop::IdentityPolicy identity = {})
       : inventory_(inventory),
         history_(history),
         reports_(reports),
-        feed_(feed) {}
+        feed_(feed),
+        identity_(std::move(identity)) {}
 
   grpc::ServerUnaryReactor* AddProduct(
       grpc::CallbackServerContext* context,
@@ -115,6 +120,7 @@ class InventoryServiceImpl final : public CallbackWrites {
   StockHistory* history_;
   StockReports* reports_;
   eventstore::Feed* feed_;
+  const shop::IdentityPolicy identity_;
 };
 
 // Field checks, exposed for unit tests. Each names the offending field.

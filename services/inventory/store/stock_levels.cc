@@ -57,6 +57,16 @@ ALTER TABLE {schema}.stock_level_states ALTER COLUMN state
 )sql"}};
 }
 
+eventstore::RebuildableModel StockLevels::Rebuildable(
+    eventstore::EventStore* events) {
+  return {.name = kStockLevelsProjection,
+          .tables = {"stock_levels", "stock_level_states"},
+          .migrations = Migrations(),
+          .make = [events](const std::string& rows_schema) {
+            return std::make_unique<StockLevels>(events, rows_schema);
+          }};
+}
+
 absl::Status StockLevels::Apply(
     pqxx::work& tx, absl::Span<const eventstore::RecordedEvent> events) {
   // Each product's events in order; other streams (warehouses) add no row.
@@ -67,7 +77,7 @@ absl::Status StockLevels::Apply(
     by_product[event.stream_id.substr(kProductPrefix.size())].push_back(&event);
   }
   if (by_product.empty()) return absl::OkStatus();
-  const std::string& schema = events_->schema();
+  const std::string& schema = rows_schema_;
 
   absl::flat_hash_map<std::string, Folded> folded;
   const pqxx::result stored = tx.exec_params(

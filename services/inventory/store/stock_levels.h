@@ -10,6 +10,7 @@
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/projection.h"
+#include "common/eventstore/projection_rebuild.h"
 #include "services/inventory/domain/product.h"
 
 namespace inventory {
@@ -48,9 +49,18 @@ struct StockPage {
 // equal what GetStock answers once the projection has caught up.
 class StockLevels final : public eventstore::ProjectionModel {
  public:
-  explicit StockLevels(eventstore::EventStore* events) : events_(events) {}
+  // The rows live in `rows_schema` (default: the events'), which a
+  // rebuild sets to its scratch schema.
+  explicit StockLevels(eventstore::EventStore* events,
+                       std::string rows_schema = "")
+      : events_(events),
+        rows_schema_(rows_schema.empty() ? events->schema()
+                                         : std::move(rows_schema)) {}
 
   static std::vector<eventstore::Migration> Migrations();
+  // What `projections rebuild stock_levels` needs.
+  static eventstore::RebuildableModel Rebuildable(
+      eventstore::EventStore* events);
 
   absl::Status Apply(
       pqxx::work& tx,
@@ -60,6 +70,7 @@ class StockLevels final : public eventstore::ProjectionModel {
 
  private:
   eventstore::EventStore* const events_;
+  const std::string rows_schema_;
 };
 
 }  // namespace inventory

@@ -7,6 +7,10 @@ NODE_MODULES="${DEPLOY_TESTS_DIR}/node_modules"
 # Every overlay an operator may apply, plus the base on its own.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 K8S_TARGETS=(base overlays/local overlays/production)
+# What each target serves on the gRPC ports: plaintext (kubelet's grpc probes) or
+# tls (certificates from Secrets, mutual TLS to inventory, probes on the admin ports).
+# shellcheck disable=SC2034
+declare -A K8S_TRANSPORT=([base]=plaintext [overlays/local]=plaintext [overlays/production]=tls)
 
 die() {
   echo "error: $*" >&2
@@ -42,6 +46,18 @@ ensure_node_modules() {
 render() {
   need kubectl "kubectl kustomize renders the manifests"
   kubectl kustomize "${REPO_ROOT}/deploy/k8s/$1"
+}
+
+# The policy check of one rendered target, as check-manifests.sh runs it: the
+# target's transport, and for an overlay the base's probe timings.
+# check_policy TARGET RENDERED.yaml [RENDERED-BASE.yaml]
+check_policy() {
+  local target="$1" file="$2" base="${3:-}"
+  local transport="${K8S_TRANSPORT[${target}]:-}"
+  [[ -n "${transport}" ]] || die "K8S_TRANSPORT in tests/deploy/lib/common.sh names no transport for ${target}"
+  local args=("--transport=${transport}")
+  if [[ "${target}" != base && -n "${base}" ]]; then args+=("--probe-timings-from=${base}"); fi
+  node "${DEPLOY_TESTS_DIR}/lib/check-policy.mjs" "${file}" "${args[@]}"
 }
 
 # Runs a command that must fail and must print a line matching a pattern, so a

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/eventstore/position_token.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/cart/domain/order.h"
@@ -174,6 +176,40 @@ class OrderE2eTest : public ::testing::Test {
   InventoryHarness inventory_{inventory_schema_.name()};
   CartHarness cart_{cart_schema_.name(), inventory_.address()};
 };
+
+// Every answer carries the position of the order's last event: a
+// transition's is past the one before it, a repeat's is the first call's,
+// and as min_position it makes the sales report show the order.
+TEST_F(OrderE2eTest, AnswersCarryThePositionOfTheOrdersLastEvent) {
+  const std::string order_id = PlaceOrder(cart_, "c-1");
+  v1::Order placed;
+  ASSERT_TRUE(Get(cart_, order_id, &placed).ok());
+  absl::StatusOr<eventstore::GlobalPosition> at_placing =
+      eventstore::ParsePositionToken(placed.position(), "position");
+  ASSERT_TRUE(at_placing.ok()) << at_placing.status();
+
+  v1::Order processing;
+  ASSERT_TRUE(StartProcessing(order_id, "proc-1", &processing).ok());
+  absl::StatusOr<eventstore::GlobalPosition> at_processing =
+      eventstore::ParsePositionToken(processing.position(), "position");
+  ASSERT_TRUE(at_processing.ok()) << at_processing.status();
+  EXPECT_GT(*at_processing, *at_placing);
+  v1::Order repeated;
+  ASSERT_TRUE(StartProcessing(order_id, "proc-1", &repeated).ok());
+  EXPECT_EQ(repeated.position(), processing.position());
+
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  v1::GetSalesByDayRequest sales;
+  sales.set_from_day(today);
+  sales.set_to_day(today);
+  sales.set_min_position(placed.position());
+  v1::GetSalesByDayResponse report;
+  Call context;
+  ASSERT_TRUE(cart_.stub().GetSalesByDay(&context, sales, &report).ok());
+  ASSERT_EQ(report.days_size(), 1);
+  EXPECT_EQ(report.days(0).total_cents(), placed.total_cents());
+}
 
 // Placed, processed, shipped, delivered, part returned: each step moves
 // inventory's figures exactly once, and retries move nothing.

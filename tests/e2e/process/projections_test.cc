@@ -165,4 +165,78 @@ TEST(ProjectionsProcessTest, TheLeadMovesWhenTheLeaderIsKilledMidLoad) {
   EXPECT_THAT(printed, ::testing::ContainsRegex("running +0 "));
 }
 
+// `projections rebuild stock_levels` while reservations keep coming: it
+// exits 0, the rows it swapped in (a corrupted one among them) equal the
+// product's own figures once the load stops, and the server, as the
+// serving role, reads them. An unknown name exits 2.
+TEST(ProjectionsProcessTest, RebuildUnderLoadSwapsInRowsEqualToTheDomain) {
+  TestSchema schema("proc_rebuild");
+  TestRoles roles(schema);
+  {
+    ChildProcess migrate(INVENTORY_SERVER, roles.MigrateArgs());
+    ASSERT_EQ(migrate.WaitForExit(kStartTimeout), 0)
+        << absl::StrJoin(migrate.Lines(), "\n");
+  }
+  std::unique_ptr<ChildProcess> server = StartServer(roles, schema.name());
+  auto stub = Connect(*server);
+  {
+    v1::AddProductRequest request;
+    request.set_product_id("p");
+    request.set_name("P");
+    request.set_initial_quantity(1'000'000);
+    v1::AddProductResponse response;
+    ASSERT_TRUE(
+        Call(*stub, &v1::InventoryService::Stub::AddProduct, request, &response)
+            .ok());
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&, c] {
+      for (int i = 0; !stop; ++i) {
+        v1::ReserveStockRequest request;
+        request.set_product_id("p");
+        request.set_reservation_id(absl::StrCat("r-", c, "-", i));
+        request.set_quantity(1);
+        v1::ReserveStockResponse response;
+        Call(*stub, &v1::InventoryService::Stub::ReserveStock, request,
+             &response);
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  shop::testing::ExecAsAdmin(absl::StrCat("UPDATE ", schema.name(),
+                                          ".stock_levels SET reserved = -1"));
+
+  std::vector<std::string> rebuild = roles.MigrateArgs();
+  rebuild[0] = "stock_levels";
+  rebuild.insert(rebuild.begin(), {"projections", "rebuild"});
+  ChildProcess rebuilt(INVENTORY_SERVER, rebuild);
+  EXPECT_EQ(rebuilt.WaitForExit(absl::Seconds(60)), 0)
+      << absl::StrJoin(rebuilt.Lines(), "\n");
+  absl::SleepFor(absl::Milliseconds(300));
+  stop = true;
+  for (std::thread& caller : callers) caller.join();
+
+  v1::GetStockRequest get;
+  get.set_product_id("p");
+  v1::GetStockResponse stock;
+  ASSERT_TRUE(
+      Call(*stub, &v1::InventoryService::Stub::GetStock, get, &stock).ok());
+  EXPECT_GT(stock.reserved(), 0);
+  const std::string expected =
+      absl::StrCat(stock.version(), " ", stock.reserved());
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (Listed(*stub) != expected && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Listed(*stub), expected);
+
+  rebuild[2] = "no_such_projection";
+  ChildProcess unknown(INVENTORY_SERVER, rebuild);
+  EXPECT_EQ(unknown.WaitForExit(absl::Seconds(20)), 2);
+  EXPECT_THAT(absl::StrJoin(unknown.Lines(), "\n"),
+              HasSubstr("one of stock_levels"));
+}
+
 }  // namespace

@@ -19,39 +19,20 @@
 #include "pqxx/pqxx"
 #include "tests/support/child_process.h"
 #include "tests/support/http_get.h"
+#include "tests/support/server_process.h"
 #include "tests/support/test_database.h"
 
 namespace {
 
 using ::shop::testing::ChildProcess;
 using ::shop::testing::HttpGet;
+using ::shop::testing::kStartTimeout;
+using ::shop::testing::MigrateAsOwner;
+using ::shop::testing::PortOf;
 using ::shop::testing::TestDsn;
 using ::shop::testing::TestRoles;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
-
-constexpr absl::Duration kStartTimeout = absl::Seconds(30);
-
-// The port a server logged it listens on (`what` names which port).
-int PortOf(ChildProcess& server,
-           const std::string& what = "listening on port") {
-  std::optional<std::string> line = server.WaitForLine(what, kStartTimeout);
-  EXPECT_TRUE(line.has_value()) << absl::StrJoin(server.Lines(), "\n");
-  if (!line.has_value()) return 0;
-  int port = 0;
-  const size_t at = line->find("port ") + 5;
-  EXPECT_TRUE(
-      absl::SimpleAtoi(line->substr(at, line->find('"', at) - at), &port))
-      << *line;
-  return port;
-}
-
-// Migrates `roles`' schema with `server migrate`, as the schema's owner.
-void MigrateAsOwner(const char* server, const TestRoles& roles) {
-  ChildProcess migrate(server, roles.MigrateArgs());
-  ASSERT_EQ(migrate.WaitForExit(kStartTimeout), 0)
-      << absl::StrJoin(migrate.Lines(), "\n");
-}
 
 std::shared_ptr<grpc::Channel> Connect(int port) {
   return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),

@@ -27,6 +27,9 @@ REVOKE ALL ON SCHEMA public FROM PUBLIC;
 
 CREATE SCHEMA inventory AUTHORIZATION inventory;
 CREATE SCHEMA cart AUTHORIZATION cart;
+-- Where `projections rebuild` builds a read model anew.
+CREATE SCHEMA inventory_rebuild AUTHORIZATION inventory;
+CREATE SCHEMA cart_rebuild AUTHORIZATION cart;
 ALTER ROLE inventory IN DATABASE :"db" SET search_path = inventory;
 ALTER ROLE cart IN DATABASE :"db" SET search_path = cart;
 ALTER ROLE inventory_app IN DATABASE :"db" SET search_path = inventory;

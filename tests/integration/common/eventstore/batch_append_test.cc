@@ -78,7 +78,8 @@ class EventStoreBatchAppendTest : public ::testing::Test {
     // One statement in flight: a blocked one makes every other caller queue.
     store_ = std::make_unique<EventStore>(
         pool_.get(), schema_.name(),
-        EventStoreOptions{.max_batch = 16, .max_in_flight = 1});
+        EventStoreOptions{
+            .max_batch = 16, .max_in_flight = 1, .write_timeout = kPatience});
   }
 
   // Creates `stream` with `count` events, through the single path.

@@ -14,6 +14,7 @@
 #include "common/eventstore/event_store.h"
 #include "common/eventstore/feed.h"
 #include "common/eventstore/migrations.h"
+#include "common/eventstore/projection_rebuild.h"
 #include "common/eventstore/uuid.h"
 #include "common/metrics/metrics.h"
 #include "gmock/gmock.h"
@@ -24,6 +25,7 @@
 namespace eventstore {
 namespace {
 
+using ::shop::testing::ExecAsAdmin;
 using ::shop::testing::LastCommittedPosition;
 using ::shop::testing::TestDsn;
 using ::shop::testing::TestSchema;
@@ -133,6 +135,14 @@ class ProjectionTest : public ::testing::Test {
   GlobalPosition End() { return LastCommittedPosition(schema_.name()); }
 
   TestSchema schema_{"projection"};
+  // Where a rebuild builds its tables; dropped with the test.
+  struct Scratch {
+    explicit Scratch(const TestSchema& schema)
+        : name_(schema.name() + "_rebuild") {}
+    ~Scratch() { ExecAsAdmin("DROP SCHEMA IF EXISTS " + name_ + " CASCADE"); }
+    const std::string& name() const { return name_; }
+    std::string name_;
+  } scratch_{schema_};
 };
 
 TEST_F(ProjectionTest, AppliesEveryEventOnceUnderConcurrentAppends) {
@@ -253,6 +263,65 @@ TEST_F(ProjectionTest, ALostConnectionNeitherRepeatsNorSkips) {
   writer.join();
   ASSERT_TRUE(replica.projection.AwaitApplied(End(), absl::Seconds(20)));
   EXPECT_EQ(Counted()["y"], std::make_pair(int64_t{300}, int64_t{300}));
+}
+
+// A rebuild while appends keep coming: the new rows come from history (a
+// row corrupted in the live table is right again), the leader goes on from
+// the swapped-in checkpoint, and no event is applied twice or skipped (the
+// model would stall on either).
+TEST_F(ProjectionTest, ARebuildUnderLoadEndsEqualAndAppliesNothingTwice) {
+  Replica replica(schema_.name());
+  ExecAsAdmin(absl::StrCat("CREATE SCHEMA ", scratch_.name()));
+  AppendTo(replica.store, "before", 30);
+  ASSERT_TRUE(replica.projection.AwaitApplied(End(), absl::Seconds(20)));
+  pqxx::connection admin(TestDsn());
+  pqxx::nontransaction(admin).exec(
+      absl::StrCat("UPDATE ", schema_.name(),
+                   ".counted SET events = 999 WHERE stream_id "
+                   "= 'before'"));
+
+  std::atomic<bool> stop = false;
+  std::vector<std::thread> writers;
+  std::atomic<int> appended[3] = {0, 0, 0};
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&, w] {
+      while (!stop) {
+        AppendTo(replica.store, absl::StrCat("during-", w), 1);
+        ++appended[w];
+      }
+    });
+  }
+  const RebuildableModel model = {
+      .name = "counted",
+      .tables = {"counted"},
+      .migrations = CountMigrations(),
+      .make = [](const std::string& rows_schema) {
+        return std::make_unique<CountingModel>(rows_schema);
+      }};
+  ConnectionPool owner(PoolOptions{.dsn = TestDsn(), .size = 2});
+  EventStore reader(&owner, schema_.name());
+  absl::StatusOr<GlobalPosition> rebuilt =
+      RebuildProjection(owner, reader, model, {.page = 20});
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  absl::SleepFor(absl::Milliseconds(200));
+  stop = true;
+  for (std::thread& writer : writers) writer.join();
+
+  ASSERT_TRUE(replica.projection.AwaitApplied(End(), absl::Seconds(20)))
+      << replica.projection.status().error;
+  EXPECT_EQ(replica.projection.status().state, ProjectionState::kLeading);
+  const auto counted = Counted();
+  EXPECT_EQ(counted.at("before"), std::make_pair(int64_t{30}, int64_t{30}));
+  for (int w = 0; w < 3; ++w) {
+    const int64_t n = appended[w];
+    EXPECT_GT(n, 0);
+    EXPECT_EQ(counted.at(absl::StrCat("during-", w)), std::make_pair(n, n));
+  }
+  // The new tables moved out of the scratch schema with the swap.
+  EXPECT_TRUE(pqxx::nontransaction(admin)
+                  .exec_params("SELECT 1 FROM pg_tables WHERE schemaname = $1",
+                               scratch_.name())
+                  .empty());
 }
 
 }  // namespace
