@@ -201,8 +201,12 @@ absl::Status StatusFromException(const std::exception& e) {
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
-    // Connection exceptions (08), shutdown and crash recovery (57P0x).
-    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+    // Connection exceptions (08), shutdown and crash recovery (57P0x), and a
+    // server that takes no writes now (25006: a standby, or a primary that
+    // HA failover is promoting or demoting): another connection may find the
+    // primary.
+    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") ||
+        state == "25006") {
       CountError("connection");
       return absl::UnavailableError(message);
     }

@@ -15,31 +15,10 @@ set -euo pipefail
 cmd=${1:-}
 name=${2:-run}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+# as_pg, port_busy, cluster_dir, psql_at, bootstrap_shop
+source "$repo/deploy/local/pg-common.sh"
 
-as_pg() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-# The cluster's folder; the same answer every time for the same repository.
-base_dir() {
-  local preferred="$repo/.pgdata/$name"
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "$preferred"
-    return
-  fi
-  if mkdir -p "$preferred" 2>/dev/null && chown postgres: "$preferred" &&
-     runuser -u postgres -- test -w "$preferred"; then
-    echo "$preferred"
-    return
-  fi
-  rmdir "$preferred" 2>/dev/null || true
-  echo "${TMPDIR:-/tmp}/shop-pg-$(echo "$repo" | md5sum | cut -c1-12)-$name"
-}
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-base=$(base_dir)
+base=$(cluster_dir "$name")
 data="$base/data"
 
 # Alive means the postmaster in the pid file exists and is not a zombie
@@ -49,10 +28,6 @@ running() {
   pid=$(head -1 "$data/postmaster.pid" 2>/dev/null) || return 1
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [[ -n "$state" && "$state" != Z ]]
-}
-
-psql_admin() {
-  PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(cat "$base/port")" -U postgres "$@"
 }
 
 start() {
@@ -90,36 +65,8 @@ CONF
       sleep 1
     done
   fi
-  bootstrap
+  bootstrap_shop "$(cat "$base/port")"
   echo "pg.sh: cluster '$name' running on 127.0.0.1:$(cat "$base/port") (data: $data)" >&2
-}
-
-# The shape the services expect: database shop and, per service, an owner
-# role that owns its schema (it runs `migrate`) and a serving role that gets
-# only the grants `migrate` gives it (see deploy/README.md, "The roles").
-bootstrap() {
-  if [[ -z $(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'shop'") ]]; then
-    psql_admin -d postgres -c "CREATE DATABASE shop"
-  fi
-  psql_admin -d shop <<'SQL'
-DO $$
-DECLARE
-  role text;
-BEGIN
-  FOREACH role IN ARRAY ARRAY['inventory', 'inventory_app', 'cart', 'cart_app'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role) THEN
-      EXECUTE format('CREATE ROLE %I LOGIN', role);
-    END IF;
-  END LOOP;
-END $$;
-CREATE SCHEMA IF NOT EXISTS inventory AUTHORIZATION inventory;
-CREATE SCHEMA IF NOT EXISTS cart AUTHORIZATION cart;
--- Where `projections rebuild` builds a read model anew.
-CREATE SCHEMA IF NOT EXISTS inventory_rebuild AUTHORIZATION inventory;
-CREATE SCHEMA IF NOT EXISTS cart_rebuild AUTHORIZATION cart;
-ALTER ROLE inventory_app IN DATABASE shop SET search_path = inventory;
-ALTER ROLE cart_app IN DATABASE shop SET search_path = cart;
-SQL
 }
 
 stop() {

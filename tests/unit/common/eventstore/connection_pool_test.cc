@@ -69,6 +69,12 @@ TEST(StatusFromExceptionTest, ByClassAndSqlstate) {
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(StatusFromException(pqxx::sql_error("x", "q", "57014")).code(),
             absl::StatusCode::kDeadlineExceeded);
+  // A write sent to a server that is read-only now, as a failover makes it
+  // for a moment: retry, on another connection (the drill saw INTERNAL).
+  EXPECT_EQ(StatusFromException(pqxx::sql_error("x", "q", "25006")).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromException(pqxx::sql_error("x", "q", "25P02")).code(),
+            absl::StatusCode::kInternal);
   EXPECT_EQ(StatusFromException(pqxx::data_exception("x", "q", "22P02")).code(),
             absl::StatusCode::kInvalidArgument);
   // The English words alone mean nothing.
