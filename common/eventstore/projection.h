@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +40,13 @@ class ProjectionModel {
   virtual absl::Status Apply(pqxx::work& tx,
                              absl::Span<const RecordedEvent> events) = 0;
 };
+
+// Where a model keeps its rows: `rows_schema` (a rebuild's scratch
+// schema), or by default beside `events`.
+inline std::string RowsSchemaOf(const EventStore& events,
+                                std::string rows_schema) {
+  return rows_schema.empty() ? events.schema() : std::move(rows_schema);
+}
 
 struct ProjectionOptions {
   // The projection's own connection: it holds the leadership lock.

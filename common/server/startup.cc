@@ -211,10 +211,15 @@ int PrintProjectionStatus(eventstore::ConnectionPool& pool,
 }
 
 int RebuildProjectionMain(
-    eventstore::ConnectionPool& owner_pool, eventstore::EventStore& events,
+    const std::string& owner_dsn, const std::string& schema,
     const std::string& serving_role,
-    const std::vector<eventstore::RebuildableModel>& models,
+    const std::function<std::vector<eventstore::RebuildableModel>(
+        eventstore::EventStore*)>& models_of,
     const std::string& name) {
+  // One connection reads the events while the other writes the new rows.
+  eventstore::ConnectionPool owner_pool({.dsn = owner_dsn, .size = 2});
+  eventstore::EventStore events(&owner_pool, schema);
+  const std::vector<eventstore::RebuildableModel> models = models_of(&events);
   for (const eventstore::RebuildableModel& model : models) {
     if (model.name != name) continue;
     absl::StatusOr<eventstore::GlobalPosition> rebuilt =

@@ -64,14 +64,15 @@ int PrintProjectionStatus(eventstore::ConnectionPool& pool,
                           const std::string& schema);
 
 // `projections rebuild NAME`: rebuilds the projection of that name among
-// `models` (see RebuildProjection) as the schema's owner, whose pool needs
-// two connections and backs `events`; the new tables are granted to
-// `serving_role`. Exits 0 once swapped in, 2 for an unknown name, 1 when
-// it failed (the live read model is then untouched).
+// the models `models_of` makes on a store of `schema` (see
+// RebuildProjection), connected as the schema's owner; the new tables are
+// granted to `serving_role`. Exits 0 once swapped in, 2 for an unknown
+// name, 1 when it failed (the live read model is then untouched).
 int RebuildProjectionMain(
-    eventstore::ConnectionPool& owner_pool, eventstore::EventStore& events,
+    const std::string& owner_dsn, const std::string& schema,
     const std::string& serving_role,
-    const std::vector<eventstore::RebuildableModel>& models,
+    const std::function<std::vector<eventstore::RebuildableModel>(
+        eventstore::EventStore*)>& models_of,
     const std::string& name);
 
 // Serves until SIGTERM or SIGINT (blocked beforehand with

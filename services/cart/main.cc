@@ -106,15 +106,14 @@ int main(int argc, char** argv) {
                              common.startup_timeout);
   }
   if (command == shop::ServerCommand::kProjectionRebuild) {
-    // As the owner, who may replace the tables; one connection reads the
-    // events while the other writes the new rows.
-    eventstore::ConnectionPool owner_pool(
-        {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 2});
-    eventstore::EventStore events(&owner_pool, absl::GetFlag(FLAGS_schema));
+    // As the owner, who may replace the tables.
     return shop::RebuildProjectionMain(
-        owner_pool, events, absl::GetFlag(FLAGS_serving_role),
-        {cart::CustomerCarts::Rebuildable(&events),
-         cart::SalesByDay::Rebuildable(&events)},
+        absl::GetFlag(FLAGS_migrate_database_url), absl::GetFlag(FLAGS_schema),
+        absl::GetFlag(FLAGS_serving_role),
+        [](eventstore::EventStore* events) {
+          return std::vector{cart::CustomerCarts::Rebuildable(events),
+                             cart::SalesByDay::Rebuildable(events)};
+        },
         args[3]);
   }
   eventstore::ConnectionPool pool(

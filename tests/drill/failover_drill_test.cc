@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -28,10 +27,12 @@
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "pqxx/pqxx"
 #include "tests/support/child_process.h"
+#include "tests/support/server_process.h"
 
 namespace {
 
 using ::shop::testing::ChildProcess;
+using ::shop::testing::PortOf;
 
 constexpr char kCluster[] = "drill";
 constexpr int kProducts = 16;
@@ -66,19 +67,6 @@ std::map<std::string, std::string> ParseExports(const std::string& text) {
     }
   }
   return vars;
-}
-
-// The port a server logged it listens on.
-int PortOf(ChildProcess& server) {
-  std::optional<std::string> line =
-      server.WaitForLine("listening on port", kStartTimeout);
-  EXPECT_TRUE(line.has_value()) << absl::StrJoin(server.Lines(), "\n");
-  if (!line.has_value()) return 0;
-  int port = 0;
-  const size_t at = line->find("port ") + 5;
-  EXPECT_TRUE(
-      absl::SimpleAtoi(line->substr(at, line->find('"', at) - at), &port));
-  return port;
 }
 
 std::shared_ptr<grpc::Channel> Connect(int port) {

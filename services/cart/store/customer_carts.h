@@ -50,13 +50,12 @@ struct CartPage {
 // cart is folded with the domain's Evolve from its state kept in the row.
 class CustomerCarts final : public eventstore::ProjectionModel {
  public:
-  // The rows live in `rows_schema` (default: the events'), which a
-  // rebuild sets to its scratch schema.
+  // The rows live in RowsSchemaOf(*events, rows_schema).
   explicit CustomerCarts(eventstore::EventStore* events,
                          std::string rows_schema = "")
       : events_(events),
-        rows_schema_(rows_schema.empty() ? events->schema()
-                                         : std::move(rows_schema)) {}
+        rows_schema_(
+            eventstore::RowsSchemaOf(*events, std::move(rows_schema))) {}
   // What `projections rebuild customer_carts` needs.
   static eventstore::RebuildableModel Rebuildable(
       eventstore::EventStore* events);

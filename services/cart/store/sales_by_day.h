@@ -32,13 +32,12 @@ struct SalesReport {
 // quarter hours, so any time zone's days are unions of buckets.
 class SalesByDay final : public eventstore::ProjectionModel {
  public:
-  // The rows live in `rows_schema` (default: the events'), which a
-  // rebuild sets to its scratch schema.
+  // The rows live in RowsSchemaOf(*events, rows_schema).
   explicit SalesByDay(eventstore::EventStore* events,
                       std::string rows_schema = "")
       : events_(events),
-        rows_schema_(rows_schema.empty() ? events->schema()
-                                         : std::move(rows_schema)) {}
+        rows_schema_(
+            eventstore::RowsSchemaOf(*events, std::move(rows_schema))) {}
   // What `projections rebuild sales_by_day` needs.
   static eventstore::RebuildableModel Rebuildable(
       eventstore::EventStore* events);

@@ -49,13 +49,12 @@ struct StockPage {
 // equal what GetStock answers once the projection has caught up.
 class StockLevels final : public eventstore::ProjectionModel {
  public:
-  // The rows live in `rows_schema` (default: the events'), which a
-  // rebuild sets to its scratch schema.
+  // The rows live in RowsSchemaOf(*events, rows_schema).
   explicit StockLevels(eventstore::EventStore* events,
                        std::string rows_schema = "")
       : events_(events),
-        rows_schema_(rows_schema.empty() ? events->schema()
-                                         : std::move(rows_schema)) {}
+        rows_schema_(
+            eventstore::RowsSchemaOf(*events, std::move(rows_schema))) {}
 
   static std::vector<eventstore::Migration> Migrations();
   // What `projections rebuild stock_levels` needs.

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
@@ -17,17 +16,20 @@
 #include "gtest/gtest.h"
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "tests/support/child_process.h"
+#include "tests/support/server_process.h"
 #include "tests/support/test_database.h"
 
 namespace {
 
 using ::shop::testing::ChildProcess;
+using ::shop::testing::kStartTimeout;
+using ::shop::testing::MigrateAsOwner;
+using ::shop::testing::PortOf;
 using ::shop::testing::TestRoles;
 using ::shop::testing::TestSchema;
 using ::testing::HasSubstr;
 namespace v1 = ::inventory::v1;
 
-constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr char kLeading[] = "projection stock_levels: leading";
 
 // An inventory server on `roles`' schema, as its serving role.
@@ -42,17 +44,9 @@ std::unique_ptr<ChildProcess> StartServer(const TestRoles& roles,
 }
 
 std::unique_ptr<v1::InventoryService::Stub> Connect(ChildProcess& server) {
-  std::optional<std::string> line =
-      server.WaitForLine("listening on port", kStartTimeout);
-  EXPECT_TRUE(line.has_value()) << absl::StrJoin(server.Lines(), "\n");
-  int port = 0;
-  if (line.has_value()) {
-    const size_t at = line->find("port ") + 5;
-    EXPECT_TRUE(
-        absl::SimpleAtoi(line->substr(at, line->find('"', at) - at), &port));
-  }
-  return v1::InventoryService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  return v1::InventoryService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", PortOf(server)),
+                          grpc::InsecureChannelCredentials()));
 }
 
 bool Leads(ChildProcess& server) {
@@ -70,6 +64,55 @@ grpc::Status Call(v1::InventoryService::Stub& stub, Method method,
                        std::chrono::seconds(10));
   return (stub.*method)(&context, request, response);
 }
+
+grpc::Status AddProduct(v1::InventoryService::Stub& stub,
+                        const std::string& product, int64_t quantity) {
+  v1::AddProductRequest request;
+  request.set_product_id(product);
+  request.set_name(product);
+  request.set_initial_quantity(quantity);
+  v1::AddProductResponse response;
+  return Call(stub, &v1::InventoryService::Stub::AddProduct, request,
+              &response);
+}
+
+// Four callers reserving one unit of p after another until Stop().
+class ReservationLoad final {
+ public:
+  explicit ReservationLoad(v1::InventoryService::Stub& stub) {
+    for (int c = 0; c < 4; ++c) {
+      callers_.emplace_back([this, &stub, c] {
+        for (int i = 0; !stop_; ++i) {
+          v1::ReserveStockRequest request;
+          request.set_product_id("p");
+          request.set_reservation_id(absl::StrCat("r-", c, "-", i));
+          request.set_quantity(1);
+          v1::ReserveStockResponse response;
+          if (Call(stub, &v1::InventoryService::Stub::ReserveStock, request,
+                   &response)
+                  .ok()) {
+            ++reserved_;
+          }
+        }
+      });
+    }
+  }
+  ~ReservationLoad() { Stop(); }
+
+  // Stops the callers and says how many reservations succeeded.
+  int Stop() {
+    stop_ = true;
+    for (std::thread& caller : callers_) {
+      if (caller.joinable()) caller.join();
+    }
+    return reserved_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> reserved_{0};
+  std::vector<std::thread> callers_;
+};
 
 // The reserved figure of `product` at main from ListStock (-2 if absent).
 int64_t ListedReserved(v1::InventoryService::Stub& stub,
@@ -102,56 +145,24 @@ std::string Listed(v1::InventoryService::Stub& stub) {
 TEST(ProjectionsProcessTest, TheLeadMovesWhenTheLeaderIsKilledMidLoad) {
   TestSchema schema("proc_projection");
   TestRoles roles(schema);
-  {
-    ChildProcess migrate(INVENTORY_SERVER, roles.MigrateArgs());
-    ASSERT_EQ(migrate.WaitForExit(kStartTimeout), 0)
-        << absl::StrJoin(migrate.Lines(), "\n");
-  }
+  MigrateAsOwner(INVENTORY_SERVER, roles);
   std::unique_ptr<ChildProcess> first = StartServer(roles, schema.name());
   auto first_stub = Connect(*first);
   ASSERT_TRUE(first->WaitForLine(kLeading, kStartTimeout).has_value());
   std::unique_ptr<ChildProcess> second = StartServer(roles, schema.name());
   auto second_stub = Connect(*second);
-  {
-    v1::AddProductRequest request;
-    request.set_product_id("p");
-    request.set_name("P");
-    request.set_initial_quantity(1'000'000);
-    v1::AddProductResponse response;
-    ASSERT_TRUE(Call(*second_stub, &v1::InventoryService::Stub::AddProduct,
-                     request, &response)
-                    .ok());
-  }
+  ASSERT_TRUE(AddProduct(*second_stub, "p", 1'000'000).ok());
 
   // Reservations through the follower while the leader applies them.
-  std::atomic<bool> stop{false};
-  std::atomic<int> reserved{0};
-  std::vector<std::thread> callers;
-  for (int c = 0; c < 4; ++c) {
-    callers.emplace_back([&, c] {
-      for (int i = 0; !stop; ++i) {
-        v1::ReserveStockRequest request;
-        request.set_product_id("p");
-        request.set_reservation_id(absl::StrCat("r-", c, "-", i));
-        request.set_quantity(1);
-        v1::ReserveStockResponse response;
-        if (Call(*second_stub, &v1::InventoryService::Stub::ReserveStock,
-                 request, &response)
-                .ok()) {
-          ++reserved;
-        }
-      }
-    });
-  }
+  ReservationLoad load(*second_stub);
   absl::SleepFor(absl::Milliseconds(700));
   ASSERT_FALSE(Leads(*second));
   first->Signal(SIGKILL);
   ASSERT_TRUE(second->WaitForLine(kLeading, absl::Seconds(20)).has_value())
       << absl::StrJoin(second->Lines(), "\n");
   absl::SleepFor(absl::Milliseconds(300));
-  stop = true;
-  for (std::thread& caller : callers) caller.join();
-  ASSERT_GT(reserved.load(), 100);
+  const int reserved = load.Stop();
+  ASSERT_GT(reserved, 100);
 
   // The rows catch up with the product's own figures: nothing applied twice
   // (a repeat would stall the projection), nothing skipped.
@@ -161,7 +172,7 @@ TEST(ProjectionsProcessTest, TheLeadMovesWhenTheLeaderIsKilledMidLoad) {
   ASSERT_TRUE(
       Call(*second_stub, &v1::InventoryService::Stub::GetStock, get, &stock)
           .ok());
-  EXPECT_EQ(stock.reserved(), reserved.load());
+  EXPECT_EQ(stock.reserved(), reserved);
   const std::string expected =
       absl::StrCat(stock.version(), " ", stock.reserved());
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
@@ -188,33 +199,13 @@ TEST(ProjectionsProcessTest, TheLeadMovesWhenTheLeaderIsKilledMidLoad) {
 TEST(ProjectionsProcessTest, RebuildUnderLoadSwapsInRowsEqualToTheDomain) {
   TestSchema schema("proc_rebuild");
   TestRoles roles(schema);
-  {
-    ChildProcess migrate(INVENTORY_SERVER, roles.MigrateArgs());
-    ASSERT_EQ(migrate.WaitForExit(kStartTimeout), 0)
-        << absl::StrJoin(migrate.Lines(), "\n");
-  }
+  MigrateAsOwner(INVENTORY_SERVER, roles);
   std::unique_ptr<ChildProcess> server = StartServer(roles, schema.name());
   auto stub = Connect(*server);
-  {
-    v1::AddProductRequest request;
-    request.set_product_id("p");
-    request.set_name("P");
-    request.set_initial_quantity(1'000'000);
-    v1::AddProductResponse response;
-    ASSERT_TRUE(
-        Call(*stub, &v1::InventoryService::Stub::AddProduct, request, &response)
-            .ok());
-  }
+  ASSERT_TRUE(AddProduct(*stub, "p", 1'000'000).ok());
   {
     // Product q: reserved 2, then no event touches it again.
-    v1::AddProductRequest request;
-    request.set_product_id("q");
-    request.set_name("Q");
-    request.set_initial_quantity(5);
-    v1::AddProductResponse response;
-    ASSERT_TRUE(
-        Call(*stub, &v1::InventoryService::Stub::AddProduct, request, &response)
-            .ok());
+    ASSERT_TRUE(AddProduct(*stub, "q", 5).ok());
     v1::ReserveStockRequest reserve;
     reserve.set_product_id("q");
     reserve.set_reservation_id("q-1");
@@ -231,21 +222,7 @@ TEST(ProjectionsProcessTest, RebuildUnderLoadSwapsInRowsEqualToTheDomain) {
   shop::testing::ExecAsAdmin(
       absl::StrCat("UPDATE ", schema.name(),
                    ".stock_levels SET reserved = -1 WHERE product_id = 'q'"));
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> callers;
-  for (int c = 0; c < 4; ++c) {
-    callers.emplace_back([&, c] {
-      for (int i = 0; !stop; ++i) {
-        v1::ReserveStockRequest request;
-        request.set_product_id("p");
-        request.set_reservation_id(absl::StrCat("r-", c, "-", i));
-        request.set_quantity(1);
-        v1::ReserveStockResponse response;
-        Call(*stub, &v1::InventoryService::Stub::ReserveStock, request,
-             &response);
-      }
-    });
-  }
+  ReservationLoad load(*stub);
   absl::SleepFor(absl::Milliseconds(300));
   // The leader left it as it is: only the rebuild can put it right.
   ASSERT_EQ(ListedReserved(*stub, "q"), -1);
@@ -257,8 +234,7 @@ TEST(ProjectionsProcessTest, RebuildUnderLoadSwapsInRowsEqualToTheDomain) {
   EXPECT_EQ(rebuilt.WaitForExit(absl::Seconds(60)), 0)
       << absl::StrJoin(rebuilt.Lines(), "\n");
   absl::SleepFor(absl::Milliseconds(300));
-  stop = true;
-  for (std::thread& caller : callers) caller.join();
+  load.Stop();
 
   v1::GetStockRequest get;
   get.set_product_id("p");
