@@ -66,23 +66,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (!server->options_.metrics_listen.empty()) {
     metrics::Registry* registry = server->options_.metrics;
     auto probe = [](const std::atomic<bool>& serving) {
-      return [&serving] {
+      return [&serving](const metrics::HttpRequest&) {
         return serving
                    ? metrics::HttpResponse{200, "text/plain", "SERVING\n"}
                    : metrics::HttpResponse{503, "text/plain", "NOT_SERVING\n"};
       };
     };
+    std::map<std::string, metrics::AdminHttpServer::Handler> routes =
+        server->options_.admin_routes;
+    routes["/metrics"] = [registry](const metrics::HttpRequest&) {
+      return metrics::HttpResponse{200,
+                                   "text/plain; version=0.0.4; charset=utf-8",
+                                   registry->Exposition()};
+    };
+    routes["/livez"] = probe(server->live_);
+    routes["/readyz"] = probe(server->ready_);
     absl::StatusOr<std::unique_ptr<metrics::AdminHttpServer>> admin =
-        metrics::AdminHttpServer::Start(
-            server->options_.metrics_listen,
-            {{"/metrics",
-              [registry] {
-                return metrics::HttpResponse{
-                    200, "text/plain; version=0.0.4; charset=utf-8",
-                    registry->Exposition()};
-              }},
-             {"/livez", probe(server->live_)},
-             {"/readyz", probe(server->ready_)}});
+        metrics::AdminHttpServer::Start(server->options_.metrics_listen,
+                                        std::move(routes));
     if (!admin.ok()) {
       server->server_->Shutdown();
       return admin.status();

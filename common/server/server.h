@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +39,8 @@ struct ServerOptions {
   // health names as GET /livez and /readyz (200 or 503) for probes that
   // cannot speak TLS; empty: none.
   std::string metrics_listen;
+  // More paths the admin port serves (the console), beside those three.
+  std::map<std::string, metrics::AdminHttpServer::Handler> admin_routes;
   // Larger requests are RESOURCE_EXHAUSTED before they are parsed. The
   // largest a valid request of our APIs gets is a few tens of KiB.
   int max_request_bytes = 256 << 10;

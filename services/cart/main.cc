@@ -18,16 +18,19 @@
 #include "common/server/server_flags.h"
 #include "common/server/startup.h"
 #include "services/cart/api/cart_service.h"
+#include "services/cart/api/console_api.h"
 #include "services/cart/api/order_service.h"
 #include "services/cart/app/carts.h"
 #include "services/cart/inventory_client/grpc_inventory_client.h"
+#include "services/cart/inventory_client/inventory_events.h"
 #include "services/cart/store/cart_store.h"
 #include "services/cart/store/customer_carts.h"
 #include "services/cart/store/order_store.h"
 #include "services/cart/store/sales_by_day.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
-          "admin HTTP address serving GET /metrics; empty: none");
+          "admin HTTP address serving GET /metrics, the probes and the "
+          "console; empty: none");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address");
 ABSL_FLAG(std::string, database_url, "host=127.0.0.1 dbname=shop user=cart_app",
           "libpq connection string or URI of the serving role (password: "
@@ -134,10 +137,13 @@ int main(int argc, char** argv) {
       events, absl::GetFlag(FLAGS_database_url), common.max_subscribers);
   if (feed == nullptr) return 1;
   cart::EventCartStore store(&events);
-  cart::GrpcInventoryClient inventory(
+  std::shared_ptr<grpc::Channel> inventory_channel =
       grpc::CreateChannel(absl::GetFlag(FLAGS_inventory_address),
-                          shop::ChannelCredentialsFor(inventory_tls)),
-      absl::Milliseconds(absl::GetFlag(FLAGS_inventory_deadline_ms)));
+                          shop::ChannelCredentialsFor(inventory_tls));
+  const absl::Duration inventory_deadline =
+      absl::Milliseconds(absl::GetFlag(FLAGS_inventory_deadline_ms));
+  cart::GrpcInventoryClient inventory(inventory_channel, inventory_deadline);
+  cart::InventoryEvents inventory_events(inventory_channel, inventory_deadline);
   // Workers wait for the database: one per pooled connection.
   cart::Carts carts(
       &store, &inventory,
@@ -162,6 +168,10 @@ int main(int argc, char** argv) {
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
+       .admin_routes = shop::console::ConsoleRoutes(
+           {.service = "cart", .peers = {"inventory"}},
+           cart::ConsoleApi(&service, &order_service, feed.get(),
+                            &inventory_events)),
        .on_drain = [&feed] { feed->Close(); }},
       {&service, &order_service}, absl::GetFlag(FLAGS_database_url));
 }

@@ -14,6 +14,7 @@
 #include "common/server/server.h"
 #include "common/server/server_flags.h"
 #include "common/server/startup.h"
+#include "services/inventory/api/console_api.h"
 #include "services/inventory/api/inventory_service.h"
 #include "services/inventory/app/inventory.h"
 #include "services/inventory/app/stock_history.h"
@@ -23,7 +24,8 @@
 #include "services/inventory/store/warehouse_store.h"
 
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
-          "admin HTTP address serving GET /metrics; empty: none");
+          "admin HTTP address serving GET /metrics, the probes and the "
+          "console; empty: none");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, database_url,
           "host=127.0.0.1 dbname=shop user=inventory_app",
@@ -142,6 +144,9 @@ int main(int argc, char** argv) {
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
+       .admin_routes = shop::console::ConsoleRoutes(
+           {.service = "inventory"},
+           inventory::ConsoleApi(&service, &stock_history, feed.get())),
        .on_drain = [&feed] { feed->Close(); }},
       {&service}, absl::GetFlag(FLAGS_database_url));
 }

@@ -52,6 +52,7 @@ class InventoryHarness final {
   inventory::v1::InventoryService::Stub& stub() { return *stub_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   inventory::Inventory& app() { return *inventory_; }
+  inventory::InventoryServiceImpl& service() { return *service_; }
   inventory::StockHistory& history() { return *history_; }
   inventory::StockReports& reports() { return *reports_; }
   inventory::ProductHistory& product_history() { return *product_history_; }

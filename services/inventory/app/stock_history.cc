@@ -1,5 +1,6 @@
 #include "services/inventory/app/stock_history.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -87,6 +88,40 @@ absl::StatusOr<std::vector<eventstore::RecordedEvent>> StockHistory::ListEvents(
     if (*version == 0) return errors::ProductNotFound(product_id);
   }
   return events;
+}
+
+absl::StatusOr<std::vector<StockPoint>> StockHistory::Series(
+    const std::string& product_id, int max_points) {
+  absl::StatusOr<int64_t> version = history_->Version(product_id);
+  if (!version.ok()) return version.status();
+  if (*version == 0) return errors::ProductNotFound(product_id);
+  int64_t first = std::max<int64_t>(1, *version - max_points + 1);
+  LoadedProduct start;
+  if (first > 1) {
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> before =
+        history_->ReadForward(product_id, first - 1, 1);
+    if (!before.ok()) return before.status();
+    if (before->empty()) return errors::ProductNotFound(product_id);
+    absl::StatusOr<LoadedProduct> folded =
+        AsOf(product_id, before->front().recorded_at);
+    if (!folded.ok()) return folded.status();
+    start = *std::move(folded);
+    // Events recorded in the same microsecond are all in the fold.
+    first = start.version + 1;
+  }
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+      history_->ReadForward(product_id, first, max_points);
+  if (!events.ok()) return events.status();
+  std::vector<StockPoint> points;
+  points.reserve(events->size());
+  for (const eventstore::RecordedEvent& recorded : *events) {
+    absl::StatusOr<Event> event = FromJson(recorded.type, recorded.data_json);
+    if (!event.ok()) return event.status();
+    start.product = Evolve(std::move(start.product), *event);
+    points.push_back({recorded.version, recorded.recorded_at, recorded.type,
+                      start.product.warehouses()});
+  }
+  return points;
 }
 
 absl::StatusOr<std::vector<eventstore::RecordedEvent>>

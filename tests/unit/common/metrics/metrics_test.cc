@@ -1,7 +1,11 @@
 #include "common/metrics/metrics.h"
 
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/metrics/admin_http.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -60,7 +64,7 @@ TEST(AdminHttpTest, ServesMetricsOverHttp) {
   absl::StatusOr<std::unique_ptr<AdminHttpServer>> server =
       AdminHttpServer::Start(
           "127.0.0.1:0",
-          {{"/metrics", [&] {
+          {{"/metrics", [&](const HttpRequest&) {
               return HttpResponse{200, "text/plain", registry.Exposition()};
             }}});
   ASSERT_TRUE(server.ok()) << server.status();
@@ -75,6 +79,62 @@ TEST(AdminHttpTest, ServesMetricsOverHttp) {
   EXPECT_THAT(HttpExchange(port, "POST /metrics HTTP/1.1\r\n\r\n"),
               HasSubstr(" 405 "));
   EXPECT_FALSE(AdminHttpServer::Start("nohostport", {}).ok());
+}
+
+// The query is decoded into repeatable parameters, headers come by
+// lower-case name, a key ending in '*' serves the paths under it, and a
+// handler's own headers are sent.
+TEST(AdminHttpTest, PassesQueryHeadersAndPrefixes) {
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server =
+      AdminHttpServer::Start(
+          "127.0.0.1:0",
+          {{"/api/*", [](const HttpRequest& request) {
+              HttpResponse response{
+                  200, "text/plain",
+                  absl::StrCat(request.path, "|", request.Param("a"), "|",
+                               absl::StrJoin(request.Params("t"), ","), "|",
+                               request.Header("x-probe"))};
+              response.headers.emplace_back("X-Answer", "yes");
+              return response;
+            }}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string answer =
+      HttpExchange((*server)->port(),
+                   "GET /api/deep/path?a=x%20y+z&t=1&t=2&empty HTTP/1.1\r\n"
+                   "X-Probe: here\r\n\r\n");
+  EXPECT_THAT(answer, HasSubstr("\r\nX-Answer: yes\r\n"));
+  EXPECT_THAT(answer, HasSubstr("\r\n\r\n/api/deep/path|x y z|1,2|here"));
+  EXPECT_THAT(HttpExchange((*server)->port(), "GET /apix HTTP/1.1\r\n\r\n"),
+              HasSubstr(" 404 "));
+}
+
+// A streamed answer goes out as it is written, with no length; a stream
+// that never ends by itself ends when the server stops.
+TEST(AdminHttpTest, StreamsUntilTheServerStops) {
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server =
+      AdminHttpServer::Start(
+          "127.0.0.1:0",
+          {{"/stream", [](const HttpRequest&) {
+              HttpResponse response{200, "text/event-stream", ""};
+              response.stream = [](HttpStream& out) {
+                out.Write("data: one\n\n");
+                while (out.Write(": tick\n")) {
+                  absl::SleepFor(absl::Milliseconds(20));
+                }
+              };
+              return response;
+            }}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string answer;
+  std::thread reader([&] {
+    answer = HttpExchange((*server)->port(), "GET /stream HTTP/1.1\r\n\r\n");
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  server->reset();  // returns only once the stream has ended
+  reader.join();
+  EXPECT_THAT(answer, HasSubstr("Content-Type: text/event-stream\r\n"));
+  EXPECT_THAT(answer, ::testing::Not(HasSubstr("Content-Length")));
+  EXPECT_THAT(answer, HasSubstr("\r\n\r\ndata: one\n\n: tick\n"));
 }
 
 }  // namespace
