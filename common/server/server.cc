@@ -72,8 +72,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                    : metrics::HttpResponse{503, "text/plain", "NOT_SERVING\n"};
       };
     };
-    std::map<std::string, metrics::AdminHttpServer::Handler> routes =
-        server->options_.admin_routes;
+    std::map<std::string, metrics::AdminHttpServer::Handler> routes;
+    if (server->options_.console_listen == "admin") {
+      routes = server->options_.console_routes;
+    }
     routes["/metrics"] = [registry](const metrics::HttpRequest&) {
       return metrics::HttpResponse{200,
                                    "text/plain; version=0.0.4; charset=utf-8",
@@ -90,6 +92,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     }
     server->admin_ = *std::move(admin);
   }
+  const std::string& console = server->options_.console_listen;
+  if (console != "admin" && console != "off" &&
+      !server->options_.console_routes.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::AdminHttpServer>> own =
+        metrics::AdminHttpServer::Start(console,
+                                        server->options_.console_routes);
+    if (!own.ok()) {
+      server->server_->Shutdown();
+      return own.status();
+    }
+    server->console_ = *std::move(own);
+  }
   server->readiness_thread_ =
       std::thread([s = server.get()] { s->WatchReadiness(); });
   return server;
@@ -100,6 +114,7 @@ Server::~Server() {
   Wait();
   // Its probes read the members below it.
   admin_.reset();
+  console_.reset();
 }
 
 void Server::WatchReadiness() {

@@ -39,8 +39,10 @@ struct ServerOptions {
   // health names as GET /livez and /readyz (200 or 503) for probes that
   // cannot speak TLS; empty: none.
   std::string metrics_listen;
-  // More paths the admin port serves (the console), beside those three.
-  std::map<std::string, metrics::AdminHttpServer::Handler> admin_routes;
+  // The console's paths, and where they are served: "admin" (on the admin
+  // port, beside those three), "off", or host:port of their own.
+  std::map<std::string, metrics::AdminHttpServer::Handler> console_routes;
+  std::string console_listen = "admin";
   // Larger requests are RESOURCE_EXHAUSTED before they are parsed. The
   // largest a valid request of our APIs gets is a few tens of KiB.
   int max_request_bytes = 256 << 10;
@@ -60,6 +62,10 @@ class Server final {
   int port() const { return port_; }
   // The admin HTTP port, 0 when there is none.
   int metrics_port() const { return admin_ == nullptr ? 0 : admin_->port(); }
+  // The console's own port, 0 when it has none.
+  int console_port() const {
+    return console_ == nullptr ? 0 : console_->port();
+  }
 
   // Health turns NOT_SERVING at once, new calls are refused, calls in
   // flight get up to the grace period to finish. Safe to call twice.
@@ -74,6 +80,7 @@ class Server final {
   ServerOptions options_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::AdminHttpServer> admin_;
+  std::unique_ptr<metrics::AdminHttpServer> console_;
   int port_ = 0;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

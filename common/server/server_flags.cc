@@ -37,6 +37,11 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(std::vector<std::string>, delegating_peers, {},
           "client certificate identities (comma-separated) whose x-caused-by "
           "is recorded as the end user they act for (on_behalf_of)");
+ABSL_FLAG(std::string, console_listen, "admin",
+          "the operator's console (read-only): `admin` serves it on the "
+          "admin port (--metrics_listen), `off` nowhere, host:port on a "
+          "port of its own (the Kubernetes manifests keep it on loopback, "
+          "reached through kubectl port-forward)");
 
 namespace shop {
 
@@ -83,6 +88,11 @@ ServerFlags ReadServerFlags() {
     if (!name.empty()) delegating_peers.emplace_back(name);
   }
   // Without client certificates no peer is known, so none may delegate.
+  const std::string console = absl::GetFlag(FLAGS_console_listen);
+  rules.push_back({"console_listen",
+                   console == "admin" || console == "off" ||
+                       console.find(':') != std::string::npos,
+                   "admin, off or host:port"});
   rules.push_back({"delegating_peers",
                    delegating_peers.empty() || !tls.ca_file.empty(),
                    "empty unless --tls_client_ca_file is set"});
@@ -101,7 +111,8 @@ ServerFlags ReadServerFlags() {
       .write_stall = absl::Seconds(absl::GetFlag(FLAGS_write_stall_seconds)),
       .max_subscribers = absl::GetFlag(FLAGS_max_subscribers),
       .tls = tls,
-      .identity = {.delegating_peers = delegating_peers}};
+      .identity = {.delegating_peers = delegating_peers},
+      .console_listen = absl::GetFlag(FLAGS_console_listen)};
 }
 
 }  // namespace shop

@@ -21,6 +21,7 @@ struct ServerFlags {
   // The gRPC port's certificate, key and client CA (mutual TLS when set).
   TlsFiles tls;
   IdentityPolicy identity;
+  std::string console_listen;  // "admin", "off" or host:port
 };
 
 // Their values, once ParseFlagsWithEnvironment has run; exits 2 naming

@@ -145,6 +145,10 @@ int ServeMain(const std::string& program, ServerOptions options,
     LogJson("info", absl::StrCat(program, " serving metrics on port ",
                                  (*server)->metrics_port()));
   }
+  if ((*server)->console_port() != 0) {
+    LogJson("info", absl::StrCat(program, " serving the console on port ",
+                                 (*server)->console_port()));
+  }
   // The allocator keeps what freed buffers leave (a burst of large requests
   // would hold its peak for good): give it back to the system.
   PeriodicTask return_free_memory(absl::Seconds(5), ReturnFreeMemory);

@@ -168,10 +168,11 @@ int main(int argc, char** argv) {
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
-       .admin_routes = shop::console::ConsoleRoutes(
+       .console_routes = shop::console::ConsoleRoutes(
            {.service = "cart", .peers = {"inventory"}},
            cart::ConsoleApi(&service, &order_service, feed.get(),
                             &inventory_events)),
+       .console_listen = common.console_listen,
        .on_drain = [&feed] { feed->Close(); }},
       {&service, &order_service}, absl::GetFlag(FLAGS_database_url));
 }

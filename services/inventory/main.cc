@@ -144,9 +144,10 @@ int main(int argc, char** argv) {
        .shutdown_grace = common.shutdown_grace,
        .access_log = common.access_log,
        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
-       .admin_routes = shop::console::ConsoleRoutes(
+       .console_routes = shop::console::ConsoleRoutes(
            {.service = "inventory"},
            inventory::ConsoleApi(&service, &stock_history, feed.get())),
+       .console_listen = common.console_listen,
        .on_drain = [&feed] { feed->Close(); }},
       {&service}, absl::GetFlag(FLAGS_database_url));
 }

@@ -99,6 +99,10 @@ policy_case metrics-not-announced '0,/prometheus.io\/scrape: "true"/s//prometheu
   "prometheus.io/scrape"
 policy_case metrics-on-loopback 's/METRICS_LISTEN: 0.0.0.0:9464/METRICS_LISTEN: 127.0.0.1:9464/' \
   "METRICS_LISTEN is 127.0.0.1:9464"
+policy_case console-in-cluster 's/CONSOLE_LISTEN: 127.0.0.1:9474/CONSOLE_LISTEN: 0.0.0.0:9474/' \
+  "CONSOLE_LISTEN is 0.0.0.0:9474"
+policy_case console-on-admin-port 's/CONSOLE_LISTEN: 127.0.0.1:9474/CONSOLE_LISTEN: admin/' \
+  "CONSOLE_LISTEN is admin"
 policy_case literal-password 's|postgresql://inventory@|postgresql://inventory:hunter2@|' \
   "carries a password"
 # Split ownership: the serving container never gets the owner's role or Secret.

@@ -51,8 +51,12 @@ ChildProcess::ChildProcess(const std::string& program,
                            const std::vector<std::string>& args,
                            const std::vector<std::string>& env) {
   int pipe_fds[2];
-  // Close-on-exec: the child keeps only the ends dup2'd onto stdout/stderr.
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) std::abort();
+  int input_fds[2];
+  // Close-on-exec: the child keeps only the ends dup2'd onto its stdio.
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0 || pipe2(input_fds, O_CLOEXEC) != 0) {
+    std::abort();
+  }
+  input_ = input_fds[1];
   std::vector<std::string> argv_strings = {program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<std::string> env_strings = ChildEnvironment(env);
@@ -61,6 +65,7 @@ ChildProcess::ChildProcess(const std::string& program,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, input_fds[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
   posix_spawnattr_t attributes;
@@ -75,6 +80,7 @@ ChildProcess::ChildProcess(const std::string& program,
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   close(pipe_fds[1]);
+  close(input_fds[0]);
   if (error != 0) {
     // As a failed exec would: exit code 127, and the reason as its output.
     pid_ = -1;
@@ -89,6 +95,15 @@ ChildProcess::ChildProcess(const std::string& program,
 ChildProcess::~ChildProcess() {
   if (exit_code_ == -1) WaitForExit(absl::ZeroDuration());
   reader_.join();
+  close(input_);
+}
+
+bool ChildProcess::WriteLine(const std::string& line) {
+  const std::string data = line + "\n";
+  // A child that exited is no reason to die of SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+  return write(input_, data.data(), data.size()) ==
+         static_cast<ssize_t>(data.size());
 }
 
 void ChildProcess::ReadOutput(int fd) {

@@ -26,6 +26,8 @@ class ChildProcess final {
   std::optional<std::string> WaitForLine(const std::string& needle,
                                          absl::Duration timeout);
   std::vector<std::string> Lines();
+  // Writes `line` and a newline to the child's stdin.
+  bool WriteLine(const std::string& line);
   void Signal(int signal);
   pid_t pid() const { return pid_; }
   // The exit code, or -1 when it did not exit in time (it is then killed).
@@ -35,6 +37,7 @@ class ChildProcess final {
   void ReadOutput(int fd);
 
   pid_t pid_ = -1;
+  int input_ = -1;  // the child's stdin
   int exit_code_ = -1;
   std::thread reader_;
   absl::Mutex mu_;

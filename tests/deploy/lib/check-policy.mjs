@@ -216,6 +216,11 @@ for (const [svc, want] of Object.entries(SERVICES)) {
   const metricsListen = configValue(pod, c, `${want.prefix}METRICS_LISTEN`);
   if (metricsListen !== `0.0.0.0:${want.metrics}`)
     fail(what, `${want.prefix}METRICS_LISTEN is ${metricsListen}, want 0.0.0.0:${want.metrics}`);
+  // The console shows event payloads: on the pod's loopback only, never a
+  // declared port, so only kubectl port-forward reaches it.
+  const consoleListen = configValue(pod, c, `${want.prefix}CONSOLE_LISTEN`);
+  if (!/^127\.0\.0\.1:\d+$/.test(consoleListen ?? "") && consoleListen !== "off")
+    fail(what, `${want.prefix}CONSOLE_LISTEN is ${consoleListen}, want 127.0.0.1:<port> or off`);
   const annotations = d.spec.template.metadata.annotations ?? {};
   if (annotations["prometheus.io/scrape"] !== "true" || annotations["prometheus.io/port"] !== String(want.metrics))
     fail(what, `pod needs prometheus.io/scrape "true" and prometheus.io/port "${want.metrics}"`);

@@ -59,5 +59,40 @@ TEST(ServerTest, TheAdminPortsProbesFollowHealth) {
   EXPECT_THAT(testing::HttpGet(admin, "/livez"), ::testing::HasSubstr("503"));
 }
 
+// The console's paths go where console_listen says: beside the probes on
+// the admin port, on a port of their own (which then the admin port does
+// not answer), or nowhere.
+TEST(ServerTest, TheConsoleIsServedWhereItIsTold) {
+  auto start = [](const std::string& console_listen) {
+    ServerOptions options;
+    options.access_log = false;
+    options.metrics_listen = "127.0.0.1:0";
+    options.console_listen = console_listen;
+    options.console_routes = {
+        {"/", [](const metrics::HttpRequest&) {
+           return metrics::HttpResponse{200, "text/html", "console"};
+         }}};
+    absl::StatusOr<std::unique_ptr<Server>> server =
+        Server::Start(std::move(options), {});
+    EXPECT_TRUE(server.ok()) << server.status();
+    return *std::move(server);
+  };
+  using ::testing::HasSubstr;
+  std::unique_ptr<Server> beside = start("admin");
+  EXPECT_EQ(beside->console_port(), 0);
+  EXPECT_THAT(testing::HttpGet(beside->metrics_port(), "/"),
+              HasSubstr("\r\n\r\nconsole"));
+  std::unique_ptr<Server> own = start("127.0.0.1:0");
+  ASSERT_NE(own->console_port(), 0);
+  EXPECT_THAT(testing::HttpGet(own->console_port(), "/"),
+              HasSubstr("\r\n\r\nconsole"));
+  EXPECT_THAT(testing::HttpGet(own->metrics_port(), "/"), HasSubstr(" 404 "));
+  EXPECT_THAT(testing::HttpGet(own->metrics_port(), "/livez"),
+              HasSubstr("200 OK"));
+  std::unique_ptr<Server> none = start("off");
+  EXPECT_EQ(none->console_port(), 0);
+  EXPECT_THAT(testing::HttpGet(none->metrics_port(), "/"), HasSubstr(" 404 "));
+}
+
 }  // namespace
 }  // namespace shop
