@@ -302,9 +302,22 @@ void AdminHttpServer::Answer(int connection) {
     absl::StrAppend(&head, name, ": ", value, "\r\n");
   }
   if (response.stream) {
+    {
+      absl::MutexLock lock(&connections_->mu);
+      if (connections_->streams >= kMaxStreams) {
+        SendAll(connection,
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain"
+                "\r\nContent-Length: 28\r\nConnection: close\r\n\r\n"
+                "too many streams: try later\n");
+        return;
+      }
+      ++connections_->streams;
+    }
     absl::StrAppend(&head, "Connection: close\r\n\r\n");
     SocketStream stream(connection, stopping_);
     if (stream.Write(head)) response.stream(stream);
+    absl::MutexLock lock(&connections_->mu);
+    --connections_->streams;
     return;
   }
   absl::StrAppend(&head, "Content-Length: ", response.body.size(),

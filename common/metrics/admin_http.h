@@ -59,8 +59,11 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(
 class AdminHttpServer final {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  // More connections at once are answered 503 at once.
-  static constexpr int kMaxConnections = 32;
+  // More connections at once are answered 503 at once; of them, at most
+  // kMaxStreams streamed answers, so that streams never starve the probes
+  // and scrapes (more are answered 503 too).
+  static constexpr int kMaxConnections = 64;
+  static constexpr int kMaxStreams = 16;
 
   // Listens on `address` ("host:port", port 0 picks one) and serves the
   // paths in `handlers`; a key ending in '*' serves every path that starts
@@ -86,6 +89,7 @@ class AdminHttpServer final {
   struct Connections {
     absl::Mutex mu;
     int count ABSL_GUARDED_BY(mu) = 0;
+    int streams ABSL_GUARDED_BY(mu) = 0;
   };
   const std::shared_ptr<Connections> connections_ =
       std::make_shared<Connections>();

@@ -1,7 +1,9 @@
 #include "common/metrics/metrics.h"
 
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -135,6 +137,49 @@ TEST(AdminHttpTest, StreamsUntilTheServerStops) {
   EXPECT_THAT(answer, HasSubstr("Content-Type: text/event-stream\r\n"));
   EXPECT_THAT(answer, ::testing::Not(HasSubstr("Content-Length")));
   EXPECT_THAT(answer, HasSubstr("\r\n\r\ndata: one\n\n: tick\n"));
+}
+
+// Streams have a cap of their own below the connections', so that open
+// live views never starve the probes and scrapes.
+TEST(AdminHttpTest, StreamsLeaveRoomForPlainAnswers) {
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server =
+      AdminHttpServer::Start(
+          "127.0.0.1:0",
+          {{"/stream",
+            [](const HttpRequest&) {
+              HttpResponse response{200, "text/event-stream", ""};
+              response.stream = [](HttpStream& out) {
+                while (out.Write(": tick\n")) {
+                  absl::SleepFor(absl::Milliseconds(50));
+                }
+              };
+              return response;
+            }},
+           {"/livez", [](const HttpRequest&) {
+              return HttpResponse{200, "text/plain", "SERVING\n"};
+            }}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  std::vector<std::unique_ptr<testing::HttpStreamReader>> open;
+  for (int i = 0; i < AdminHttpServer::kMaxStreams; ++i) {
+    open.push_back(std::make_unique<testing::HttpStreamReader>(
+        port, "GET /stream HTTP/1.1\r\n\r\n"));
+    ASSERT_NE(open.back()->WaitFor(": tick", absl::Seconds(5)),
+              std::string::npos);
+  }
+  EXPECT_THAT(HttpExchange(port, "GET /stream HTTP/1.1\r\n\r\n"),
+              HasSubstr("503 Service Unavailable"));
+  EXPECT_THAT(HttpExchange(port, "GET /livez HTTP/1.1\r\n\r\n"),
+              HasSubstr("200 OK"));
+  open.pop_back();
+  // The freed slot is found once its writer notices the closed socket.
+  bool streamed = false;
+  for (int attempt = 0; attempt < 50 && !streamed; ++attempt) {
+    testing::HttpStreamReader again(port, "GET /stream HTTP/1.1\r\n\r\n");
+    streamed = again.WaitFor(": tick", absl::Seconds(1)) != std::string::npos;
+    if (!streamed) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(streamed);
 }
 
 }  // namespace
