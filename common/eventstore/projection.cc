@@ -253,6 +253,9 @@ bool Projection::Lead(pqxx::connection& connection) {
     applied_->Increment(static_cast<int64_t>(events.size()));
     absl::MutexLock lock(&mu_);
     status_.position = events.back().position;
+    if (static_cast<int>(events.size()) < page) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.linger);
+    }
     return true;
   }
   checkpoint_.reset();

@@ -53,6 +53,10 @@ struct ProjectionOptions {
   std::string dsn;
   // Events per transaction.
   int page = 500;
+  // After a page that was not full, how long the next one gathers events
+  // before it is applied: fewer, larger transactions under load, for at
+  // most this much more lag.
+  absl::Duration linger = absl::Milliseconds(20);
   // How often a follower tries to take the lead, and the longest pause
   // after a database error.
   absl::Duration retry = absl::Seconds(1);

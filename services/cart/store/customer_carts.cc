@@ -2,7 +2,9 @@
 // events changes it, and its query.
 #include "services/cart/store/customer_carts.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
@@ -70,21 +72,39 @@ absl::Status CustomerCarts::Apply(
   if (by_cart.empty()) return absl::OkStatus();
   const std::string& schema = rows_schema_;
 
+  // The versions stored; states are read and parsed only where the cache
+  // does not hold that version.
   absl::flat_hash_map<std::string, Folded> folded;
-  const pqxx::result stored = tx.exec_params(
-      absl::StrCat("SELECT cart_id, version, state::text, (extract(epoch FROM "
-                   "created_at) * 1000000)::bigint FROM ",
-                   schema, ".customer_carts WHERE cart_id = ANY($1::text[])"),
-      eventstore::ArrayLiteralOf(
-          by_cart, [](const auto& entry) { return entry.first; }));
-  for (const pqxx::row& row : stored) {
-    Folded& cart = folded[row[0].c_str()];
-    if (absl::Status restored = Restore(row[2].c_str(), &cart.cart);
-        !restored.ok()) {
-      return restored;
-    }
+  std::vector<std::string> missing;
+  for (const pqxx::row& row : tx.exec_params(
+           absl::StrCat("SELECT cart_id, version, (extract(epoch FROM "
+                        "created_at) * 1000000)::bigint FROM ",
+                        schema,
+                        ".customer_carts WHERE cart_id = ANY($1::text[])"),
+           eventstore::ArrayLiteralOf(
+               by_cart, [](const auto& entry) { return entry.first; }))) {
+    const std::string id = row[0].c_str();
+    Folded& cart = folded[id];
     cart.version = row[1].as<int64_t>();
-    cart.created_at = absl::FromUnixMicros(row[3].as<int64_t>());
+    cart.created_at = absl::FromUnixMicros(row[2].as<int64_t>());
+    if (std::optional<Cart> cached = cache_.Take(id, cart.version)) {
+      cart.cart = *std::move(cached);
+    } else {
+      missing.push_back(id);
+    }
+  }
+  if (!missing.empty()) {
+    for (const pqxx::row& row : tx.exec_params(
+             absl::StrCat("SELECT cart_id, state::text FROM ", schema,
+                          ".customer_carts WHERE cart_id = ANY($1::text[])"),
+             eventstore::ArrayLiteralOf(
+                 missing, [](const std::string& id) { return id; }))) {
+      if (absl::Status restored =
+              Restore(row[1].c_str(), &folded[row[0].c_str()].cart);
+          !restored.ok()) {
+        return restored;
+      }
+    }
   }
 
   eventstore::ArrayLiteral ids, customers, checked_out, orders, counts, totals,
@@ -136,6 +156,9 @@ absl::Status CustomerCarts::Apply(
       std::move(counts).Finish(), std::move(totals).Finish(),
       std::move(versions).Finish(), std::move(created).Finish(),
       std::move(updated).Finish(), std::move(states).Finish());
+  for (auto& [cart_id, cart] : folded) {
+    cache_.Put(cart_id, cart.version, std::move(cart.cart));
+  }
   return absl::OkStatus();
 }
 

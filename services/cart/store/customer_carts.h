@@ -9,9 +9,11 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/fold_cache.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/projection.h"
 #include "common/eventstore/projection_rebuild.h"
+#include "services/cart/domain/cart.h"
 
 namespace cart {
 
@@ -71,6 +73,7 @@ class CustomerCarts final : public eventstore::ProjectionModel {
  private:
   eventstore::EventStore* const events_;
   const std::string rows_schema_;
+  eventstore::FoldCache<Cart> cache_;
 };
 
 }  // namespace cart

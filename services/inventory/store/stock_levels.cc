@@ -2,7 +2,9 @@
 // events changes them, and its queries.
 #include "services/inventory/store/stock_levels.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
@@ -79,16 +81,36 @@ absl::Status StockLevels::Apply(
   if (by_product.empty()) return absl::OkStatus();
   const std::string& schema = rows_schema_;
 
+  // The versions stored; states are read and parsed only where the cache
+  // does not hold that version.
   absl::flat_hash_map<std::string, Folded> folded;
-  const pqxx::result stored = tx.exec_params(
-      absl::StrCat("SELECT product_id, version, state::text FROM ", schema,
-                   ".stock_level_states WHERE product_id = ANY($1::text[])"),
-      eventstore::ArrayLiteralOf(
-          by_product, [](const auto& entry) { return entry.first; }));
-  for (const pqxx::row& row : stored) {
-    absl::StatusOr<Product> product = FromSnapshot(row[2].c_str());
-    if (!product.ok()) return product.status();
-    folded[row[0].c_str()] = {*std::move(product), row[1].as<int64_t>(), {}};
+  std::vector<std::string> missing;
+  for (const pqxx::row& row : tx.exec_params(
+           absl::StrCat(
+               "SELECT product_id, version FROM ", schema,
+               ".stock_level_states WHERE product_id = ANY($1::text[])"),
+           eventstore::ArrayLiteralOf(
+               by_product, [](const auto& entry) { return entry.first; }))) {
+    const std::string id = row[0].c_str();
+    const int64_t version = row[1].as<int64_t>();
+    if (std::optional<Product> cached = cache_.Take(id, version)) {
+      folded[id] = {*std::move(cached), version, {}};
+    } else {
+      missing.push_back(id);
+    }
+  }
+  if (!missing.empty()) {
+    for (const pqxx::row& row : tx.exec_params(
+             absl::StrCat("SELECT product_id, version, state::text FROM ",
+                          schema,
+                          ".stock_level_states WHERE product_id = "
+                          "ANY($1::text[])"),
+             eventstore::ArrayLiteralOf(
+                 missing, [](const std::string& id) { return id; }))) {
+      absl::StatusOr<Product> product = FromSnapshot(row[2].c_str());
+      if (!product.ok()) return product.status();
+      folded[row[0].c_str()] = {*std::move(product), row[1].as<int64_t>(), {}};
+    }
   }
 
   eventstore::ArrayLiteral state_ids, state_versions, states;
@@ -154,6 +176,9 @@ absl::Status StockLevels::Apply(
       std::move(incoming).Finish(), std::move(damaged).Finish(),
       std::move(available).Finish(), std::move(versions).Finish(),
       std::move(updated).Finish());
+  for (auto& [product_id, product] : folded) {
+    cache_.Put(product_id, product.version, std::move(product.product));
+  }
   return absl::OkStatus();
 }
 

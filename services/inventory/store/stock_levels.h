@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/eventstore/event_store.h"
+#include "common/eventstore/fold_cache.h"
 #include "common/eventstore/migrations.h"
 #include "common/eventstore/projection.h"
 #include "common/eventstore/projection_rebuild.h"
@@ -70,6 +71,7 @@ class StockLevels final : public eventstore::ProjectionModel {
  private:
   eventstore::EventStore* const events_;
   const std::string rows_schema_;
+  eventstore::FoldCache<Product> cache_;
 };
 
 }  // namespace inventory
