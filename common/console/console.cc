@@ -210,10 +210,14 @@ absl::Status ParseQueryInto(const HttpRequest& http,
   return absl::OkStatus();
 }
 
-absl::StatusOr<FeedFilter> LiveFilterOf(const HttpRequest& http) {
+std::string LiveFromPosition(const HttpRequest& http) {
   std::string from = http.Param("from_position");
   if (from.empty()) from = http.Header("last-event-id");
-  if (from.empty()) from = kFeedEnd;
+  return from.empty() ? kFeedEnd : from;
+}
+
+absl::StatusOr<FeedFilter> LiveFilterOf(const HttpRequest& http) {
+  const std::string from = LiveFromPosition(http);
   google::protobuf::RepeatedPtrField<std::string> types;
   for (std::string& type : http.Params("types")) *types.Add() = std::move(type);
   return ParseFeedRequest(from, types, http.Param("stream_prefix"));

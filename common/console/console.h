@@ -100,6 +100,9 @@ Handler Unary(Service* service,
 // data is a SubscribeResponse as JSON and its id the position reached.
 // `types` and `stream_prefix` filter as Subscribe's do.
 absl::StatusOr<FeedFilter> LiveFilterOf(const HttpRequest& http);
+// Where such a live view starts: from_position, else Last-Event-ID, else
+// the end.
+std::string LiveFromPosition(const HttpRequest& http);
 
 // Relays one subscription to the connection: the feed's machine calls Send
 // and End, the connection's thread writes.

@@ -59,12 +59,7 @@ HttpResponse InventoryLive(InventoryEvents* inventory,
   absl::StatusOr<shop::FeedFilter> filter = shop::console::LiveFilterOf(http);
   if (!filter.ok()) return ErrorResponse(filter.status());
   inventory::v1::SubscribeRequest request;
-  request.set_from_position(http.Param("from_position"));
-  if (request.from_position().empty()) {
-    request.set_from_position(http.Header("last-event-id"));
-  }
-  if (request.from_position().empty())
-    request.set_from_position(shop::kFeedEnd);
+  request.set_from_position(shop::console::LiveFromPosition(http));
   for (const std::string& type : http.Params("types")) request.add_types(type);
   request.set_stream_prefix(http.Param("stream_prefix"));
   HttpResponse response{200, "text/event-stream; charset=utf-8", ""};
