@@ -73,16 +73,11 @@ struct CommandContext {
   std::optional<absl::Time> deadline;
 };
 
-// Whether a command whose append was refused with `status` should decide
-// again on fresh state: only a version conflict the caller did not pin.
-bool ShouldRetryAppend(const absl::Status& status,
-                       const CommandContext& context);
-
 // The one retry policy of a command whose append lost a race: attempt 1 is
 // the first decision; after a refusal, Again() backs off and says whether
 // to decide again (only a version conflict the caller did not pin, and at
 // most `max_attempts` attempts in all). Once it says no, Answer() is what
-// the caller returns: the refusal itself, or ConflictsExhausted.
+// the caller returns: the refusal itself, or ABORTED CONCURRENCY_CONFLICT.
 //   AppendRetry retry(max_attempts);
 //   do { status = DecideAndAppend(); if (status.ok()) return ...; }
 //   while (retry.Again(status, context));
@@ -92,6 +87,9 @@ class AppendRetry final {
   explicit AppendRetry(int max_attempts) : max_attempts_(max_attempts) {}
 
   bool Again(const absl::Status& status, const CommandContext& context);
+  // Counts an attempt lost without a conflict (no backoff: nobody else is
+  // writing); false once the attempts are used up.
+  bool Spend();
   absl::Status Answer(const absl::Status& status, absl::string_view domain,
                       const std::string& stream) const;
   // Attempts made so far (1 before the first Again()).
@@ -102,10 +100,6 @@ class AppendRetry final {
   int attempts_ = 1;
   bool exhausted_ = false;
 };
-
-// ABORTED / CONCURRENCY_CONFLICT after `attempts` lost races on `stream`.
-absl::Status ConflictsExhausted(absl::string_view domain,
-                                const std::string& stream, int attempts);
 
 // Domain events as EventData, each with a new id and the same metadata.
 template <typename Event, typename TypeOfFn, typename ToJsonFn>

@@ -26,6 +26,9 @@ std::string Metadata::ToJson() const {
   return json;
 }
 
+namespace {
+
+// Only a version conflict the caller did not pin is decided again.
 bool ShouldRetryAppend(const absl::Status& status,
                        const CommandContext& context) {
   return AsWrongExpectedVersion(status).has_value() &&
@@ -41,15 +44,21 @@ absl::Status ConflictsExhausted(absl::string_view domain,
                          {{"stream", stream}});
 }
 
+}  // namespace
+
 bool AppendRetry::Again(const absl::Status& status,
                         const CommandContext& context) {
-  if (!ShouldRetryAppend(status, context)) return false;
+  if (!ShouldRetryAppend(status, context) || !Spend()) return false;
+  BackoffBeforeRetry(attempts_);
+  return true;
+}
+
+bool AppendRetry::Spend() {
   if (attempts_ >= max_attempts_) {
     exhausted_ = true;
     return false;
   }
   ++attempts_;
-  BackoffBeforeRetry(attempts_);
   return true;
 }
 

@@ -97,11 +97,15 @@ absl::StatusOr<CartOutcome> Carts::Execute(
     TurnState& turn, const std::string& cart_id, const CallContext& context,
     std::optional<Current> first, Decider decide,
     const std::function<void()>& before_append, const std::string* order_id) {
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<Current> current =
-        first.has_value() ? *std::exchange(first, std::nullopt)
-                          : Fetch(turn, cart_id, /*allow_cache=*/attempt == 1);
+  eventstore::AppendRetry retry(options_.max_attempts);
+  // The cached cart is tried first; once it proves stale, the stored one.
+  bool allow_cache = true;
+  for (;;) {
+    absl::StatusOr<Current> current = first.has_value()
+                                          ? *std::exchange(first, std::nullopt)
+                                          : Fetch(turn, cart_id, allow_cache);
     if (!current.ok()) return current.status();
+    allow_cache = false;
     const LoadedCart& loaded = current->loaded;
     if (context.expected_version.has_value() &&
         *context.expected_version != loaded.version) {
@@ -134,13 +138,10 @@ absl::StatusOr<CartOutcome> Carts::Execute(
       return CartOutcome{std::move(after), appended->version,
                          appended->position};
     }
-    if (!eventstore::ShouldRetryAppend(appended.status(), context)) {
-      return appended.status();
+    if (!retry.Again(appended.status(), context)) {
+      return retry.Answer(appended.status(), kErrorDomain, StreamOf(cart_id));
     }
-    eventstore::BackoffBeforeRetry(attempt + 1);
   }
-  return eventstore::ConflictsExhausted(kErrorDomain, StreamOf(cart_id),
-                                        options_.max_attempts);
 }
 
 absl::StatusOr<CartOutcome> Carts::Create(const std::string& cart_id,

@@ -131,7 +131,12 @@ class ProductTurns::Turn final {
     // a fresh load, or learning from history that an id was used, costs
     // none.
     const ProductTurnsOptions& options = turns_.options_;
-    for (int attempt = 1; attempt <= options.max_attempts;) {
+    eventstore::AppendRetry retry(options.max_attempts);
+    auto give_up = [&](const absl::Status& status) {
+      Answer(batch_.size(),
+             retry.Answer(status, kErrorDomain, StreamOf(product_id_)));
+    };
+    for (;;) {
       AnswerExpired();
       if (batch_.empty()) return;
       // Only a write may rest on cached state (its append checks the
@@ -192,7 +197,9 @@ class ProductTurns::Turn final {
       if (shop::ReasonOf(appended.status()) ==
           eventstore::kUniqueViolationReason) {
         if (decision.decided == 1) {
-          if (batch_[0]->reused) ++attempt;
+          if (batch_[0]->reused && !retry.Spend()) {
+            return give_up(appended.status());
+          }
           batch_[0]->reused = true;
           continue;
         }
@@ -202,15 +209,10 @@ class ProductTurns::Turn final {
       }
       // Another replica wrote first: decide again on the new state. Only
       // commands without an expected version share a batch.
-      if (!eventstore::ShouldRetryAppend(appended.status(),
-                                         batch_[0]->context)) {
-        return Answer(batch_.size(), appended.status());
+      if (!retry.Again(appended.status(), batch_[0]->context)) {
+        return give_up(appended.status());
       }
-      eventstore::BackoffBeforeRetry(++attempt);
     }
-    Answer(batch_.size(),
-           eventstore::ConflictsExhausted(kErrorDomain, StreamOf(product_id_),
-                                          options.max_attempts));
   }
 
   // The earliest deadline among the first `count` commands' callers: their

@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
+#include "common/eventstore/expected_version.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/cart_fake_store.h"
@@ -93,6 +94,21 @@ TEST_F(CartsFlowTest, RefusedReserveAppendsNothing) {
   EXPECT_EQ(store_.appends(), 1);  // the Create only
   EXPECT_EQ(inventory_.Count("Release"), 0);
   EXPECT_TRUE(AddItem().ok());
+}
+
+// Other writers winning every race: the command gives up after its
+// attempts, ABORTED CONCURRENCY_CONFLICT, and one fewer lost race succeeds.
+TEST_F(CartsFlowTest, LostRacesEndInConcurrencyConflict) {
+  ASSERT_TRUE(AddItem().ok());
+  const absl::Status lost = eventstore::WrongExpectedVersionError(
+      "cart-c", eventstore::ExpectedVersion::Exactly(2), 3);
+  const int before = store_.appends();
+  store_.FailNextAppends(8, lost, /*committed=*/false);
+  EXPECT_THAT(carts_.RemoveItem("c", "shoe", CallContext()),
+              StatusIs(absl::StatusCode::kAborted, "CONCURRENCY_CONFLICT"));
+  EXPECT_EQ(store_.appends() - before, 8);
+  store_.FailNextAppends(7, lost, /*committed=*/false);
+  EXPECT_TRUE(carts_.RemoveItem("c", "shoe", CallContext()).ok());
 }
 
 // The cart's append is refused for sure after the reservation: released.

@@ -36,5 +36,16 @@ TEST(AppendRetryTest, PinnedOrOtherErrorsAreTheAnswer) {
   EXPECT_EQ(retry.attempts(), 1);
 }
 
+// Attempts spent without a conflict count against the same limit.
+TEST(AppendRetryTest, SpentAttemptsShareTheLimit) {
+  AppendRetry retry(3);
+  EXPECT_TRUE(retry.Spend());
+  EXPECT_TRUE(retry.Again(Conflict(), CommandContext{}));
+  EXPECT_FALSE(retry.Spend());
+  EXPECT_EQ(retry.attempts(), 3);
+  EXPECT_EQ(shop::ReasonOf(retry.Answer(absl::OkStatus(), "test.v1", "s")),
+            "CONCURRENCY_CONFLICT");
+}
+
 }  // namespace
 }  // namespace eventstore
