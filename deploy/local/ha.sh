@@ -43,14 +43,37 @@ monitor_url() {
   echo "postgres://autoctl_node@127.0.0.1:$(port_of monitor)/pg_auto_failover?sslmode=disable"
 }
 
-# A free port for component $1, remembered.
+# A free port for component $1, remembered; from $2 (default 56500) up.
 pick_port() {
-  local port=56500
+  local port=${2:-56500}
   [[ -f "$base/$1.port" ]] && return
   while port_busy "$port" || grep -qx "$port" "$base"/*.port 2>/dev/null; do
     port=$((port + 1))
   done
   echo "$port" >"$base/$1.port"
+}
+
+# The end of component $1's log, on stderr: pg_autoctl says why there only.
+show_log() {
+  echo "ha.sh: the end of $1's log:" >&2
+  tail -20 "$base/$1.log" >&2
+}
+
+# Creates the monitor; a failed attempt is shown, wiped and tried again on
+# the next port (a port found free can be taken before postgres binds it).
+create_monitor() {
+  local attempt port
+  for attempt in 1 2 3; do
+    port=$(port_of monitor)
+    autoctl create monitor --pgdata "$base/monitor" --pgport "$port" \
+      --hostname 127.0.0.1 --auth trust --no-ssl >>"$base/monitor.log" 2>&1 && return
+    echo "ha.sh: creating the monitor on port $port failed (attempt $attempt)" >&2
+    show_log monitor
+    as_pg pg_ctl -D "$base/monitor" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$base/monitor" "$base/monitor.port"
+    pick_port monitor $((port + 1))
+  done
+  return 1
 }
 
 # Runs component $1's pg_autoctl in the background, detached from our
@@ -97,6 +120,7 @@ wait_ha() {
     sleep 1
   done
   echo "ha.sh: cluster '$name' has no primary and secondary: $(states | tr '\n' ' ')" >&2
+  for n in "${nodes[@]}"; do show_log "$n"; done
   return 1
 }
 
@@ -106,14 +130,11 @@ start() {
   [[ $(id -u) -eq 0 ]] && chown -R postgres: "$base"
   chmod 700 "$base/xdg/run"
   pick_port monitor
-  if [[ ! -f "$base/monitor/PG_VERSION" ]]; then
-    autoctl create monitor --pgdata "$base/monitor" --pgport "$(port_of monitor)" \
-      --hostname 127.0.0.1 --auth trust --no-ssl >>"$base/monitor.log" 2>&1
-  fi
+  [[ -f "$base/monitor/PG_VERSION" ]] || create_monitor
   autoctl_pid monitor >/dev/null || run_detached monitor
   local deadline=$((SECONDS + 60))
   until psql_at "$(port_of monitor)" -d pg_auto_failover -c "SELECT 1" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "ha.sh: the monitor did not start" >&2; tail -5 "$base/monitor.log" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "ha.sh: the monitor did not start" >&2; show_log monitor; return 1; }
     sleep 0.5
   done
   # Health checks every second, a node unhealthy after 3 s without them,
@@ -133,7 +154,8 @@ SQL
       # One at a time: the second node registers once the first is primary.
       autoctl create postgres --pgdata "$base/$n" --pgport "$(port_of "$n")" \
         --listen 127.0.0.1 --hostname 127.0.0.1 --name "$n" --dbname shop \
-        --monitor "$(monitor_url)" --auth trust --no-ssl >>"$base/$n.log" 2>&1
+        --monitor "$(monitor_url)" --auth trust --no-ssl >>"$base/$n.log" 2>&1 ||
+        { show_log "$n"; return 1; }
       # node2's copy of node1 (pg_basebackup) has them already.
       if ! grep -q '^max_connections = 400' "$base/$n/postgresql.conf"; then
         cat >>"$base/$n/postgresql.conf" <<CONF
@@ -146,7 +168,7 @@ CONF
     if [[ $n == node1 ]]; then
       deadline=$((SECONDS + 60))
       until [[ -n $(states | awk -F'|' '$1 == "node1" && ($2 == "single" || $2 == "primary" || $2 == "wait_primary")') ]]; do
-        ((SECONDS < deadline)) || { echo "ha.sh: node1 did not start" >&2; tail -5 "$base/node1.log" >&2; return 1; }
+        ((SECONDS < deadline)) || { echo "ha.sh: node1 did not start" >&2; show_log node1; return 1; }
         sleep 0.5
       done
     fi

@@ -30,11 +30,12 @@ cluster_dir() {
   echo "${TMPDIR:-/tmp}/shop-pg-$(echo "$repo" | md5sum | cut -c1-12)-$name"
 }
 
-# psql as the superuser on 127.0.0.1:PORT ($1); the rest goes to psql.
+# psql as the superuser on 127.0.0.1:PORT ($1); the rest goes to psql. A
+# port held by something that is not postgres fails it, not hangs it.
 psql_at() {
   local port=$1
   shift
-  PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
+  PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-10} PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
 }
 
 # The shape the services expect, on the (primary) server at PORT ($1):
