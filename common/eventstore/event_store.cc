@@ -31,14 +31,6 @@ EventStoreOptions Clamped(EventStoreOptions options, int pool_size) {
 
 namespace internal {
 
-absl::Status DeadlinePassedUnwritten() {
-  return shop::MakeError(
-      absl::StatusCode::kDeadlineExceeded, "eventstore", kDeadlinePassedReason,
-      "the caller's deadline passed before the append was written: nothing "
-      "was written",
-      {{shop::kWrittenFact, shop::kNotWritten}});
-}
-
 absl::Status ValidateEvents(const std::vector<EventData>& events) {
   if (events.empty()) {
     return absl::InvalidArgumentError("append needs at least one event");
@@ -103,17 +95,13 @@ EventStore::EventStore(ConnectionPool* pool, std::string schema,
       expired_(shop::metrics::Default().GetCounter(
           "shop_eventstore_appends_expired_total",
           "Appends not written because their caller's deadline passed first.",
-          {{"schema", schema_}})) {}
+          {{"schema", schema_}})),
+      group_(&writer_, {.max_batch = options_.max_batch,
+                        .max_in_flight = options_.max_in_flight,
+                        .batch_sizes = batch_sizes_,
+                        .expired = expired_}) {}
 
-EventStore::~EventStore() {
-  std::vector<std::thread> writers;
-  {
-    absl::MutexLock lock(&batch_mu_);
-    stopping_ = true;
-    writers.swap(writers_);
-  }
-  for (std::thread& writer : writers) writer.join();
-}
+EventStore::~EventStore() { group_.Close(); }
 
 absl::StatusOr<AppendResult> EventStore::Append(
     const std::string& stream, const ExpectedVersion& expected,
@@ -122,12 +110,40 @@ absl::StatusOr<AppendResult> EventStore::Append(
   if (absl::Status valid = internal::ValidateEvents(events); !valid.ok())
     return valid;
   if (stream.empty()) return absl::InvalidArgumentError("stream id is empty");
-  PendingAppend pending(stream, expected, events, snapshot, deadline);
-  if (options_.max_batch > 1 && pending.mergeable()) {
-    return AppendGrouped(pending);
+  if (group_.Shares(expected)) {
+    return group_.Append({stream, expected, events, snapshot, deadline});
   }
-  if (absl::Now() >= deadline) return internal::DeadlinePassedUnwritten();
+  if (absl::Now() >= deadline) return DeadlinePassedUnwritten();
   return AppendAlone(stream, expected, events, snapshot, deadline);
+}
+
+void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
+                             std::vector<EventData> events,
+                             std::optional<SnapshotWrite> snapshot,
+                             AppendCallback done, absl::Time deadline) {
+  if (absl::Status valid = internal::ValidateEvents(events); !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  if (stream.empty()) {
+    std::move(done)(absl::InvalidArgumentError("stream id is empty"));
+    return;
+  }
+  group_.AppendAsync(
+      {std::move(stream), expected, std::move(events), std::move(snapshot)},
+      deadline, std::move(done));
+}
+
+absl::StatusOr<AppendResult> EventStore::Writer::WriteAlone(
+    const AppendArgs& append) {
+  return store_.AppendAlone(append.stream, append.expected, append.events,
+                            append.snapshot, append.deadline);
+}
+
+absl::StatusOr<AppendResult> EventStore::Writer::ResolveRefused(
+    const AppendArgs& append) {
+  return store_.ResolveRefusedAppend(append.stream, append.expected,
+                                     append.events, /*id_conflict=*/false);
 }
 
 absl::Status EventStore::RunWrite(
@@ -141,12 +157,12 @@ absl::Status EventStore::RunWrite(
   absl::Status status =
       pool_->RunBounded(std::min(deadline, timeout_at), &fired, fn);
   if (fired == StatementWatchdog::Fired::kNo || status.ok()) {
-    for (const std::string* stream : streams) EndIsolation(*stream);
+    for (const std::string* stream : streams) group_.EndIsolation(*stream);
     return status;
   }
   watched.TimedOut();
   timeouts_->Increment();
-  Isolate(streams);
+  group_.Isolate(streams);
   // A statement cancelled in time answers query_canceled and rolled back;
   // a cut connection says nothing of its commit.
   *not_written = fired == StatementWatchdog::Fired::kCancelled &&
@@ -172,23 +188,6 @@ absl::Status EventStore::RunWrite(
                    absl::FormatDuration(options_.write_timeout), "); ",
                    outcome),
       facts);
-}
-
-void EventStore::Isolate(const std::vector<const std::string*>& streams) {
-  absl::MutexLock lock(&batch_mu_);
-  for (const std::string* stream : streams) isolated_.insert(*stream);
-  any_isolated_ = !isolated_.empty();
-}
-
-void EventStore::EndIsolation(const std::string& stream) {
-  if (!any_isolated_) return;
-  absl::MutexLock lock(&batch_mu_);
-  isolated_.erase(stream);
-  any_isolated_ = !isolated_.empty();
-}
-
-bool EventStore::Isolated(const std::string& stream) const {
-  return any_isolated_ && isolated_.contains(stream);
 }
 
 absl::StatusOr<AppendResult> EventStore::AppendAlone(

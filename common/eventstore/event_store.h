@@ -2,51 +2,32 @@
 
 // The event store's API: events, appends with expectations, group commit
 // options, reads, and LoadStream. Its parts live in event_store.cc (append),
-// group_commit.cc, refused_append.cc, reads.cc and load_stream.cc.
+// group_commit.cc (the batching machine), merged_append.cc (its statement),
+// refused_append.cc, reads.cc and load_stream.cc.
 
-#include <atomic>
 #include <compare>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/eventstore/append_types.h"
 #include "common/eventstore/connection_pool.h"
 #include "common/eventstore/expected_version.h"
+#include "common/eventstore/group_commit.h"
 #include "common/eventstore/uuid.h"
 #include "common/eventstore/write_watch.h"
 #include "common/metrics/metrics.h"
 
 namespace eventstore {
-
-// Reason of an append refused by a unique index of the service's own
-// (ALREADY_EXISTS, with the constraint's name among the facts).
-inline constexpr char kUniqueViolationReason[] = "UNIQUE_VIOLATION";
-// DEADLINE_EXCEEDED: the caller's deadline passed before the append was
-// written. The fact `written` is "no" unless its statement was cut.
-inline constexpr char kDeadlinePassedReason[] = "APPEND_DEADLINE_PASSED";
-// UNAVAILABLE: the append's statement did not finish within the write
-// timeout. The fact `written` is "no" (it was cancelled) or "unknown".
-inline constexpr char kWriteTimedOutReason[] = "WRITE_TIMED_OUT";
-
-// An event to append. The id makes a retried append a no-op.
-struct EventData {
-  std::string event_id;  // canonical UUID
-  std::string type;      // e.g. "stock.reserved"
-  std::string data_json;
-  std::string metadata_json = "{}";
-};
 
 // Who and why, stored as the event's JSON metadata.
 struct Metadata {
@@ -116,16 +97,6 @@ std::vector<EventData> NewEventData(const std::vector<Event>& events,
   return data;
 }
 
-// A place in the whole schema's history. Events are totally ordered by
-// (transaction_id, position); a reader keeps the last one it has seen.
-struct GlobalPosition {
-  uint64_t transaction_id = 0;
-  int64_t position = 0;
-
-  friend auto operator<=>(const GlobalPosition&,
-                          const GlobalPosition&) = default;
-};
-
 // The history at one moment. ReadAll from `safe` gives every event that
 // had not committed then, but also, until `last`, some that had (their
 // transaction ended while an older one still ran): Committed() tells them.
@@ -171,16 +142,6 @@ struct StreamFilter {
   bool backward = false;
 };
 
-// What a service writes beside the events, in the same statement.
-struct SnapshotWrite {
-  // The folded state; none keeps the stored snapshot, which stays valid
-  // because loads fold the newer events on top of it.
-  std::optional<std::string> json;
-  // When the stream next needs attention (e.g. a reservation expires);
-  // always written, so it can move without a new snapshot.
-  std::optional<absl::Time> due_at;
-};
-
 // One stream's part of an AppendMany.
 struct StreamAppend {
   std::string stream;
@@ -197,16 +158,6 @@ struct StreamHead {
   int64_t snapshot_version = 0;
 };
 
-struct AppendResult {
-  int64_t version = 0;      // the stream's version after the append
-  GlobalPosition position;  // of the last appended event
-  bool duplicate = false;   // the events were already there: nothing written
-};
-
-// Receives the answer of an append that did not wait for it.
-using AppendCallback =
-    absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
-
 // Group commit: one commit and round trip serve many concurrent appends.
 struct EventStoreOptions {
   // Most appends merged into one statement; 1 turns group commit off.
@@ -222,15 +173,6 @@ struct EventStoreOptions {
   absl::Duration write_timeout = absl::Seconds(3);
 };
 
-// What group commit has done so far.
-struct GroupCommitStats {
-  int64_t batches = 0;            // leader turns, batches of one included
-  int64_t batched_appends = 0;    // appends those turns carried
-  int64_t merged_statements = 0;  // batches of two or more, one statement
-  int64_t merged_appends = 0;     // appends those statements carried
-  int64_t merged_fallbacks = 0;   // merged statements re-run one by one
-};
-
 struct DueSummary {
   int64_t scheduled = 0;
   int64_t due = 0;
@@ -240,7 +182,7 @@ struct DueSummary {
 // The PostgreSQL event store of one service, living in schema `schema`.
 class EventStore final {
  public:
-  static constexpr int kMaxEventsPerAppend = 1000;
+  static constexpr int kMaxEventsPerAppend = eventstore::kMaxEventsPerAppend;
   static constexpr int kMaxReadCount = 10000;
 
   // `schema` must already be migrated (see migrations.h).
@@ -335,7 +277,7 @@ class EventStore final {
   const std::string& schema() const { return schema_; }
   ConnectionPool& pool() { return *pool_; }
 
-  GroupCommitStats group_commit_stats() const;
+  GroupCommitStats group_commit_stats() const { return group_.stats(); }
   // How long the oldest write statement in progress has run (zero when
   // none is): readiness turns NOT_SERVING when writes do not get through.
   absl::Duration OldestWriteAge() const { return writes_.OldestAge(); }
@@ -345,12 +287,28 @@ class EventStore final {
     return writes_.UnansweredTimeout();
   }
   // Waits for >= `in_flight` batches and `queued` waiting appends (tests).
-  bool AwaitGroupCommit(int in_flight, int queued, absl::Duration timeout);
+  bool AwaitGroupCommit(int in_flight, int queued, absl::Duration timeout) {
+    return group_.AwaitBusy(in_flight, queued, timeout);
+  }
   // Waits until the destructor has begun to refuse new appends (tests).
-  bool AwaitClosing(absl::Duration timeout);
+  bool AwaitClosing(absl::Duration timeout) {
+    return group_.AwaitClosing(timeout);
+  }
 
  private:
-  struct PendingAppend;
+  // The store's statements, as group commit runs them.
+  class Writer final : public GroupWriter {
+   public:
+    explicit Writer(EventStore& store) : store_(store) {}
+    absl::StatusOr<AppendResult> WriteAlone(const AppendArgs& append) override;
+    Merged WriteMerged(const std::vector<AppendArgs>& batch,
+                       absl::Time deadline) override;
+    absl::StatusOr<AppendResult> ResolveRefused(
+        const AppendArgs& append) override;
+
+   private:
+    EventStore& store_;
+  };
 
   // The single-statement append, after validation.
   absl::StatusOr<AppendResult> AppendAlone(const std::string& stream,
@@ -365,37 +323,6 @@ class EventStore final {
                         const std::vector<const std::string*>& streams,
                         absl::FunctionRef<absl::Status(Connection&)> fn,
                         bool* not_written);
-  // Streams whose last write timed out, and the end of their isolation.
-  void Isolate(const std::vector<const std::string*>& streams);
-  void EndIsolation(const std::string& stream);
-  bool Isolated(const std::string& stream) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
-  // Answers the queued appends whose deadline has passed (a waiting caller
-  // wakes to it); returns those nobody waits for, to Complete.
-  std::vector<PendingAppend*> DropExpired()
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
-  // Queues `pending` for group commit and returns its answer.
-  absl::StatusOr<AppendResult> AppendGrouped(PendingAppend& pending);
-  // Takes a free slot and, from the queue, `first` and the oldest appends
-  // that may share its statement.
-  std::vector<PendingAppend*> TakeBatch(PendingAppend* first)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
-  // Writes a taken batch and settles each member; returns the members
-  // nobody waits for, whose callbacks the caller then runs (Complete).
-  std::vector<PendingAppend*> WriteBatch(std::vector<PendingAppend*> batch);
-  // The write of two or more appends of distinct streams.
-  std::vector<PendingAppend*> WriteMerged(std::vector<PendingAppend*>& batch);
-  // Marks `batch` answered and frees its slot; returns its unwaited members.
-  std::vector<PendingAppend*> Settle(const std::vector<PendingAppend*>& batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
-  // The answer to a settled append (a refused one is looked into here).
-  absl::StatusOr<AppendResult> AnswerOf(PendingAppend& pending);
-  // Runs the callbacks of settled unwaited appends, and frees them.
-  void Complete(const std::vector<PendingAppend*>& appends);
-  // A thread that writes the appends nobody waits for.
-  void WriteQueued();
-  // The thread that writes isolated streams' appends, one at a time.
-  void WriteIsolated();
 
   // The parameters of a single-stream append (see append_sql.h).
   struct AppendParams {
@@ -448,26 +375,14 @@ class EventStore final {
   std::string prefix_;
   const EventStoreOptions options_;
 
-  mutable absl::Mutex batch_mu_;
-  // Appends waiting for a batch, oldest first.
-  std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(batch_mu_);
-  int in_flight_ ABSL_GUARDED_BY(batch_mu_) = 0;
-  // Queued appends that no caller waits for (AppendAsync).
-  int unwaited_ ABSL_GUARDED_BY(batch_mu_) = 0;
-  // Isolated streams, and their appends nobody waits for, oldest first.
-  absl::flat_hash_set<std::string> isolated_ ABSL_GUARDED_BY(batch_mu_);
-  std::atomic<bool> any_isolated_ = false;
-  std::deque<PendingAppend*> isolated_queue_ ABSL_GUARDED_BY(batch_mu_);
-  bool stopping_ ABSL_GUARDED_BY(batch_mu_) = false;
-  GroupCommitStats stats_ ABSL_GUARDED_BY(batch_mu_);
   shop::metrics::Histogram* const batch_sizes_;
   shop::metrics::Counter* const timeouts_;
   shop::metrics::Counter* const expired_;
   WriteWatch writes_;
-  // Started by the first AppendAsync: one more than the statements in
-  // flight, so that callbacks run while the next statement is written.
-  std::vector<std::thread> writers_ ABSL_GUARDED_BY(batch_mu_);
   absl::AnyInvocable<void(uint64_t)> committed_;
+  Writer writer_{*this};
+  // Last: its threads use all of the above, so it goes first.
+  GroupCommit group_;
 };
 
 // Rebuilds a stream's state: `restore` gets the snapshot (if any), then

@@ -1,7 +1,7 @@
 #pragma once
 
 // Owns what the event store's .cc files share and nobody else may use: the
-// read columns, timestamp text, and the group commit's pending append.
+// read columns, timestamp text, and the rows of an append's result.
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,9 +38,6 @@ absl::Status ValidateCount(int max_count);
 // constraint is one a service added.
 inline constexpr char kEventIdConstraint[] = "events_event_id_key";
 
-// DEADLINE_EXCEEDED / APPEND_DEADLINE_PASSED for an append not written.
-absl::Status DeadlinePassedUnwritten();
-
 inline std::string FormatTimestamp(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
@@ -61,65 +58,3 @@ inline AppendResult LastOf(const pqxx::result& rows) {
 }
 
 }  // namespace eventstore::internal
-
-namespace eventstore {
-
-// One append while it waits for, or rides in, a group commit. A waited-for
-// append borrows its caller's arguments (the caller blocks until it is
-// answered); an unwaited one owns them.
-struct EventStore::PendingAppend {
-  enum class State {
-    kQueued,      // waiting for a batch
-    kTaken,       // in a batch being written
-    kDone,        // `result` is the answer
-    kRefused,     // not written: the caller resolves it on its own
-    kRetryAlone,  // the merged statement failed: the caller appends alone
-  };
-
-  // The arguments of an append nobody waits for.
-  struct Owned {
-    std::string stream;
-    ExpectedVersion expected;
-    std::vector<EventData> events;
-    std::optional<SnapshotWrite> snapshot;
-  };
-
-  PendingAppend(const std::string& stream, const ExpectedVersion& expected,
-                const std::vector<EventData>& events,
-                const SnapshotWrite* snapshot, absl::Time deadline)
-      : stream(&stream),
-        expected(&expected),
-        events(&events),
-        snapshot(snapshot),
-        deadline(deadline) {}
-  PendingAppend(Owned owned_data, AppendCallback done, absl::Time deadline)
-      : owned(std::make_unique<Owned>(std::move(owned_data))),
-        stream(&owned->stream),
-        expected(&owned->expected),
-        events(&owned->events),
-        snapshot(owned->snapshot.has_value() ? &*owned->snapshot : nullptr),
-        deadline(deadline),
-        done(std::move(done)) {}
-
-  // Exact versions of existing streams; other kinds may create the stream,
-  // which the merged UPDATE cannot express.
-  bool mergeable() const {
-    return expected->kind() == ExpectedVersion::Kind::kExact &&
-           expected->version() > 0;
-  }
-  bool waited_for() const { return owned == nullptr; }
-
-  const std::unique_ptr<Owned> owned;
-  // Into `owned`, or the waiting caller's arguments.
-  const std::string* const stream;
-  const ExpectedVersion* const expected;
-  const std::vector<EventData>* const events;
-  const SnapshotWrite* const snapshot;
-  // Not written once this has passed.
-  const absl::Time deadline;
-  AppendCallback done;
-  State state = State::kQueued;
-  absl::StatusOr<AppendResult> result = absl::UnknownError("not answered");
-};
-
-}  // namespace eventstore

@@ -1,61 +1,125 @@
-// Owns group commit: the queue of pending appends, the leader that takes a
-// batch and writes it (alone, or merged into one statement), the writer
-// threads of AppendAsync, and the answer each member gets.
+// Owns group commit's machine (see group_commit.h): queueing, leading and
+// riding, the writer threads, the merged statement's outcome per member,
+// and each member's answer.
+#include "common/eventstore/group_commit.h"
+
 #include <algorithm>
-#include <deque>
-#include <memory>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
-#include "common/eventstore/append_sql.h"
-#include "common/eventstore/array_literal.h"
-#include "common/eventstore/event_store.h"
-#include "common/eventstore/event_store_internal.h"
 
 namespace eventstore {
 
-using internal::FormatTimestamp;
+absl::Status DeadlinePassedUnwritten() {
+  return shop::MakeError(
+      absl::StatusCode::kDeadlineExceeded, "eventstore", kDeadlinePassedReason,
+      "the caller's deadline passed before the append was written: nothing "
+      "was written",
+      {{shop::kWrittenFact, shop::kNotWritten}});
+}
 
-GroupCommitStats EventStore::group_commit_stats() const {
-  absl::MutexLock lock(&batch_mu_);
+// One append while it waits for, or rides in, a batch. A waited-for append
+// borrows its caller's arguments (the caller blocks until it is answered);
+// an unwaited one owns them.
+struct GroupCommit::Pending {
+  enum class State {
+    kQueued,      // waiting for a batch
+    kTaken,       // in a batch being written
+    kDone,        // `result` is the answer
+    kRefused,     // not written: the answer is looked into (ResolveRefused)
+    kRetryAlone,  // the merged statement failed: written alone instead
+  };
+
+  explicit Pending(const AppendArgs& borrowed) : args(borrowed) {}
+  Pending(Owned owned_args, absl::Time deadline, AppendCallback callback)
+      : owned(std::make_unique<Owned>(std::move(owned_args))),
+        args{owned->stream, owned->expected, owned->events,
+             owned->snapshot.has_value() ? &*owned->snapshot : nullptr,
+             deadline},
+        done(std::move(callback)) {}
+
+  bool mergeable() const {
+    return args.expected.kind() == ExpectedVersion::Kind::kExact &&
+           args.expected.version() > 0;
+  }
+  bool waited_for() const { return owned == nullptr; }
+
+  const std::unique_ptr<Owned> owned;
+  const AppendArgs args;  // into `owned`, or the waiting caller's
+  AppendCallback done;
+  State state = State::kQueued;
+  absl::StatusOr<AppendResult> result = absl::UnknownError("not answered");
+};
+
+GroupCommit::GroupCommit(GroupWriter* writer, GroupCommitOptions options)
+    : writer_(writer), options_(options) {}
+
+GroupCommit::~GroupCommit() { Close(); }
+
+void GroupCommit::Close() {
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
+bool GroupCommit::Shares(const ExpectedVersion& expected) const {
+  return options_.max_batch > 1 &&
+         expected.kind() == ExpectedVersion::Kind::kExact &&
+         expected.version() > 0;
+}
+
+GroupCommitStats GroupCommit::stats() const {
+  absl::MutexLock lock(&mu_);
   return stats_;
 }
 
-bool EventStore::AwaitGroupCommit(int in_flight, int queued,
-                                  absl::Duration timeout) {
-  absl::MutexLock lock(&batch_mu_);
-  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+bool GroupCommit::AwaitBusy(int in_flight, int queued, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return in_flight_ >= in_flight && static_cast<int>(queue_.size()) >= queued;
   };
-  return batch_mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
 }
 
-void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
-                             std::vector<EventData> events,
-                             std::optional<SnapshotWrite> snapshot,
-                             AppendCallback done, absl::Time deadline) {
-  if (absl::Status valid = internal::ValidateEvents(events); !valid.ok()) {
-    std::move(done)(valid);
-    return;
-  }
-  if (stream.empty()) {
-    std::move(done)(absl::InvalidArgumentError("stream id is empty"));
-    return;
-  }
+bool GroupCommit::AwaitClosing(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&stopping_), timeout);
+}
+
+void GroupCommit::Isolate(const std::vector<const std::string*>& streams) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string* stream : streams) isolated_.insert(*stream);
+  any_isolated_ = !isolated_.empty();
+}
+
+void GroupCommit::EndIsolation(const std::string& stream) {
+  if (!any_isolated_) return;
+  absl::MutexLock lock(&mu_);
+  isolated_.erase(stream);
+  any_isolated_ = !isolated_.empty();
+}
+
+bool GroupCommit::Isolated(const std::string& stream) const {
+  return any_isolated_ && isolated_.contains(stream);
+}
+
+void GroupCommit::AppendAsync(Owned append, absl::Time deadline,
+                              AppendCallback done) {
   {
-    absl::MutexLock lock(&batch_mu_);
+    absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      if (writers_.empty()) {
+      if (threads_.empty()) {
         for (int i = 0; i <= options_.max_in_flight; ++i) {
-          writers_.emplace_back([this] { WriteQueued(); });
+          threads_.emplace_back([this] { WriteQueued(); });
         }
-        writers_.emplace_back([this] { WriteIsolated(); });
+        threads_.emplace_back([this] { WriteIsolated(); });
       }
-      auto* pending = new PendingAppend(
-          {std::move(stream), expected, std::move(events), std::move(snapshot)},
-          std::move(done), deadline);
-      if (Isolated(*pending->stream)) {
+      auto* pending = new Pending(std::move(append), deadline, std::move(done));
+      if (Isolated(pending->args.stream)) {
         isolated_queue_.push_back(pending);
       } else {
         queue_.push_back(pending);
@@ -64,25 +128,31 @@ void EventStore::AppendAsync(std::string stream, ExpectedVersion expected,
       return;
     }
   }
-  // Closing: the writers drain what was queued and take nothing new.
+  // Closing: the threads drain what was queued and take nothing new.
   std::move(done)(absl::UnavailableError("the event store is closing"));
 }
 
-void EventStore::WriteQueued() {
+absl::StatusOr<AppendResult> GroupCommit::WriteAloneInTime(
+    const Pending& pending) {
+  if (absl::Now() >= pending.args.deadline) return DeadlinePassedUnwritten();
+  return writer_->WriteAlone(pending.args);
+}
+
+void GroupCommit::WriteQueued() {
   for (;;) {
-    std::vector<PendingAppend*> batch;
-    std::vector<PendingAppend*> expired;
+    std::vector<Pending*> batch;
+    std::vector<Pending*> expired;
     {
-      absl::MutexLock lock(&batch_mu_);
-      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return unwaited_ > 0 ? in_flight_ < options_.max_in_flight : stopping_;
       };
-      batch_mu_.Await(absl::Condition(&ready));
+      mu_.Await(absl::Condition(&ready));
       if (unwaited_ == 0) return;
       expired = DropExpired();
       auto first = std::find_if(
           queue_.begin(), queue_.end(),
-          [](const PendingAppend* queued) { return !queued->waited_for(); });
+          [](const Pending* queued) { return !queued->waited_for(); });
       if (first != queue_.end()) batch = TakeBatch(*first);
     }
     Complete(expired);
@@ -90,50 +160,48 @@ void EventStore::WriteQueued() {
   }
 }
 
-void EventStore::WriteIsolated() {
+void GroupCommit::WriteIsolated() {
   for (;;) {
-    PendingAppend* next;
+    Pending* next;
     {
-      absl::MutexLock lock(&batch_mu_);
+      absl::MutexLock lock(&mu_);
       // A batch still in flight may hand over its members.
-      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !isolated_queue_.empty() ||
                (stopping_ && unwaited_ == 0 && in_flight_ == 0);
       };
-      batch_mu_.Await(absl::Condition(&ready));
+      mu_.Await(absl::Condition(&ready));
       if (isolated_queue_.empty()) return;
       next = isolated_queue_.front();
       isolated_queue_.pop_front();
     }
-    if (absl::Now() >= next->deadline) {
-      expired_->Increment();
-      next->result = internal::DeadlinePassedUnwritten();
+    if (absl::Now() >= next->args.deadline) {
+      if (options_.expired != nullptr) options_.expired->Increment();
+      next->result = DeadlinePassedUnwritten();
     } else {
-      next->result = AppendAlone(*next->stream, *next->expected, *next->events,
-                                 next->snapshot, next->deadline);
+      next->result = writer_->WriteAlone(next->args);
     }
-    next->state = PendingAppend::State::kDone;
+    next->state = Pending::State::kDone;
     Complete({next});
   }
 }
 
-std::vector<EventStore::PendingAppend*> EventStore::DropExpired() {
+std::vector<GroupCommit::Pending*> GroupCommit::DropExpired() {
   const absl::Time now = absl::Now();
-  if (std::none_of(queue_.begin(), queue_.end(), [&](const PendingAppend* p) {
-        return p->deadline <= now;
-      })) {
+  if (std::none_of(queue_.begin(), queue_.end(),
+                   [&](const Pending* p) { return p->args.deadline <= now; })) {
     return {};
   }
-  std::vector<PendingAppend*> unwaited;
-  std::deque<PendingAppend*> kept;
-  for (PendingAppend* queued : queue_) {
-    if (queued->deadline > now) {
+  std::vector<Pending*> unwaited;
+  std::deque<Pending*> kept;
+  for (Pending* queued : queue_) {
+    if (queued->args.deadline > now) {
       kept.push_back(queued);
       continue;
     }
-    expired_->Increment();
-    queued->result = internal::DeadlinePassedUnwritten();
-    queued->state = PendingAppend::State::kDone;
+    if (options_.expired != nullptr) options_.expired->Increment();
+    queued->result = DeadlinePassedUnwritten();
+    queued->state = Pending::State::kDone;
     if (!queued->waited_for()) {
       --unwaited_;
       unwaited.push_back(queued);
@@ -143,82 +211,71 @@ std::vector<EventStore::PendingAppend*> EventStore::DropExpired() {
   return unwaited;
 }
 
-std::vector<EventStore::PendingAppend*> EventStore::TakeBatch(
-    PendingAppend* first) {
+std::vector<GroupCommit::Pending*> GroupCommit::TakeBatch(Pending* first) {
   ++in_flight_;
-  std::vector<PendingAppend*> batch = {first};
+  std::vector<Pending*> batch = {first};
   // With group commit off, or for an append that may create its stream,
   // the batch is the one append.
   const bool merge = options_.max_batch > 1 && first->mergeable();
   // A statement carries at most as many events as one append may.
-  size_t events = first->events->size();
-  std::deque<PendingAppend*> rest;
-  for (PendingAppend* queued : queue_) {
+  size_t events = first->args.events.size();
+  std::deque<Pending*> rest;
+  for (Pending* queued : queue_) {
     if (queued == first) continue;
-    const bool same_stream = std::any_of(
-        batch.begin(), batch.end(), [&](const PendingAppend* taken) {
-          return *taken->stream == *queued->stream;
+    const bool same_stream =
+        std::any_of(batch.begin(), batch.end(), [&](const Pending* taken) {
+          return taken->args.stream == queued->args.stream;
         });
     if (merge && static_cast<int>(batch.size()) < options_.max_batch &&
         queued->mergeable() && !same_stream &&
-        events + queued->events->size() <= kMaxEventsPerAppend) {
+        events + queued->args.events.size() <= kMaxEventsPerAppend) {
       batch.push_back(queued);
-      events += queued->events->size();
+      events += queued->args.events.size();
     } else {
       rest.push_back(queued);
     }
   }
   queue_ = std::move(rest);
-  for (PendingAppend* taken : batch) {
-    taken->state = PendingAppend::State::kTaken;
+  for (Pending* taken : batch) {
+    taken->state = Pending::State::kTaken;
     if (!taken->waited_for()) --unwaited_;
   }
   ++stats_.batches;
   stats_.batched_appends += static_cast<int64_t>(batch.size());
-  batch_sizes_->Observe(static_cast<double>(batch.size()));
+  if (options_.batch_sizes != nullptr) {
+    options_.batch_sizes->Observe(static_cast<double>(batch.size()));
+  }
   return batch;
 }
 
-bool EventStore::AwaitClosing(absl::Duration timeout) {
-  absl::MutexLock lock(&batch_mu_);
-  return batch_mu_.AwaitWithTimeout(absl::Condition(&stopping_), timeout);
-}
-
-absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
+absl::StatusOr<AppendResult> GroupCommit::Append(const AppendArgs& append) {
+  Pending pending(append);
   bool isolated;
   {
-    absl::MutexLock lock(&batch_mu_);
-    isolated = Isolated(*pending.stream);
+    absl::MutexLock lock(&mu_);
+    isolated = Isolated(append.stream);
   }
-  if (isolated) {
-    // Alone, on the caller's thread: it holds no batch behind it.
-    if (absl::Now() >= pending.deadline) {
-      return internal::DeadlinePassedUnwritten();
-    }
-    return AppendAlone(*pending.stream, *pending.expected, *pending.events,
-                       pending.snapshot, pending.deadline);
-  }
-  std::vector<PendingAppend*> batch;
-  std::vector<PendingAppend*> expired;
+  // Alone, on the caller's thread: it holds no batch behind it.
+  if (isolated) return WriteAloneInTime(pending);
+  std::vector<Pending*> batch;
+  std::vector<Pending*> expired;
   {
-    absl::MutexLock lock(&batch_mu_);
+    absl::MutexLock lock(&mu_);
     queue_.push_back(&pending);
-    auto may_go = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
-      return pending.state != PendingAppend::State::kQueued ||
+    auto may_go = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return pending.state != Pending::State::kQueued ||
              in_flight_ < options_.max_in_flight;
     };
-    batch_mu_.Await(absl::Condition(&may_go));
-    if (pending.state == PendingAppend::State::kQueued) {
-      expired = DropExpired();
-    }
-    if (pending.state == PendingAppend::State::kQueued) {
+    mu_.Await(absl::Condition(&may_go));
+    if (pending.state == Pending::State::kQueued) expired = DropExpired();
+    if (pending.state == Pending::State::kQueued) {
       // Free slot, not taken: lead the oldest appends, one per stream.
       batch = TakeBatch(&pending);
     } else {
-      auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_) {
-        return pending.state != PendingAppend::State::kTaken;
+      auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return pending.state != Pending::State::kTaken;
       };
-      batch_mu_.Await(absl::Condition(&answered));
+      mu_.Await(absl::Condition(&answered));
     }
   }
   Complete(expired);
@@ -227,142 +284,71 @@ absl::StatusOr<AppendResult> EventStore::AppendGrouped(PendingAppend& pending) {
   return AnswerOf(pending);
 }
 
-std::vector<EventStore::PendingAppend*> EventStore::WriteBatch(
-    std::vector<PendingAppend*> batch) {
+std::vector<GroupCommit::Pending*> GroupCommit::WriteBatch(
+    std::vector<Pending*> batch) {
   if (batch.size() > 1) return WriteMerged(batch);
   // Alone, the cheaper single statement is the same write.
-  PendingAppend& only = *batch[0];
-  absl::StatusOr<AppendResult> result = AppendAlone(
-      *only.stream, *only.expected, *only.events, only.snapshot, only.deadline);
-  absl::MutexLock lock(&batch_mu_);
+  Pending& only = *batch[0];
+  absl::StatusOr<AppendResult> result = writer_->WriteAlone(only.args);
+  absl::MutexLock lock(&mu_);
   only.result = std::move(result);
-  only.state = PendingAppend::State::kDone;
+  only.state = Pending::State::kDone;
   return Settle(batch);
 }
 
-std::vector<EventStore::PendingAppend*> EventStore::Settle(
-    const std::vector<PendingAppend*>& batch) {
+std::vector<GroupCommit::Pending*> GroupCommit::Settle(
+    const std::vector<Pending*>& batch) {
   --in_flight_;
-  std::vector<PendingAppend*> unwaited;
-  for (PendingAppend* append : batch) {
+  std::vector<Pending*> unwaited;
+  for (Pending* append : batch) {
     // One handed over to the isolated writer is not settled yet.
-    if (!append->waited_for() &&
-        append->state != PendingAppend::State::kQueued) {
+    if (!append->waited_for() && append->state != Pending::State::kQueued) {
       unwaited.push_back(append);
     }
   }
   return unwaited;
 }
 
-absl::StatusOr<AppendResult> EventStore::AnswerOf(PendingAppend& pending) {
+absl::StatusOr<AppendResult> GroupCommit::AnswerOf(Pending& pending) {
   switch (pending.state) {
-    case PendingAppend::State::kRefused:
-      return ResolveRefusedAppend(*pending.stream, *pending.expected,
-                                  *pending.events, /*id_conflict=*/false);
-    case PendingAppend::State::kRetryAlone:
-      if (absl::Now() >= pending.deadline) {
-        return internal::DeadlinePassedUnwritten();
-      }
-      return AppendAlone(*pending.stream, *pending.expected, *pending.events,
-                         pending.snapshot, pending.deadline);
+    case Pending::State::kRefused:
+      return writer_->ResolveRefused(pending.args);
+    case Pending::State::kRetryAlone:
+      return WriteAloneInTime(pending);
     default:
       return std::move(pending.result);
   }
 }
 
-void EventStore::Complete(const std::vector<PendingAppend*>& appends) {
-  for (PendingAppend* append : appends) {
-    std::unique_ptr<PendingAppend> owned(append);
+void GroupCommit::Complete(const std::vector<Pending*>& appends) {
+  for (Pending* append : appends) {
+    std::unique_ptr<Pending> owned(append);
     std::move(owned->done)(AnswerOf(*owned));
   }
 }
 
-std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
-    std::vector<PendingAppend*>& batch) {
-  using State = PendingAppend::State;
+std::vector<GroupCommit::Pending*> GroupCommit::WriteMerged(
+    std::vector<Pending*>& batch) {
+  using State = Pending::State;
   // One lock order for every writer; a deadlock left is re-run alone below.
-  std::sort(batch.begin(), batch.end(),
-            [](const PendingAppend* a, const PendingAppend* b) {
-              return *a->stream < *b->stream;
-            });
-  ArrayLiteral streams, expected, counts, snapshots, due_ats, keep_due_ats;
-  ArrayLiteral indexes, ordinals, ids, types, data, metadata;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const PendingAppend& append = *batch[i];
-    const SnapshotWrite* snapshot = append.snapshot;
-    streams.Add(*append.stream);
-    expected.Add(absl::StrCat(append.expected->version()));
-    counts.Add(absl::StrCat(append.events->size()));
-    if (snapshot != nullptr && snapshot->json.has_value()) {
-      snapshots.Add(*snapshot->json);
-    } else {
-      snapshots.AddNull();
-    }
-    if (snapshot != nullptr && snapshot->due_at.has_value()) {
-      due_ats.Add(FormatTimestamp(*snapshot->due_at));
-    } else {
-      due_ats.AddNull();
-    }
-    keep_due_ats.Add(snapshot == nullptr ? "t" : "f");
-    for (size_t n = 0; n < append.events->size(); ++n) {
-      const EventData& event = (*append.events)[n];
-      indexes.Add(absl::StrCat(i + 1));
-      ordinals.Add(absl::StrCat(n + 1));
-      ids.Add(event.event_id);
-      types.Add(event.type);
-      data.Add(event.data_json);
-      metadata.Add(event.metadata_json);
-    }
-  }
-
-  const std::string name = prefix_ + "append_merged";
-  std::vector<AppendResult> results(batch.size());
-  std::vector<bool> written(batch.size(), false);
+  std::sort(batch.begin(), batch.end(), [](const Pending* a, const Pending* b) {
+    return a->args.stream < b->args.stream;
+  });
+  std::vector<AppendArgs> members;
+  members.reserve(batch.size());
   // Cancelled only once nobody in it waits any more.
   absl::Time deadline = absl::InfinitePast();
-  std::vector<const std::string*> stream_ids;
-  for (const PendingAppend* append : batch) {
-    deadline = std::max(deadline, append->deadline);
-    stream_ids.push_back(append->stream);
+  for (const Pending* append : batch) {
+    members.push_back(append->args);
+    deadline = std::max(deadline, append->args.deadline);
   }
-  bool not_written;
-  absl::Status status = RunWrite(
-      deadline, stream_ids,
-      [&](Connection& connection) {
-        connection.Prepare(name, MergedAppendSql(schema_));
-        pqxx::nontransaction tx(connection.raw());
-        pqxx::result rows = tx.exec_prepared(
-            name, std::move(streams).Finish(), std::move(expected).Finish(),
-            std::move(counts).Finish(), std::move(snapshots).Finish(),
-            std::move(due_ats).Finish(), std::move(keep_due_ats).Finish(),
-            std::move(indexes).Finish(), std::move(ordinals).Finish(),
-            std::move(ids).Finish(), std::move(types).Finish(),
-            std::move(data).Finish(), std::move(metadata).Finish());
-        if (!rows.empty()) NoteCommitted(rows[0][2].as<uint64_t>());
-        for (const pqxx::row& row : rows) {
-          const std::string stream = row[0].as<std::string>();
-          auto it = std::lower_bound(
-              batch.begin(), batch.end(), stream,
-              [](const PendingAppend* append, const std::string& id) {
-                return *append->stream < id;
-              });
-          if (it == batch.end() || *(*it)->stream != stream) continue;
-          const size_t i = static_cast<size_t>(it - batch.begin());
-          const int64_t version = row[1].as<int64_t>();
-          if (version >= results[i].version) {
-            results[i].version = version;
-            results[i].position.transaction_id = row[2].as<uint64_t>();
-            results[i].position.position = row[3].as<int64_t>();
-          }
-          written[i] = true;
-        }
-        return absl::OkStatus();
-      },
-      &not_written);
+  GroupWriter::Merged merged = writer_->WriteMerged(members, deadline);
+  merged.written.resize(batch.size());
 
-  absl::MutexLock lock(&batch_mu_);
+  absl::MutexLock lock(&mu_);
   ++stats_.merged_statements;
   stats_.merged_appends += static_cast<int64_t>(batch.size());
+  const absl::Status& status = merged.status;
   const std::string reason = shop::ReasonOf(status);
   const bool stopped =
       reason == kWriteTimedOutReason || reason == kDeadlinePassedReason;
@@ -372,13 +358,13 @@ std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
   if (retry_alone) ++stats_.merged_fallbacks;
   const absl::Time now = absl::Now();
   for (size_t i = 0; i < batch.size(); ++i) {
-    PendingAppend& append = *batch[i];
-    if (stopped && not_written) {
+    Pending& append = *batch[i];
+    if (stopped && merged.not_written) {
       // Nothing written, and which stream held it is unknown: each is
       // written alone now, those nobody waits for beside the batches.
-      if (append.deadline <= now) {
-        expired_->Increment();
-        append.result = internal::DeadlinePassedUnwritten();
+      if (append.args.deadline <= now) {
+        if (options_.expired != nullptr) options_.expired->Increment();
+        append.result = DeadlinePassedUnwritten();
         append.state = State::kDone;
       } else if (append.waited_for()) {
         append.state = State::kRetryAlone;
@@ -393,8 +379,8 @@ std::vector<EventStore::PendingAppend*> EventStore::WriteMerged(
         append.result = status;
         append.state = State::kDone;
       }
-    } else if (written[i]) {
-      append.result = results[i];
+    } else if (merged.written[i].has_value()) {
+      append.result = *merged.written[i];
       append.state = State::kDone;
     } else {
       append.state = State::kRefused;

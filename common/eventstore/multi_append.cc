@@ -47,7 +47,7 @@ absl::StatusOr<std::vector<AppendResult>> EventStore::AppendMany(
     return appends[a].stream < appends[b].stream;
   });
 
-  if (absl::Now() >= deadline) return internal::DeadlinePassedUnwritten();
+  if (absl::Now() >= deadline) return DeadlinePassedUnwritten();
   std::vector<const std::string*> stream_ids;
   for (const StreamAppend& append : appends)
     stream_ids.push_back(&append.stream);
