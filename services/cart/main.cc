@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
         {.dsn = absl::GetFlag(FLAGS_migrate_database_url), .size = 1});
     return shop::MigrateMain(owner_pool, absl::GetFlag(FLAGS_schema),
                              absl::GetFlag(FLAGS_serving_role),
-                             cart::OrderStore::Migrations(),
+                             cart::EventOrderStore::Migrations(),
                              common.startup_timeout);
   }
   if (command == shop::ServerCommand::kProjectionRebuild) {
@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
     return shop::PrintProjectionStatus(pool, absl::GetFlag(FLAGS_schema));
   }
   if (std::optional<int> exit_code = shop::CheckSchemaForMain(
-          pool, absl::GetFlag(FLAGS_schema), cart::OrderStore::Migrations(),
-          common.startup_timeout)) {
+          pool, absl::GetFlag(FLAGS_schema),
+          cart::EventOrderStore::Migrations(), common.startup_timeout)) {
     return *exit_code;
   }
 
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   reports.Start();
   cart::CartServiceImpl service(&carts, &history, &reports, feed.get(),
                                 common.identity);
-  cart::OrderStore order_store(&events);
+  cart::EventOrderStore order_store(&events);
   cart::Orders orders(&order_store, &inventory);
   cart::OrderServiceImpl order_service(&orders, common.identity);
   shop::ExportPoolMetrics(pool, shop::metrics::Default());

@@ -14,7 +14,7 @@ CartHarness::CartHarness(const std::string& schema,
   pool_ = std::make_unique<eventstore::ConnectionPool>(
       eventstore::PoolOptions{.dsn = dsn, .size = pool_size});
   absl::Status migrated =
-      eventstore::Migrate(*pool_, schema, cart::OrderStore::Migrations());
+      eventstore::Migrate(*pool_, schema, cart::EventOrderStore::Migrations());
   EXPECT_TRUE(migrated.ok()) << migrated;
   // As in production: appends of concurrent calls share statements.
   events_ = std::make_unique<eventstore::EventStore>(
@@ -38,7 +38,7 @@ CartHarness::CartHarness(const std::string& schema,
   reports_->Start();
   service_ = std::make_unique<cart::CartServiceImpl>(
       carts_.get(), history_.get(), reports_.get(), feed_.get());
-  order_store_ = std::make_unique<cart::OrderStore>(events_.get());
+  order_store_ = std::make_unique<cart::EventOrderStore>(events_.get());
   orders_ =
       std::make_unique<cart::Orders>(order_store_.get(), inventory_.get());
   order_service_ = std::make_unique<cart::OrderServiceImpl>(orders_.get());

@@ -47,7 +47,7 @@ class CartHarness final {
   std::unique_ptr<cart::CartHistory> history_;
   std::unique_ptr<cart::CartReports> reports_;
   std::unique_ptr<cart::CartServiceImpl> service_;
-  std::unique_ptr<cart::OrderStore> order_store_;
+  std::unique_ptr<cart::EventOrderStore> order_store_;
   std::unique_ptr<cart::Orders> orders_;
   std::unique_ptr<cart::OrderServiceImpl> order_service_;
   std::unique_ptr<shop::Server> server_;

@@ -17,7 +17,7 @@ namespace shop::testing {
 class FakeInventory final : public cart::InventoryClient {
  public:
   struct Call {
-    std::string method;  // "Reserve", "Release" or "Commit"
+    std::string method;  // "Reserve", "Release", "Commit", "Ship", ...
     std::string product_id;
     std::string reservation_id;
     cart::InventoryCall call;
@@ -34,6 +34,12 @@ class FakeInventory final : public cart::InventoryClient {
   void FailCommit(const std::string& reservation_id, absl::Status status) {
     absl::MutexLock lock(&mu_);
     commit_failures_.emplace_back(reservation_id, std::move(status));
+  }
+
+  // The next Ship, CancelCommitment or Return answers `status` (once).
+  void FailNextMove(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    move_failures_.push_back(std::move(status));
   }
 
   std::vector<Call> calls() const {
@@ -96,7 +102,7 @@ class FakeInventory final : public cart::InventoryClient {
     absl::MutexLock lock(&mu_);
     calls_.push_back(
         {"Ship", product_id, order_id, call, quantity, shipment_id});
-    return absl::OkStatus();
+    return NextMove();
   }
   absl::Status CancelCommitment(const std::string& product_id,
                                 const std::string& order_id,
@@ -105,7 +111,7 @@ class FakeInventory final : public cart::InventoryClient {
     absl::MutexLock lock(&mu_);
     calls_.push_back(
         {"CancelCommitment", product_id, order_id, call, 0, reason});
-    return absl::OkStatus();
+    return NextMove();
   }
   absl::Status Return(const std::string& product_id,
                       const std::string& order_id, const std::string& return_id,
@@ -114,12 +120,20 @@ class FakeInventory final : public cart::InventoryClient {
     absl::MutexLock lock(&mu_);
     calls_.push_back(
         {"Return", product_id, order_id, call, line.quantity(), return_id});
-    return absl::OkStatus();
+    return NextMove();
   }
 
  private:
+  absl::Status NextMove() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (move_failures_.empty()) return absl::OkStatus();
+    absl::Status failure = std::move(move_failures_.front());
+    move_failures_.pop_front();
+    return failure;
+  }
+
   mutable absl::Mutex mu_;
   std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::Status> move_failures_ ABSL_GUARDED_BY(mu_);
   std::deque<absl::Status> reserve_failures_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, absl::Status>> commit_failures_
       ABSL_GUARDED_BY(mu_);

@@ -59,18 +59,6 @@ absl::StatusOr<OrderPage> Orders::List(const std::string& customer_id,
   }
 }
 
-CallContext Orders::Finishing(const CallContext& context) {
-  CallContext finishing = context;
-  finishing.expected_version.reset();
-  return finishing;
-}
-
-InventoryCall Orders::InventoryCallFor(const std::string& order_id,
-                                       const CallContext& context) const {
-  return InventoryCall{OrderMetadata(context.metadata, order_id),
-                       context.deadline};
-}
-
 absl::StatusOr<LoadedOrder> Orders::Execute(const std::string& order_id,
                                             const CallContext& context,
                                             Decider decide) {
@@ -99,6 +87,22 @@ absl::StatusOr<LoadedOrder> Orders::Execute(const std::string& order_id,
   return retry.Answer(status, kErrorDomain, OrderStreamOf(order_id));
 }
 
+absl::StatusOr<LoadedOrder> Orders::RunTransition(
+    const std::string& order_id, const CallContext& context, Decider claim,
+    Finished finished, MoveStock move, Decider finish) {
+  absl::StatusOr<LoadedOrder> claimed = Execute(order_id, context, claim);
+  if (!claimed.ok() || finished(claimed->order)) return claimed;
+  const InventoryCall call{OrderMetadata(context.metadata, order_id),
+                           context.deadline};
+  if (absl::Status moved = move(claimed->order, call); !moved.ok()) {
+    return moved;
+  }
+  // The claim checked the caller's expected version.
+  CallContext finishing = context;
+  finishing.expected_version.reset();
+  return Execute(order_id, finishing, finish);
+}
+
 absl::StatusOr<LoadedOrder> Orders::StartProcessing(
     const std::string& order_id, const std::string& request_id,
     const CallContext& context) {
@@ -110,24 +114,25 @@ absl::StatusOr<LoadedOrder> Orders::StartProcessing(
 absl::StatusOr<LoadedOrder> Orders::Ship(const std::string& order_id,
                                          const std::string& shipment_id,
                                          const CallContext& context) {
-  absl::StatusOr<LoadedOrder> claimed =
-      Execute(order_id, context, [&](const Order& order) {
+  return RunTransition(
+      order_id, context,
+      [&](const Order& order) {
         return DecideStartShipment(order_id, shipment_id, order);
+      },
+      [](const Order& order) { return order.status == OrderStatus::kShipped; },
+      [&](const Order& order, const InventoryCall& call) {
+        // Inventory ships once per shipment id: a retry ships nothing twice.
+        for (const auto& [product_id, units] : order.Products()) {
+          absl::Status shipped = inventory_->Ship(
+              product_id, order_id, InventoryShipmentId(order_id, shipment_id),
+              units, call);
+          if (!shipped.ok()) return shipped;
+        }
+        return absl::OkStatus();
+      },
+      [&](const Order& order) {
+        return DecideFinishShipment(order_id, order);
       });
-  if (!claimed.ok() || claimed->order.status == OrderStatus::kShipped) {
-    return claimed;
-  }
-  // Inventory ships once per shipment id: a retry ships nothing twice.
-  const InventoryCall call = InventoryCallFor(order_id, context);
-  for (const auto& [product_id, units] : claimed->order.Products()) {
-    absl::Status shipped = inventory_->Ship(
-        product_id, order_id, InventoryShipmentId(order_id, shipment_id), units,
-        call);
-    if (!shipped.ok()) return shipped;
-  }
-  return Execute(order_id, Finishing(context), [&](const Order& order) {
-    return DecideFinishShipment(order_id, order);
-  });
 }
 
 absl::StatusOr<LoadedOrder> Orders::ConfirmDelivery(
@@ -142,47 +147,56 @@ absl::StatusOr<LoadedOrder> Orders::Cancel(const std::string& order_id,
                                            const std::string& reason,
                                            const std::string& request_id,
                                            const CallContext& context) {
-  absl::StatusOr<LoadedOrder> claimed =
-      Execute(order_id, context, [&](const Order& order) {
+  return RunTransition(
+      order_id, context,
+      [&](const Order& order) {
         return DecideStartCancellation(order_id, reason, request_id, order);
+      },
+      [](const Order& order) {
+        return order.status == OrderStatus::kCancelled;
+      },
+      [&](const Order& order, const InventoryCall& call) {
+        // Giving back what is no longer committed is a no-op in inventory.
+        for (const auto& [product_id, units] : order.Products()) {
+          absl::Status given_back = inventory_->CancelCommitment(
+              product_id, order_id, order.cancel_reason, call);
+          if (!given_back.ok()) return given_back;
+        }
+        return absl::OkStatus();
+      },
+      [&](const Order& order) {
+        return DecideFinishCancellation(order_id, order);
       });
-  if (!claimed.ok() || claimed->order.status == OrderStatus::kCancelled) {
-    return claimed;
-  }
-  // Giving back what is no longer committed is a no-op in inventory.
-  const InventoryCall call = InventoryCallFor(order_id, context);
-  for (const auto& [product_id, units] : claimed->order.Products()) {
-    absl::Status given_back = inventory_->CancelCommitment(
-        product_id, order_id, claimed->order.cancel_reason, call);
-    if (!given_back.ok()) return given_back;
-  }
-  return Execute(order_id, Finishing(context), [&](const Order& order) {
-    return DecideFinishCancellation(order_id, order);
-  });
 }
 
 absl::StatusOr<LoadedOrder> Orders::Return(
     const std::string& order_id, const std::string& return_id,
     const std::vector<v1::ReturnedLine>& lines, const CallContext& context) {
-  absl::StatusOr<LoadedOrder> claimed =
-      Execute(order_id, context, [&](const Order& order) {
+  return RunTransition(
+      order_id, context,
+      [&](const Order& order) {
         return DecideStartReturn(order_id, return_id, lines, order);
+      },
+      [&](const Order& order) {
+        const OrderReturn* started = order.FindReturn(return_id);
+        return started == nullptr || started->completed;
+      },
+      [&](const Order& order, const InventoryCall& call) {
+        const v1::OrderReturnStarted& started =
+            order.FindReturn(return_id)->started;
+        for (int i = 0; i < started.lines_size(); ++i) {
+          const v1::ReturnedLine& line = started.lines(i);
+          absl::Status taken = inventory_->Return(
+              line.product_id(), order_id,
+              InventoryReturnId(order_id, return_id, static_cast<size_t>(i)),
+              line, call);
+          if (!taken.ok()) return taken;
+        }
+        return absl::OkStatus();
+      },
+      [&](const Order& order) {
+        return DecideFinishReturn(order_id, return_id, order);
       });
-  if (!claimed.ok()) return claimed;
-  const OrderReturn* started = claimed->order.FindReturn(return_id);
-  if (started == nullptr || started->completed) return claimed;
-  const InventoryCall call = InventoryCallFor(order_id, context);
-  for (int i = 0; i < started->started.lines_size(); ++i) {
-    const v1::ReturnedLine& line = started->started.lines(i);
-    absl::Status taken = inventory_->Return(
-        line.product_id(), order_id,
-        InventoryReturnId(order_id, return_id, static_cast<size_t>(i)), line,
-        call);
-    if (!taken.ok()) return taken;
-  }
-  return Execute(order_id, Finishing(context), [&](const Order& order) {
-    return DecideFinishReturn(order_id, return_id, order);
-  });
 }
 
 }  // namespace cart

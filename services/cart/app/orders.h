@@ -72,11 +72,18 @@ class Orders final {
   absl::StatusOr<LoadedOrder> Execute(const std::string& order_id,
                                       const CallContext& context,
                                       Decider decide);
-  // The second step of a claimed transition: no pinned version (the claim
-  // checked it), same identity.
-  static CallContext Finishing(const CallContext& context);
-  InventoryCall InventoryCallFor(const std::string& order_id,
-                                 const CallContext& context) const;
+  using Finished = absl::FunctionRef<bool(const Order&)>;
+  using MoveStock =
+      absl::FunctionRef<absl::Status(const Order&, const InventoryCall&)>;
+  // A transition that moves stock, in three steps: `claim` the order,
+  // `move` its stock in inventory, `finish` (record the end). A claimed
+  // order that is `finished` already is a repeat: the answer as it is.
+  // Every step is idempotent, so a retry after any failure goes on from
+  // where it stopped.
+  absl::StatusOr<LoadedOrder> RunTransition(const std::string& order_id,
+                                            const CallContext& context,
+                                            Decider claim, Finished finished,
+                                            MoveStock move, Decider finish);
 
   OrderStore* store_;
   InventoryClient* inventory_;

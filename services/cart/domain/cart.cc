@@ -6,20 +6,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errors/errors.h"
+#include "common/util/event_codec.h"
 #include "common/util/overloaded.h"
-#include "common/util/proto_json.h"
 
 namespace cart {
 namespace {
 
-template <typename T>
-absl::StatusOr<Event> Parse(absl::string_view json) {
-  T message;
-  if (absl::Status status = shop::FromJson(json, &message); !status.ok()) {
-    return status;
-  }
-  return Event(std::move(message));
-}
+// In the order of the Event variant's alternatives.
+constexpr shop::EventCodec<Event> kCodec("cart.created", "item.added",
+                                         "item.removed", "checkout.started",
+                                         "checkout.stopped", "cart.checked_out",
+                                         "item.reduced");
 
 }  // namespace
 
@@ -47,34 +44,12 @@ uint64_t Fnv1a(uint64_t basis, std::initializer_list<absl::string_view> parts) {
 
 }  // namespace
 
-absl::string_view TypeOf(const Event& event) {
-  return std::visit(
-      shop::Overloaded{
-          [](const v1::CartCreated&) { return "cart.created"; },
-          [](const v1::ItemAdded&) { return "item.added"; },
-          [](const v1::ItemRemoved&) { return "item.removed"; },
-          [](const v1::CheckoutStarted&) { return "checkout.started"; },
-          [](const v1::CheckoutStopped&) { return "checkout.stopped"; },
-          [](const v1::CartCheckedOut&) { return "cart.checked_out"; },
-          [](const v1::ItemReduced&) { return "item.reduced"; },
-      },
-      event);
-}
+absl::string_view TypeOf(const Event& event) { return kCodec.TypeOf(event); }
 
-std::string ToJson(const Event& event) {
-  return std::visit([](const auto& message) { return shop::ToJson(message); },
-                    event);
-}
+std::string ToJson(const Event& event) { return kCodec.ToJson(event); }
 
 absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
-  if (type == "cart.created") return Parse<v1::CartCreated>(json);
-  if (type == "item.added") return Parse<v1::ItemAdded>(json);
-  if (type == "item.removed") return Parse<v1::ItemRemoved>(json);
-  if (type == "checkout.started") return Parse<v1::CheckoutStarted>(json);
-  if (type == "checkout.stopped") return Parse<v1::CheckoutStopped>(json);
-  if (type == "cart.checked_out") return Parse<v1::CartCheckedOut>(json);
-  if (type == "item.reduced") return Parse<v1::ItemReduced>(json);
-  return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
+  return kCodec.FromJson(type, json);
 }
 
 const Line* Cart::FindLine(absl::string_view reservation_id) const {

@@ -5,21 +5,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
+#include "common/util/event_codec.h"
 #include "common/util/overloaded.h"
-#include "common/util/proto_json.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace cart {
 namespace {
 
-template <typename T>
-absl::StatusOr<OrderEvent> Parse(absl::string_view json) {
-  T message;
-  if (absl::Status status = shop::FromJson(json, &message); !status.ok()) {
-    return status;
-  }
-  return OrderEvent(std::move(message));
-}
+// In the order of the OrderEvent variant's alternatives.
+constexpr shop::EventCodec<OrderEvent> kCodec(
+    "order.placed", "order.processing_started", "order.shipment_started",
+    "order.shipped", "order.delivered", "order.cancellation_started",
+    "order.cancelled", "order.return_started", "order.items_returned");
 
 using Events = absl::StatusOr<std::vector<OrderEvent>>;
 
@@ -46,56 +43,17 @@ Events One(T event) {
 }  // namespace
 
 absl::string_view TypeOf(const OrderEvent& event) {
-  return std::visit(
-      shop::Overloaded{
-          [](const v1::OrderPlaced&) { return "order.placed"; },
-          [](const v1::OrderProcessingStarted&) {
-            return "order.processing_started";
-          },
-          [](const v1::OrderShipmentStarted&) {
-            return "order.shipment_started";
-          },
-          [](const v1::OrderShipped&) { return "order.shipped"; },
-          [](const v1::OrderDelivered&) { return "order.delivered"; },
-          [](const v1::OrderCancellationStarted&) {
-            return "order.cancellation_started";
-          },
-          [](const v1::OrderCancelled&) { return "order.cancelled"; },
-          [](const v1::OrderReturnStarted&) { return "order.return_started"; },
-          [](const v1::OrderItemsReturned&) { return "order.items_returned"; },
-      },
-      event);
+  return kCodec.TypeOf(event);
 }
 
-std::string ToJson(const OrderEvent& event) {
-  return std::visit([](const auto& message) { return shop::ToJson(message); },
-                    event);
-}
+std::string ToJson(const OrderEvent& event) { return kCodec.ToJson(event); }
 
 absl::StatusOr<OrderEvent> OrderEventFromJson(absl::string_view type,
                                               absl::string_view json) {
-  if (type == "order.placed") return Parse<v1::OrderPlaced>(json);
-  if (type == "order.processing_started") {
-    return Parse<v1::OrderProcessingStarted>(json);
-  }
-  if (type == "order.shipment_started") {
-    return Parse<v1::OrderShipmentStarted>(json);
-  }
-  if (type == "order.shipped") return Parse<v1::OrderShipped>(json);
-  if (type == "order.delivered") return Parse<v1::OrderDelivered>(json);
-  if (type == "order.cancellation_started") {
-    return Parse<v1::OrderCancellationStarted>(json);
-  }
-  if (type == "order.cancelled") return Parse<v1::OrderCancelled>(json);
-  if (type == "order.return_started") {
-    return Parse<v1::OrderReturnStarted>(json);
-  }
-  if (type == "order.items_returned") {
-    return Parse<v1::OrderItemsReturned>(json);
-  }
-  return absl::DataLossError(
-      absl::StrCat("unknown order event type '", type, "'"));
+  return kCodec.FromJson(type, json);
 }
+
+absl::string_view OrderPlacedType() { return kCodec.NameOf<v1::OrderPlaced>(); }
 
 absl::string_view NameOf(OrderStatus status) {
   switch (status) {

@@ -28,6 +28,9 @@ absl::string_view TypeOf(const OrderEvent& event);
 std::string ToJson(const OrderEvent& event);
 absl::StatusOr<OrderEvent> OrderEventFromJson(absl::string_view type,
                                               absl::string_view json);
+// The stored type of the event that places an order, which the store's
+// index and queries select by.
+absl::string_view OrderPlacedType();
 
 enum class OrderStatus {
   kNone,  // no such order

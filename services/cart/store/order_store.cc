@@ -27,7 +27,7 @@ std::string OrderStreamOf(const std::string& order_id) {
   return absl::StrCat("order-", order_id);
 }
 
-absl::StatusOr<LoadedOrder> OrderStore::Load(const std::string& order_id) {
+absl::StatusOr<LoadedOrder> EventOrderStore::Load(const std::string& order_id) {
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> recorded =
       events_->ReadStreamForward(OrderStreamOf(order_id), 1, kMaxOrderEvents);
   if (!recorded.ok()) return recorded.status();
@@ -47,7 +47,7 @@ absl::StatusOr<LoadedOrder> OrderStore::Load(const std::string& order_id) {
   return loaded;
 }
 
-absl::StatusOr<eventstore::AppendResult> OrderStore::Append(
+absl::StatusOr<eventstore::AppendResult> EventOrderStore::Append(
     const std::string& order_id, int64_t expected_version,
     const std::vector<OrderEvent>& events,
     const eventstore::Metadata& metadata) {
@@ -56,12 +56,12 @@ absl::StatusOr<eventstore::AppendResult> OrderStore::Append(
                          OrderEventData(events, metadata));
 }
 
-std::vector<eventstore::Migration> OrderStore::Migrations() {
+std::vector<eventstore::Migration> EventOrderStore::Migrations() {
   std::vector<eventstore::Migration> migrations = {
-      {"0200_orders_by_customer", R"sql(
-CREATE INDEX orders_by_customer ON {schema}.events
-  ((data->>'customerId'), position DESC) WHERE type = 'order.placed';
-)sql"}};
+      {"0200_orders_by_customer",
+       absl::StrCat("\nCREATE INDEX orders_by_customer ON {schema}.events\n"
+                    "  ((data->>'customerId'), position DESC) WHERE type = '",
+                    OrderPlacedType(), "';\n")}};
   // The read models' own (0210 onwards), kept beside their SQL.
   for (auto* models : {&CustomerCarts::Migrations, &SalesByDay::Migrations}) {
     for (eventstore::Migration& migration : models()) {
@@ -71,12 +71,13 @@ CREATE INDEX orders_by_customer ON {schema}.events
   return migrations;
 }
 
-absl::StatusOr<std::vector<PlacedOrder>> OrderStore::ListPlaced(
+absl::StatusOr<std::vector<PlacedOrder>> EventOrderStore::ListPlaced(
     const std::string& customer_id, int64_t before, int max_count) {
   const std::string name = events_->schema() + "_list_placed_orders";
   const std::string sql = absl::StrCat(
       "SELECT stream_id, position FROM ", events_->schema(),
-      ".events WHERE type = 'order.placed' AND data->>'customerId' = $1 "
+      ".events WHERE type = '", OrderPlacedType(),
+      "' AND data->>'customerId' = $1 "
       "AND ($2 = 0 OR position < $2) ORDER BY position DESC LIMIT $3");
   const std::string prefix = OrderStreamOf("");
   std::vector<PlacedOrder> placed;

@@ -14,7 +14,6 @@
 namespace cart {
 namespace {
 
-constexpr char kOrderPlacedType[] = "order.placed";
 constexpr absl::Duration kBucket = absl::Minutes(15);
 
 struct Bucket {
@@ -52,7 +51,7 @@ absl::Status SalesByDay::Apply(
     pqxx::work& tx, absl::Span<const eventstore::RecordedEvent> events) {
   absl::btree_map<int64_t, Bucket> buckets;  // by start, unix seconds
   for (const eventstore::RecordedEvent& event : events) {
-    if (event.type != kOrderPlacedType) continue;
+    if (event.type != OrderPlacedType()) continue;
     absl::StatusOr<OrderEvent> decoded =
         OrderEventFromJson(event.type, event.data_json);
     if (!decoded.ok()) return decoded.status();

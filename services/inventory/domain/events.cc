@@ -5,82 +5,39 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/event_codec.h"
 #include "common/util/overloaded.h"
-#include "common/util/proto_json.h"
 
 namespace inventory {
 namespace {
 
-template <typename T>
-absl::StatusOr<Event> Parse(absl::string_view json) {
-  T message;
-  if (absl::Status status = shop::FromJson(json, &message); !status.ok()) {
-    return status;
-  }
-  return Event(std::move(message));
-}
-
-using Parser = absl::StatusOr<Event> (*)(absl::string_view);
-
-// The one table of type names: TypeOf, FromJson and the SQL built from
-// TypesCarrying all read it.
-struct TypeEntry {
-  const char* name;
-  Parser parse;
-};
-
-template <typename T>
-constexpr TypeEntry Entry(const char* name) {
-  return {name, &Parse<T>};
-}
-
-// In the order of the Event variant's alternatives.
-constexpr TypeEntry kTypes[] = {
-    Entry<v1::ProductAdded>("product.added"),
-    Entry<v1::StockReceived>("stock.received"),
-    Entry<v1::StockReserved>("stock.reserved"),
-    Entry<v1::StockReleased>("stock.released"),
-    Entry<v1::ReservationExpired>("reservation.expired"),
-    Entry<v1::StockCommitted>("stock.committed"),
-    Entry<v1::StockShipped>("stock.shipped"),
-    Entry<v1::CommitmentCancelled>("commitment.cancelled"),
-    Entry<v1::StockReturned>("stock.returned"),
-    Entry<v1::TransferDispatched>("transfer.dispatched"),
-    Entry<v1::TransferReceived>("transfer.received"),
-    Entry<v1::StockAdjusted>("stock.adjusted"),
-};
-static_assert(std::size(kTypes) == std::variant_size_v<Event>);
+// In the order of the Event variant's alternatives; TypeOf, FromJson and
+// the SQL built from TypesCarrying all read it.
+constexpr shop::EventCodec<Event> kCodec(
+    "product.added", "stock.received", "stock.reserved", "stock.released",
+    "reservation.expired", "stock.committed", "stock.shipped",
+    "commitment.cancelled", "stock.returned", "transfer.dispatched",
+    "transfer.received", "stock.adjusted");
 
 template <typename T>
 std::string NameOf() {
-  return kTypes[Event(T()).index()].name;
+  return kCodec.NameOf<T>();
 }
 
 }  // namespace
 
-absl::string_view TypeOf(const Event& event) {
-  return kTypes[event.index()].name;
-}
+absl::string_view TypeOf(const Event& event) { return kCodec.TypeOf(event); }
 
 const std::vector<std::string>& ProductEventTypes() {
-  static const auto* const kNames = [] {
-    auto* names = new std::vector<std::string>();
-    for (const TypeEntry& entry : kTypes) names->push_back(entry.name);
-    return names;
-  }();
+  static const auto* const kNames =
+      new std::vector<std::string>(kCodec.Names());
   return *kNames;
 }
 
-std::string ToJson(const Event& event) {
-  return std::visit([](const auto& message) { return shop::ToJson(message); },
-                    event);
-}
+std::string ToJson(const Event& event) { return kCodec.ToJson(event); }
 
 absl::StatusOr<Event> FromJson(absl::string_view type, absl::string_view json) {
-  for (const TypeEntry& entry : kTypes) {
-    if (type == entry.name) return entry.parse(json);
-  }
-  return absl::DataLossError(absl::StrCat("unknown event type '", type, "'"));
+  return kCodec.FromJson(type, json);
 }
 
 const std::vector<std::string>& TypesCarrying(IdKind kind) {

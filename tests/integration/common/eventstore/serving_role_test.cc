@@ -236,7 +236,7 @@ INSTANTIATE_TEST_SUITE_P(
     Services, ServingRoleTest,
     ::testing::Values(Service{"inventory",
                               &inventory::ProductStore::Migrations},
-                      Service{"cart", &cart::OrderStore::Migrations}),
+                      Service{"cart", &cart::EventOrderStore::Migrations}),
     PrintService);
 
 }  // namespace
